@@ -1,0 +1,298 @@
+"""Every collection, index and JSON-schema validator the product needs; applying them twice is harmless.
+
+Run on its own against a production MongoDB with `python -m mongo_init --uri mongodb://… --db pst`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from pymongo import ASCENDING as ASC
+from pymongo import DESCENDING as DESC
+from pymongo import IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import CollectionInvalid, OperationFailure
+
+log = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+
+_STR = {"bsonType": "string"}
+_DATE = {"bsonType": "date"}
+_OID = {"bsonType": "objectId"}
+_INT = {"bsonType": ["int", "long"]}
+
+
+def _schema(required: list[str], props: Doc) -> Doc:
+    return {"$jsonSchema": {"bsonType": "object", "required": required, "properties": props}}
+
+
+@dataclass
+class Collection:
+    """One collection: its indexes and its validator."""
+
+    name: str
+    indexes: list[IndexModel] = field(default_factory=list)
+    validator: Doc | None = None
+
+
+def _partial(expr: Doc) -> Doc:
+    return {"partialFilterExpression": expr}
+
+
+COLLECTIONS: list[Collection] = [
+    Collection(
+        "offices",
+        [IndexModel([("code", ASC)], unique=True, name="code_unique")],
+        _schema(
+            ["code", "name", "time_zone", "policy"],
+            {
+                "code": {"bsonType": "string", "pattern": "^[0-9]{4}$"},
+                "name": _STR,
+                "time_zone": _STR,
+                "policy": {
+                    "bsonType": "object",
+                    "required": ["sla_working_days", "idle_close"],
+                    "properties": {
+                        "sla_working_days": {"bsonType": ["int", "long"], "minimum": 1, "maximum": 30},
+                        "idle_close": {
+                            "bsonType": "object",
+                            "required": ["amount", "unit"],
+                            "properties": {
+                                "amount": {"bsonType": ["int", "long"], "minimum": 1, "maximum": 90},
+                                "unit": {"enum": ["days", "working_days"]},
+                            },
+                        },
+                    },
+                },
+            },
+        ),
+    ),
+    Collection(
+        "users",
+        [
+            IndexModel([("email", ASC)], unique=True, name="email_unique"),
+            IndexModel([("office", ASC), ("role", ASC)], name="office_role"),
+        ],
+        _schema(
+            ["email", "name", "role", "created_at"],
+            {
+                "email": _STR,
+                "name": _STR,
+                "role": {"enum": ["user", "officer", "supervisor", "admin"]},
+                "office": {"bsonType": ["string", "null"]},
+                "created_at": _DATE,
+            },
+        ),
+    ),
+    Collection(
+        "sessions",
+        [
+            IndexModel([("token_hash", ASC)], unique=True, name="token_unique"),
+            IndexModel([("user_id", ASC)], name="user"),
+            # Clean-up only; validity is checked against the injected clock.
+            IndexModel([("expires_at", ASC)], expireAfterSeconds=86400, name="expiry_ttl"),
+        ],
+        _schema(["token_hash", "user_id", "expires_at"], {"token_hash": _STR, "user_id": _OID, "expires_at": _DATE}),
+    ),
+    Collection(
+        "tokens",
+        [
+            IndexModel([("token_hash", ASC)], unique=True, name="token_unique"),
+            IndexModel([("expires_at", ASC)], expireAfterSeconds=7 * 86400, name="expiry_ttl"),
+        ],
+        _schema(
+            ["token_hash", "purpose", "expires_at"],
+            {"token_hash": _STR, "purpose": {"enum": ["verify_email", "reset_password"]}, "expires_at": _DATE},
+        ),
+    ),
+    Collection(
+        "login_failures",
+        [
+            IndexModel([("email", ASC), ("at", DESC)], name="email_at"),
+            IndexModel([("at", ASC)], expireAfterSeconds=3600, name="at_ttl"),
+        ],
+    ),
+    Collection(
+        "counters",
+        [],
+    ),
+    Collection(
+        "consultations",
+        [
+            IndexModel([("number", ASC)], unique=True, name="number_unique"),
+            IndexModel([("user_id", ASC), ("created_at", DESC)], name="user_recent"),
+            IndexModel([("office", ASC), ("status", ASC), ("created_at", ASC)], name="office_queue"),
+            IndexModel([("assigned_to", ASC), ("status", ASC), ("last_message_at", DESC)], name="assignee_rooms"),
+            # Scheduler sweeps: each is a range scan over only the items that can be due.
+            IndexModel([("sla.check_at", ASC)], name="sla_sweep", **_partial({"sla.check_at": {"$type": "date"}})),
+            IndexModel([("idle.check_at", ASC)], name="idle_sweep", **_partial({"idle.check_at": {"$type": "date"}})),
+            IndexModel(
+                [("rating_reminder_at", ASC)],
+                name="rating_sweep",
+                **_partial({"rating_reminder_at": {"$type": "date"}}),
+            ),
+            IndexModel([("office", ASC), ("closed_at", ASC)], name="office_closed"),
+            IndexModel([("visit.code", ASC)], name="visit_code", sparse=True),
+        ],
+        _schema(
+            ["number", "office", "user_id", "status", "channel", "created_at", "last_seq"],
+            {
+                "number": _STR,
+                "office": _STR,
+                "user_id": _OID,
+                "status": {"enum": ["queued", "active", "closed"]},
+                "channel": {"enum": ["online", "walk_in", "whatsapp", "email"]},
+                "topic": {"enum": ["data", "metadata", "classification", "other"]},
+                "created_at": _DATE,
+                "last_seq": _INT,
+            },
+        ),
+    ),
+    Collection(
+        "messages",
+        [
+            IndexModel([("consultation_id", ASC), ("seq", ASC)], unique=True, name="room_seq_unique"),
+            IndexModel(
+                [("consultation_id", ASC), ("client_id", ASC)],
+                unique=True,
+                name="room_client_unique",
+                **_partial({"client_id": {"$type": "string"}}),
+            ),
+        ],
+        _schema(
+            ["consultation_id", "seq", "kind", "created_at"],
+            {
+                "consultation_id": _OID,
+                "seq": _INT,
+                "kind": {"enum": ["text", "system", "meeting", "note", "file", "rating"]},
+                "text": _STR,
+                "created_at": _DATE,
+            },
+        ),
+    ),
+    Collection(
+        "outbox",
+        [
+            IndexModel([("status", ASC), ("due_at", ASC)], name="due"),
+            IndexModel([("message_id", ASC)], unique=True, name="message_id_unique"),
+            IndexModel([("consultation_id", ASC), ("created_at", ASC)], name="consultation"),
+            IndexModel([("dedupe_key", ASC)], unique=True, name="dedupe_unique",
+                       **_partial({"dedupe_key": {"$type": "string"}})),
+        ],
+        _schema(
+            ["kind", "to", "status", "due_at", "message_id", "created_at"],
+            {
+                "kind": _STR,
+                "to": _STR,
+                "status": {"enum": ["pending", "sending", "sent", "failed"]},
+                "due_at": _DATE,
+                "message_id": _STR,
+                "created_at": _DATE,
+            },
+        ),
+    ),
+    Collection("canned_responses", [IndexModel([("office", ASC), ("title", ASC)], name="office_title")]),
+    Collection("attachments", [IndexModel([("consultation_id", ASC)], name="consultation")]),
+    Collection(
+        "ratings",
+        [
+            IndexModel([("consultation_id", ASC)], unique=True, name="consultation_unique"),
+            IndexModel([("office", ASC), ("created_at", ASC)], name="office_time"),
+        ],
+    ),
+    Collection("complaints", [IndexModel([("office", ASC), ("status", ASC), ("created_at", ASC)], name="office_status")]),
+    Collection(
+        "kb_articles",
+        [
+            IndexModel([("status", ASC), ("updated_at", DESC)], name="status_updated"),
+            IndexModel([("slug", ASC)], unique=True, name="slug_unique", sparse=True),
+        ],
+    ),
+    Collection("kb_queries", [IndexModel([("office", ASC), ("found", ASC), ("at", DESC)], name="office_found")]),
+    Collection(
+        "meetings",
+        [
+            IndexModel([("consultation_id", ASC)], name="consultation"),
+            IndexModel([("reminder_at", ASC)], name="reminder_sweep", **_partial({"reminder_at": {"$type": "date"}})),
+        ],
+    ),
+    Collection(
+        "visits",
+        [
+            IndexModel([("office", ASC), ("slot_start", ASC)], name="office_slot"),
+            IndexModel([("code", ASC)], unique=True, name="code_unique"),
+            IndexModel([("consultation_id", ASC)], name="consultation"),
+        ],
+    ),
+    Collection("guestbook", [IndexModel([("office", ASC), ("created_at", DESC)], name="office_time")]),
+    Collection(
+        "queue_tickets",
+        [
+            IndexModel([("office", ASC), ("day", ASC), ("number", ASC)], unique=True, name="office_day_number"),
+            IndexModel([("office", ASC), ("day", ASC), ("status", ASC)], name="office_day_status"),
+        ],
+    ),
+    Collection("events_log", [IndexModel([("at", ASC)], expireAfterSeconds=30 * 86400, name="at_ttl")]),
+]
+
+
+async def apply(db: AsyncDatabase[Doc]) -> None:
+    """Create collections, validators and indexes; idempotent."""
+    existing = set(await db.list_collection_names())
+    for coll in COLLECTIONS:
+        if coll.name not in existing:
+            try:
+                kwargs: Doc = {}
+                if coll.validator:
+                    kwargs = {"validator": coll.validator, "validationLevel": "moderate"}
+                await db.create_collection(coll.name, **kwargs)
+            except CollectionInvalid:
+                pass  # another process created it first
+        elif coll.validator:
+            await db.command("collMod", coll.name, validator=coll.validator, validationLevel="moderate")
+        if coll.indexes:
+            try:
+                await db[coll.name].create_indexes(coll.indexes)
+            except OperationFailure as exc:
+                # An index whose definition changed: drop and recreate it by name.
+                if exc.code not in (85, 86):
+                    raise
+                for index in coll.indexes:
+                    name = index.document["name"]
+                    try:
+                        await db[coll.name].create_indexes([index])
+                    except OperationFailure:
+                        await db[coll.name].drop_index(name)
+                        await db[coll.name].create_indexes([index])
+    log.info("database schema applied to %s", db.name)
+
+
+def seed_offices_data() -> Doc:
+    """The offices data file shipped in mongo-init/."""
+    text = resources.files("mongo_init").joinpath("offices.json").read_text(encoding="utf-8")
+    data: Doc = json.loads(text)
+    return data
+
+
+async def seed_offices(db: AsyncDatabase[Doc], now: datetime | None = None) -> int:
+    """Insert the seed offices that are missing; an office already there is left as the admin set it."""
+    data = seed_offices_data()
+    when = now or datetime.now(UTC)
+    added = 0
+    for office in data["offices"]:
+        doc = dict(office)
+        doc.setdefault("visit_hours", data["default_visit_hours"])
+        doc["created_at"] = when
+        doc["updated_at"] = when
+        res = await db.offices.update_one({"code": doc["code"]}, {"$setOnInsert": doc}, upsert=True)
+        if res.upserted_id is not None:
+            added += 1
+    if added:
+        log.info("seeded %d offices", added)
+    return added

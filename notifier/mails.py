@@ -1,0 +1,98 @@
+"""The e-mails, in Indonesian by default or English: each returns (subject, text, html).
+
+Rendered when queued so that a retry sends the very same message.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+Doc = dict[str, Any]
+
+
+def _lang(user: Doc | None) -> str:
+    return "en" if user and user.get("lang") == "en" else "id"
+
+
+def office_footer(office: Doc | None, lang: str) -> tuple[str, str]:
+    """The office's name, contacts and complaint channels, as text and as HTML."""
+    if not office:
+        line = "PST Konsultasi — Badan Pusat Statistik"
+        return line, f"<p style=\"color:#555;font-size:12px\">{escape(line)}</p>"
+    c = office.get("contacts") or {}
+    rows: list[str] = [office.get("name", "")]
+    if office.get("address"):
+        rows.append(office["address"])
+    if c.get("whatsapp"):
+        rows.append("WhatsApp: " + ", ".join(c["whatsapp"]))
+    if c.get("phone"):
+        rows.append(("Telepon: " if lang == "id" else "Phone: ") + ", ".join(c["phone"]))
+    if c.get("email"):
+        rows.append("E-mail: " + ", ".join(c["email"]))
+    complaint = [*c.get("complaint_links", [])]
+    if c.get("complaint_email"):
+        complaint.append(c["complaint_email"])
+    if complaint:
+        rows.append(("Pengaduan: " if lang == "id" else "Complaints: ") + ", ".join(complaint))
+    rows.append("Layanan ini tidak dipungut biaya." if lang == "id" else "This service is free of charge.")
+    text = "\n".join(rows)
+    html = "<p style=\"color:#555;font-size:12px\">" + "<br>".join(escape(r) for r in rows) + "</p>"
+    return text, html
+
+
+def layout(title: str, paragraphs: list[str], *, link: tuple[str, str] | None = None,
+           office: Doc | None = None, lang: str = "id", extra_html: str = "", extra_text: str = "") -> tuple[str, str]:
+    """Plain text and HTML bodies from the same parts; all text is escaped in the HTML."""
+    foot_text, foot_html = office_footer(office, lang)
+    text_parts = [title, "", *paragraphs]
+    html_parts = [f"<h2 style=\"font-family:sans-serif\">{escape(title)}</h2>"]
+    html_parts += [f"<p style=\"font-family:sans-serif\">{escape(p)}</p>" for p in paragraphs]
+    if link:
+        label, url = link
+        text_parts += ["", f"{label}: {url}"]
+        html_parts.append(
+            f"<p><a href=\"{escape(url, quote=True)}\" style=\"font-family:sans-serif\">{escape(label)}</a></p>"
+        )
+    if extra_text:
+        text_parts += ["", extra_text]
+    if extra_html:
+        html_parts.append(extra_html)
+    text_parts += ["", "--", foot_text]
+    html_parts.append("<hr>" + foot_html)
+    html = "<!doctype html><html><body>" + "\n".join(html_parts) + "</body></html>"
+    return "\n".join(text_parts) + "\n", html
+
+
+def verify_email(user: Doc, link: str) -> tuple[str, str, str]:
+    if _lang(user) == "en":
+        subject = "Verify your e-mail for PST Konsultasi"
+        text, html = layout("Verify your e-mail", [
+            f"Hello {user['name']},",
+            "Open the link below to activate your PST Konsultasi account. The link is valid for 3 days.",
+        ], link=("Verify e-mail", link), lang="en")
+    else:
+        subject = "Verifikasi e-mail Anda untuk PST Konsultasi"
+        text, html = layout("Verifikasi e-mail Anda", [
+            f"Halo {user['name']},",
+            "Buka tautan di bawah untuk mengaktifkan akun PST Konsultasi Anda. Tautan berlaku 3 hari.",
+        ], link=("Verifikasi e-mail", link))
+    return subject, text, html
+
+
+def reset_password(user: Doc, link: str) -> tuple[str, str, str]:
+    if _lang(user) == "en":
+        subject = "Reset your PST Konsultasi password"
+        text, html = layout("Reset your password", [
+            f"Hello {user['name']},",
+            "Someone asked to reset the password of your account. If it was you, open the link below "
+            "(valid for 2 hours). If not, ignore this e-mail.",
+        ], link=("Choose a new password", link), lang="en")
+    else:
+        subject = "Atur ulang kata sandi PST Konsultasi"
+        text, html = layout("Atur ulang kata sandi", [
+            f"Halo {user['name']},",
+            "Ada permintaan untuk mengatur ulang kata sandi akun Anda. Jika itu Anda, buka tautan di bawah "
+            "(berlaku 2 jam). Jika bukan, abaikan e-mail ini.",
+        ], link=("Buat kata sandi baru", link))
+    return subject, text, html

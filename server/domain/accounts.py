@@ -1,0 +1,285 @@
+"""Accounts: registration with a verified e-mail, sessions, password reset, staff accounts."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+
+from bson import ObjectId
+
+from notifier import mails
+from notifier.outbox import enqueue
+from server.domain.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+)
+from server.domain.models import LANGS, STAFF_ROLES
+from server.domain.security import hash_password, new_token, token_hash, verify_password
+from server.services import Services
+
+log = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+
+EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+PASSWORD_MIN_CHARS = 8
+PASSWORD_MAX_CHARS = 256
+LOGIN_FAILURE_LIMIT = 10
+LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+VERIFY_TOKEN_TTL = timedelta(days=3)
+RESET_TOKEN_TTL = timedelta(hours=2)
+
+
+def normalize_email(email: str) -> str:
+    email = (email or "").strip()
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        raise ValidationFailed("invalid_email", "e-mail address is not valid / alamat e-mail tidak valid",
+                               field="email")
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}".lower()
+
+
+def check_password(password: str) -> None:
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN_CHARS:
+        raise ValidationFailed("invalid_password",
+                               f"password must have at least {PASSWORD_MIN_CHARS} characters "
+                               f"/ kata sandi minimal {PASSWORD_MIN_CHARS} karakter", field="password")
+    if len(password) > PASSWORD_MAX_CHARS:
+        raise ValidationFailed("invalid_password", "password is too long", field="password")
+
+
+def _is_duplicate(exc: Exception) -> bool:
+    return getattr(exc, "code", None) == 11000
+
+
+async def _issue_token(svc: Services, user: Doc, purpose: str, ttl: timedelta) -> str:
+    token = new_token()
+    now = svc.now()
+    await svc.db.tokens.insert_one({
+        "token_hash": token_hash(token), "purpose": purpose, "user_id": user["_id"],
+        "created_at": now, "expires_at": now + ttl, "used_at": None,
+    })
+    return token
+
+
+async def _consume_token(svc: Services, token: str, purpose: str) -> Doc:
+    """Mark a single-use token used and return it; one winner if two requests race."""
+    now = svc.now()
+    doc = await svc.db.tokens.find_one_and_update(
+        {"token_hash": token_hash(token or ""), "purpose": purpose, "used_at": None, "expires_at": {"$gt": now}},
+        {"$set": {"used_at": now}},
+    )
+    if doc is None:
+        raise BadRequest("invalid_token", "the link is invalid, used or expired / tautan tidak valid atau kedaluwarsa")
+    return doc
+
+
+async def register(
+    svc: Services,
+    *,
+    email: str,
+    password: str,
+    name: str,
+    phone: str | None = None,
+    institution: str | None = None,
+    occupation: str | None = None,
+    lang: str = "id",
+) -> Doc:
+    """Create an unverified user and queue the verification e-mail."""
+    email = normalize_email(email)
+    check_password(password)
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise ValidationFailed("invalid_name", "name is required (at most 120 characters)", field="name")
+    if lang not in LANGS:
+        lang = "id"
+    now = svc.now()
+    user: Doc = {
+        "email": email,
+        "name": name,
+        "role": "user",
+        "office": None,
+        "phone": (phone or "").strip() or None,
+        "institution": (institution or "").strip() or None,
+        "occupation": (occupation or "").strip() or None,
+        "lang": lang,
+        "password_hash": await hash_password(password),
+        "email_verified_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        res = await svc.db.users.insert_one(user)
+    except Exception as exc:
+        if _is_duplicate(exc):
+            raise Conflict("email_taken", "an account with this e-mail exists / e-mail sudah terdaftar") from None
+        raise
+    user["_id"] = res.inserted_id
+    await send_verification(svc, user)
+    log.info("user registered id=%s", user["_id"])
+    return user
+
+
+async def send_verification(svc: Services, user: Doc) -> None:
+    token = await _issue_token(svc, user, "verify_email", VERIFY_TOKEN_TTL)
+    link = f"{svc.settings.base_url}/verify?token={token}"
+    subject, text, html = mails.verify_email(user, link)
+    await enqueue(svc.db, svc.now(), kind="verify_email", to=user["email"], to_name=user["name"],
+                  lang=user.get("lang", "id"), subject=subject, text=text, html=html, user_id=user["_id"])
+
+
+async def resend_verification(svc: Services, email: str) -> None:
+    """Queue a new verification mail if the account exists and is unverified; silent otherwise."""
+    try:
+        email = normalize_email(email)
+    except ValidationFailed:
+        return
+    user = await svc.db.users.find_one({"email": email})
+    if user and not user.get("email_verified_at"):
+        await send_verification(svc, user)
+
+
+async def verify_email(svc: Services, token: str) -> Doc:
+    doc = await _consume_token(svc, token, "verify_email")
+    now = svc.now()
+    user = await svc.db.users.find_one_and_update(
+        {"_id": doc["user_id"]}, {"$set": {"email_verified_at": now, "updated_at": now}}, return_document=True
+    )
+    if user is None:
+        raise NotFound("not_found", "account not found")
+    return user
+
+
+async def _check_rate(svc: Services, email: str) -> None:
+    since = svc.now() - LOGIN_FAILURE_WINDOW
+    n = await svc.db.login_failures.count_documents({"email": email, "at": {"$gt": since}},
+                                                    limit=LOGIN_FAILURE_LIMIT)
+    if n >= LOGIN_FAILURE_LIMIT:
+        raise RateLimited("too_many_attempts",
+                          "too many failed logins; try again in 15 minutes / terlalu banyak percobaan masuk")
+
+
+async def login(svc: Services, *, email: str, password: str, user_agent: str | None = None) -> tuple[str, Doc]:
+    """Check the password and open a server-side session; returns (token, user)."""
+    try:
+        email = normalize_email(email)
+    except ValidationFailed:
+        email = (email or "").strip().lower()[:254]
+    await _check_rate(svc, email)
+    user = await svc.db.users.find_one({"email": email})
+    ok = await verify_password(user.get("password_hash") if user else None, password or "")
+    if not ok or user is None or user.get("disabled"):
+        await svc.db.login_failures.insert_one({"email": email, "at": svc.now()})
+        raise Unauthorized("invalid_credentials", "wrong e-mail or password / e-mail atau kata sandi salah")
+    if not user.get("email_verified_at"):
+        raise Forbidden("email_not_verified", "verify your e-mail first / verifikasi e-mail Anda terlebih dahulu")
+    token = new_token()
+    now = svc.now()
+    await svc.db.sessions.insert_one({
+        "token_hash": token_hash(token), "user_id": user["_id"], "created_at": now, "last_seen_at": now,
+        "expires_at": now + timedelta(hours=svc.settings.pst_session_ttl_hours), "user_agent": (user_agent or "")[:200],
+    })
+    return token, user
+
+
+async def logout(svc: Services, token: str) -> None:
+    await svc.db.sessions.delete_one({"token_hash": token_hash(token)})
+
+
+async def authenticate(svc: Services, token: str | None) -> Doc | None:
+    """The user a session token belongs to, or None if it is unknown, revoked or expired."""
+    if not token or len(token) > 200:
+        return None
+    session = await svc.db.sessions.find_one({"token_hash": token_hash(token)})
+    if session is None or session["expires_at"] <= svc.now():
+        return None
+    user = await svc.db.users.find_one({"_id": session["user_id"]})
+    if user is None or user.get("disabled"):
+        return None
+    return user
+
+
+async def request_password_reset(svc: Services, email: str) -> None:
+    """Queue a reset link if the account exists; the caller learns nothing either way."""
+    try:
+        email = normalize_email(email)
+    except ValidationFailed:
+        return
+    user = await svc.db.users.find_one({"email": email})
+    if user is None:
+        return
+    token = await _issue_token(svc, user, "reset_password", RESET_TOKEN_TTL)
+    link = f"{svc.settings.base_url}/reset?token={token}"
+    subject, text, html = mails.reset_password(user, link)
+    await enqueue(svc.db, svc.now(), kind="reset_password", to=user["email"], to_name=user["name"],
+                  lang=user.get("lang", "id"), subject=subject, text=text, html=html, user_id=user["_id"])
+
+
+async def reset_password(svc: Services, token: str, password: str) -> None:
+    check_password(password)
+    doc = await _consume_token(svc, token, "reset_password")
+    now = svc.now()
+    # Reaching the link proves the mailbox, so the address counts as verified too.
+    await svc.db.users.update_one(
+        {"_id": doc["user_id"]},
+        {"$set": {"password_hash": await hash_password(password), "updated_at": now},
+         "$min": {"email_verified_at": now}},
+    )
+    # Every existing session ends: whoever knew the old password is out.
+    await svc.db.sessions.delete_many({"user_id": doc["user_id"]})
+
+
+async def create_staff(svc: Services, *, email: str, name: str, role: str, office: str | None,
+                       password: str) -> Doc:
+    """A staff account, verified from the start; admins may be national (no office)."""
+    email = normalize_email(email)
+    check_password(password)
+    if role not in STAFF_ROLES:
+        raise ValidationFailed("invalid_role", f"role must be one of {', '.join(STAFF_ROLES)}", field="role")
+    if office:
+        if await svc.db.offices.find_one({"code": office}, {"_id": 1}) is None:
+            raise ValidationFailed("invalid_office", f"unknown office {office}", field="office")
+    elif role != "admin":
+        raise ValidationFailed("invalid_office", "officers and supervisors belong to an office", field="office")
+    now = svc.now()
+    user: Doc = {
+        "email": email, "name": name.strip(), "role": role, "office": office or None, "lang": "id",
+        "password_hash": await hash_password(password), "email_verified_at": now,
+        "created_at": now, "updated_at": now,
+    }
+    try:
+        res = await svc.db.users.insert_one(user)
+    except Exception as exc:
+        if _is_duplicate(exc):
+            raise Conflict("email_taken", "an account with this e-mail exists") from None
+        raise
+    user["_id"] = res.inserted_id
+    return user
+
+
+async def update_profile(svc: Services, user: Doc, changes: dict[str, Any]) -> Doc:
+    allowed = {k: v for k, v in changes.items() if k in ("name", "phone", "institution", "occupation", "lang")
+               and v is not None}
+    if "lang" in allowed and allowed["lang"] not in LANGS:
+        raise ValidationFailed("invalid_lang", "lang must be id or en", field="lang")
+    if not allowed:
+        return user
+    allowed["updated_at"] = svc.now()
+    updated = await svc.db.users.find_one_and_update({"_id": user["_id"]}, {"$set": allowed}, return_document=True)
+    return updated or user
+
+
+async def get_user(svc: Services, user_id: Any) -> Doc | None:
+    try:
+        oid = user_id if isinstance(user_id, ObjectId) else ObjectId(str(user_id))
+    except Exception:  # noqa: BLE001
+        return None
+    return await svc.db.users.find_one({"_id": oid})

@@ -1,0 +1,79 @@
+"""Passwords (argon2id), opaque tokens stored as hashes, and signed links."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+# argon2id with the library's RFC 9106 "low memory" defaults.
+_hasher = PasswordHasher()
+
+
+async def hash_password(password: str) -> str:
+    # Hashing costs tens of milliseconds of CPU: keep it off the event loop.
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(stored: str | None, password: str) -> bool:
+    if not stored:
+        # Same work as a real check, so a missing account takes as long as a wrong password.
+        await asyncio.to_thread(_dummy_verify, password)
+        return False
+    try:
+        return await asyncio.to_thread(_hasher.verify, stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def _dummy_verify(password: str) -> None:
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except VerificationError:
+        pass
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(payload: dict[str, Any], key: str) -> str:
+    """A compact signed token (payload.signature), HMAC-SHA256."""
+    body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
+    sig = _b64(hmac.new(key.encode(), body.encode(), hashlib.sha256).digest())
+    return f"{body}.{sig}"
+
+
+def unsign(token: str, key: str) -> dict[str, Any] | None:
+    """The payload of a token made by `sign`, or None if it was tampered with."""
+    try:
+        body, sig = token.split(".", 1)
+        want = _b64(hmac.new(key.encode(), body.encode(), hashlib.sha256).digest())
+        if not hmac.compare_digest(want, sig):
+            return None
+        data = json.loads(_unb64(body))
+        return data if isinstance(data, dict) else None
+    except (ValueError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,158 @@
+"""The embedded database: SecantusDB run as a child process (never imported: it is GPL-2.0).
+
+The child is put in its own process group and given PR_SET_PDEATHSIG on Linux, so it dies with us
+even when we are killed with SIGKILL; a lock file under the data dir lets the next start reap any
+child left over from a crash on systems without that signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pymongo import AsyncMongoClient
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_SECS = 30.0
+STOP_TIMEOUT_SECS = 10.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _secantusd_command() -> list[str]:
+    exe = Path(sys.executable).with_name("secantusd-py")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("secantusd-py")
+    if found:
+        return [found]
+    raise RuntimeError("secantusd-py not found: pip install secantusdb==0.7.0b3")
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: ask Linux to SIGTERM it when we die.
+    os.setsid()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _reap_stale(pid_file: Path) -> None:
+    """Stop a database child left behind by a crashed earlier run on the same data dir."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        cmdline = ""
+    if "secantusd" not in cmdline:
+        return
+    log.warning("stopping database process %s left over from an earlier run", pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECS
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+class EmbeddedDatabase:
+    """Starts SecantusDB on a free port storing under `storage_path`, and stops it."""
+
+    def __init__(self, storage_path: Path | str, port: int | None = None, *, log_path: Path | None = None):
+        self.storage_path = Path(storage_path)
+        self.port = port or free_port()
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    @property
+    def _pid_file(self) -> Path:
+        return self.storage_path.parent / f".{self.storage_path.name}.pid"
+
+    def start_process(self) -> None:
+        """Spawn the server without waiting for it."""
+        if str(self.storage_path) != ":memory:":
+            self.storage_path.mkdir(parents=True, exist_ok=True)
+            _reap_stale(self._pid_file)
+        cmd = _secantusd_command() + [
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--storage-path", str(self.storage_path),
+            "--log-level", "WARNING",
+        ]
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(  # noqa: S603
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+        )
+        if out is not subprocess.DEVNULL:
+            out.close()
+        if str(self.storage_path) != ":memory:":
+            self._pid_file.write_text(str(self.proc.pid))
+        log.info("embedded database starting (pid %s, port %s)", self.proc.pid, self.port)
+
+    async def wait_ready(self, timeout: float = START_TIMEOUT_SECS) -> None:
+        """Poll until the server answers a ping; fail clearly if the child died."""
+        deadline = time.monotonic() + timeout
+        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+            self.uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500
+        )
+        try:
+            while True:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise RuntimeError(f"embedded database exited with code {self.proc.returncode}")
+                try:
+                    await client.admin.command("ping")
+                    return
+                except Exception:  # noqa: BLE001 - not up yet
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("embedded database did not answer in time") from None
+                    await asyncio.sleep(0.1)
+        finally:
+            await client.close()
+
+    async def start(self) -> None:
+        self.start_process()
+        await self.wait_ready()
+        log.info("embedded database ready at 127.0.0.1:%s", self.port)
+
+    def stop(self) -> None:
+        """SIGTERM, wait, then SIGKILL if it will not go."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(STOP_TIMEOUT_SECS)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        with contextlib.suppress(OSError):
+            self._pid_file.unlink()
+        log.info("embedded database stopped")

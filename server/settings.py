@@ -1,0 +1,164 @@
+"""One typed Settings object read from the environment and validated at start-up."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROLES = ("all", "web", "notifier", "scheduler")
+
+
+class SettingsError(Exception):
+    """A configuration value is wrong; the message names the variable in one line."""
+
+
+class Settings(BaseSettings):
+    """Every knob of the product; each field maps to an environment variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", populate_by_name=True
+    )
+
+    mongodb_uri: str | None = Field(default=None, alias="MONGODB_URI")
+    pst_db_name: str = Field(default="pst", alias="PST_DB_NAME")
+    pst_data_dir: Path = Field(default=Path("./data"), alias="PST_DATA_DIR")
+    pst_secret_key: str | None = Field(default=None, alias="PST_SECRET_KEY")
+    public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL")
+    smtp_url: str | None = Field(default=None, alias="SMTP_URL")
+    mail_from: str = Field(default="PST Konsultasi <no-reply@pst.localhost>", alias="MAIL_FROM")
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    zoom_account_id: str | None = Field(default=None, alias="ZOOM_ACCOUNT_ID")
+    zoom_client_id: str | None = Field(default=None, alias="ZOOM_CLIENT_ID")
+    zoom_client_secret: str | None = Field(default=None, alias="ZOOM_CLIENT_SECRET")
+    zoom_api_base: str = Field(default="https://api.zoom.us/v2", alias="ZOOM_API_BASE")
+    zoom_oauth_url: str = Field(default="https://zoom.us/oauth/token", alias="ZOOM_OAUTH_URL")
+    jitsi_base_url: str = Field(default="https://meet.jit.si", alias="JITSI_BASE_URL")
+    jitsi_app_id: str | None = Field(default=None, alias="JITSI_APP_ID")
+    jitsi_app_secret: str | None = Field(default=None, alias="JITSI_APP_SECRET")
+    pst_test_clock: bool = Field(default=False, alias="PST_TEST_CLOCK")
+    pst_web_dir: Path | None = Field(default=None, alias="PST_WEB_DIR")
+    pst_log_level: str = Field(default="INFO", alias="PST_LOG_LEVEL")
+    # Session lifetime; a session unused this long is gone.
+    pst_session_ttl_hours: int = Field(default=24 * 14, alias="PST_SESSION_TTL_HOURS", ge=1, le=24 * 365)
+    pst_scheduler_interval_secs: float = Field(
+        default=30.0, alias="PST_SCHEDULER_INTERVAL_SECS", gt=0, le=3600
+    )
+    pst_notifier_interval_secs: float = Field(
+        default=2.0, alias="PST_NOTIFIER_INTERVAL_SECS", gt=0, le=3600
+    )
+    pst_max_body_bytes: int = Field(default=11 * 1024 * 1024, alias="PST_MAX_BODY_BYTES", ge=1024)
+    # Cookies marked Secure when served over https (PUBLIC_BASE_URL decides).
+    pst_secure_cookies: bool | None = Field(default=None, alias="PST_SECURE_COOKIES")
+
+    # Filled in by the CLI, not the environment.
+    host: str = "127.0.0.1"
+    port: int = 8080
+    role: str = "all"
+
+    @field_validator("mongodb_uri")
+    @classmethod
+    def _mongo_uri(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not (v.startswith("mongodb://") or v.startswith("mongodb+srv://")):
+            raise ValueError("must start with mongodb:// or mongodb+srv://")
+        return v
+
+    @field_validator("pst_db_name")
+    @classmethod
+    def _db_name(cls, v: str) -> str:
+        if not v or any(c in v for c in '/\\. "$') or len(v) > 60:
+            raise ValueError("must be a valid MongoDB database name")
+        return v
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        parts = urlsplit(v)
+        if parts.scheme not in ("smtp", "smtp+starttls", "smtps") or not parts.hostname:
+            raise ValueError("must look like smtp://user:pass@host:port, smtp+starttls://… or smtps://…")
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError as exc:
+            raise ValueError("has an invalid port") from exc
+        return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if urlsplit(v).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return v
+
+    @field_validator("public_base_url", "zoom_api_base", "zoom_oauth_url", "jitsi_base_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL")
+        return v.rstrip("/")
+
+    @field_validator("pst_log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        if v.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return v.upper()
+
+    @property
+    def secret_key(self) -> str:
+        """The signing key; generated and kept under the data dir when not configured."""
+        if self.pst_secret_key:
+            return self.pst_secret_key
+        path = self.pst_data_dir / "secret.key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+    @property
+    def base_url(self) -> str:
+        """Where links in e-mails point."""
+        return self.public_base_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.pst_secure_cookies is not None:
+            return self.pst_secure_cookies
+        return self.base_url.startswith("https://")
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.pst_data_dir / "mail"
+
+    @property
+    def web_dir(self) -> Path:
+        if self.pst_web_dir:
+            return self.pst_web_dir
+        return Path(__file__).resolve().parent.parent / "web"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment; turn the first bad value into one line naming its variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = err.get("loc") or ("?",)
+        name = str(loc[0]).upper()
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        raise SettingsError(f"invalid configuration: {name} {msg}") from None
