@@ -13,6 +13,7 @@ import ctypes
 import logging
 import os
 import shutil
+import json
 import signal
 import socket
 import subprocess
@@ -56,26 +57,59 @@ def _die_with_parent() -> None:
             libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _reap_stale(pid_file: Path) -> None:
-    """Stop a database child left behind by a crashed earlier run on the same data dir."""
+def _alive(pid: int) -> bool:
     try:
-        pid = int(pid_file.read_text().strip())
-    except (OSError, ValueError):
-        return
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_secantusd(pid: int) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
-        cmdline = ""
-    if "secantusd" not in cmdline:
+        return False
+    return "secantusd" in cmdline
+
+
+def _read_pid_file(pid_file: Path) -> dict[str, int] | None:
+    try:
+        data = json.loads(pid_file.read_text())
+        return {"pid": int(data["pid"]), "port": int(data["port"]), "owner": int(data["owner"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def running_instance(storage_path: Path) -> int | None:
+    """The port of a database another live `pst` process runs on this storage path, if any."""
+    info = _read_pid_file(storage_path.parent / f".{storage_path.name}.pid")
+    if info and _alive(info["owner"]) and _alive(info["pid"]) and _is_secantusd(info["pid"]):
+        return info["port"]
+    return None
+
+
+def _reap_stale(pid_file: Path) -> None:
+    """Stop a database child whose owner died without stopping it (a crash on a system without PDEATHSIG)."""
+    info = _read_pid_file(pid_file)
+    if info is None:
+        return
+    pid = info["pid"]
+    if _alive(info["owner"]) and info["owner"] != os.getpid():
+        raise RuntimeError(f"another pst process (pid {info['owner']}) is using this data directory")
+    if not _is_secantusd(pid):
         return
     log.warning("stopping database process %s left over from an earlier run", pid)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_SECS
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+    while time.monotonic() < deadline and _alive(pid) and _is_secantusd(pid):
         time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+    if _alive(pid) and _is_secantusd(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 class EmbeddedDatabase:
@@ -113,7 +147,7 @@ class EmbeddedDatabase:
         if out is not subprocess.DEVNULL:
             out.close()
         if str(self.storage_path) != ":memory:":
-            self._pid_file.write_text(str(self.proc.pid))
+            self._pid_file.write_text(json.dumps({"pid": self.proc.pid, "port": self.port, "owner": os.getpid()}))
         log.info("embedded database starting (pid %s, port %s)", self.proc.pid, self.port)
 
     async def wait_ready(self, timeout: float = START_TIMEOUT_SECS) -> None:

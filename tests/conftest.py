@@ -166,3 +166,110 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield SmtpServer("127.0.0.1", port, handler, controller)
     finally:
         controller.stop()
+
+
+# --- the application --------------------------------------------------------------------------
+
+
+@dataclass
+class Api:
+    """A signed-in HTTP client of the test app, with helpers for the JSON API."""
+
+    client: Any
+    token: str | None = None
+    user: Doc | None = None
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    async def call(self, method: str, path: str, json: Any = None, expect: int | None = None,
+                   **kw: Any) -> tuple[int, Any]:
+        resp = await self.client.request(method, "/api/v1" + path, json=json, headers=self._headers(), **kw)
+        ctype = resp.headers.get("Content-Type", "")
+        body = await resp.json() if "json" in ctype else await resp.text()
+        if expect is not None:
+            assert resp.status == expect, (resp.status, body)
+        return resp.status, body
+
+    async def get(self, path: str, **kw: Any) -> Any:
+        return (await self.call("GET", path, expect=kw.pop("expect", 200), **kw))[1]
+
+    async def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return (await self.call("POST", path, json=json, expect=kw.pop("expect", None), **kw))[1]
+
+
+@pytest.fixture
+async def app(settings: Settings) -> Any:
+    from server.app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Any, aiohttp_client: Any) -> Any:
+    """The app from create_app(settings) behind a real TCP server, with a test client."""
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+def services(app: Any, client: Any) -> Services:
+    from server.keys import SERVICES
+
+    svc: Services = app[SERVICES]
+    return svc
+
+
+@pytest.fixture
+def anon(client: Any) -> Api:
+    return Api(client)
+
+
+async def outbox_link(db: Any, to: str, kind: str) -> str:
+    """The link in the newest queued e-mail of `kind` to `to`."""
+    import re
+
+    doc = await db.outbox.find_one({"to": to, "kind": kind}, sort=[("created_at", -1), ("_id", -1)])
+    assert doc is not None, f"no {kind} mail to {to}"
+    m = re.search(r"https?://\S+token=[\w.\-]+", doc["text"])
+    assert m, doc["text"]
+    return m.group(0)
+
+
+@pytest.fixture
+def make_user(client: Any, app: Any) -> Any:
+    """Register, verify (through the e-mailed link) and log in a member of the public."""
+    from server.keys import SERVICES
+
+    counter = iter(range(10_000))
+
+    async def make(name: str = "Warga", email: str | None = None, lang: str = "id") -> Api:
+        email = email or f"user{next(counter)}-{uuid.uuid4().hex[:6]}@example.id"
+        api = Api(client)
+        await api.call("POST", "/auth/register", {"email": email, "password": "rahasia-123", "name": name,
+                                                  "lang": lang}, expect=201)
+        link = await outbox_link(app[SERVICES].db, email, "verify_email")
+        token = link.split("token=")[1]
+        await api.call("POST", "/auth/verify", {"token": token}, expect=200)
+        _, body = await api.call("POST", "/auth/login", {"email": email, "password": "rahasia-123"}, expect=200)
+        api.token, api.user = body["token"], body["user"]
+        return api
+
+    return make
+
+
+@pytest.fixture
+def make_staff(client: Any, app: Any) -> Any:
+    """Create a staff account through the same action the CLI uses, and log in."""
+    from server.domain import accounts
+    from server.keys import SERVICES
+
+    async def make(role: str = "officer", office: str | None = "7406", name: str = "Petugas") -> Api:
+        email = f"{role}-{uuid.uuid4().hex[:8]}@bps.go.id"
+        await accounts.create_staff(app[SERVICES], email=email, name=name, role=role, office=office,
+                                    password="petugas-123")
+        api = Api(client)
+        _, body = await api.call("POST", "/auth/login", {"email": email, "password": "petugas-123"}, expect=200)
+        api.token, api.user = body["token"], body["user"]
+        return api
+
+    return make

@@ -12,7 +12,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from mongo_init.schema import apply, seed_offices
-from server.embedded import EmbeddedDatabase
+from server.embedded import EmbeddedDatabase, running_instance
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,19 @@ def make_client(uri: str) -> AsyncMongoClient[Doc]:
 
 
 @asynccontextmanager
-async def open_database(settings: Settings, *, init_schema: bool = True) -> AsyncIterator[Database]:
-    """Connect (starting the embedded server if needed), apply the schema, seed offices; close on exit."""
+async def open_database(
+    settings: Settings, *, init_schema: bool = True, reuse_running: bool = False
+) -> AsyncIterator[Database]:
+    """Connect (starting the embedded server if needed), apply the schema, seed offices; close on exit.
+
+    `reuse_running`: admin commands talk to the embedded database of a `pst serve` that is up.
+    """
     embedded: EmbeddedDatabase | None = None
     uri = settings.mongodb_uri
+    if uri is None and reuse_running:
+        port = running_instance(settings.pst_data_dir / "db")
+        if port is not None:
+            uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
     if uri is None:
         data_dir = settings.pst_data_dir
         data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,5 @@
+"""python -m server: the same as the `pst` command."""
+
+from server.cli import main
+
+main()

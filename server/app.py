@@ -1,0 +1,174 @@
+"""create_app(settings): everything is built here, nothing at import; resources open and close in cleanup_ctx."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from server import __version__
+from server.domain.clock import SystemClock, TestClock
+from server.domain.errors import BadRequest, NotFound
+from server.http import auth as http_auth
+from server.http.api import Api, Route, json_response, parse_body, read_json, require_role
+from server.http.middleware import error_middleware
+from server.http.openapi import build_openapi
+from server.keys import DATABASE, NOTIFIER, SCHEDULER, SERVICES, SETTINGS, SIO
+from server.services import Services
+from server.settings import Settings
+from server.storage.db import Database, open_database
+
+log = logging.getLogger(__name__)
+
+
+def _all_apis() -> list[Api]:
+    from server.http import routes_accounts, routes_consultations, routes_extra
+
+    return [routes_accounts.api, routes_consultations.api, *routes_extra.apis()]
+
+
+def _wrap(route: Route) -> Any:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        user = await http_auth.current_user(request)
+        require_role(user, route.auth)
+        if route.body is not None:
+            body = await parse_body(request, route.body)
+            return await route.handler(request, body=body)
+        return await route.handler(request)
+
+    handler.__name__ = route.handler.__name__
+    return handler
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    async with open_database(settings) as database:
+        app[DATABASE] = database
+        clock = TestClock() if settings.pst_test_clock else SystemClock()
+        services = Services(settings=settings, db=database.db, clock=clock)
+        app[SERVICES] = services
+        yield
+
+
+async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
+    from server.realtime import events as rt_events
+
+    services = app[SERVICES]
+    services.events = rt_events.make_event_sink(app, services)
+    yield
+    await rt_events.shutdown(app)
+
+
+async def _search_ctx(app: web.Application) -> AsyncIterator[None]:
+    from server.domain import kb
+
+    services = app[SERVICES]
+    await kb.start_index(services)
+    yield
+    await kb.stop_index(services)
+
+
+async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The notifier and scheduler loops for this process's role; cancelled and awaited on shutdown."""
+    settings = app[SETTINGS]
+    services = app[SERVICES]
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    if settings.role in ("all", "notifier"):
+        from notifier.runtime import make_notifier
+
+        notifier = make_notifier(services)
+        app[NOTIFIER] = notifier
+        services.extras["notifier"] = notifier
+        tasks.append(asyncio.create_task(notifier.run(stop, settings.pst_notifier_interval_secs), name="notifier"))
+    if settings.role in ("all", "scheduler"):
+        from schedulers.runner import Scheduler
+
+        scheduler = Scheduler(services)
+        app[SCHEDULER] = scheduler
+        if not settings.pst_test_clock:
+            # Under the test clock jobs run when the clock moves, never by wall time.
+            tasks.append(asyncio.create_task(scheduler.run(stop, settings.pst_scheduler_interval_secs),
+                                             name="scheduler"))
+    yield
+    stop.set()
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_clock(request: web.Request) -> web.Response:
+    """Set or advance the test clock, then run every scheduler job that has come due."""
+    services = request.app[SERVICES]
+    clock = services.clock
+    if not isinstance(clock, TestClock):
+        raise NotFound("not_found", "no such endpoint")
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise BadRequest("malformed_json", "expected a JSON object")
+    if "set" in data:
+        try:
+            when = datetime.fromisoformat(str(data["set"]))
+        except ValueError:
+            raise BadRequest("invalid_time", "set must be an ISO 8601 time with an offset") from None
+        if when.tzinfo is None:
+            raise BadRequest("invalid_time", "set must carry a UTC offset")
+        clock.set(when)
+    elif "advance_seconds" in data:
+        secs = data["advance_seconds"]
+        if isinstance(secs, bool) or not isinstance(secs, (int, float)) or secs < 0 or secs > 10 * 366 * 86400:
+            raise BadRequest("invalid_advance", "advance_seconds must be a non-negative number")
+        clock.advance(float(secs))
+    ran: dict[str, int] = {}
+    scheduler = request.app.get(SCHEDULER)
+    if scheduler is not None:
+        ran = await scheduler.run_once()
+    notifier = request.app.get(NOTIFIER)
+    if notifier is not None:
+        await notifier.run_once()
+    return json_response({"now": clock.now().isoformat(), "ran": ran})
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The whole product for one process, per `settings.role`."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=settings.pst_max_body_bytes)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_database_ctx)
+    web_role = settings.role in ("all", "web")
+    if web_role:
+        from server.realtime import sio as rt_sio
+        from server.web import setup_static
+
+        app.cleanup_ctx.append(_realtime_ctx)
+        app.cleanup_ctx.append(_search_ctx)
+        apis = _all_apis()
+        for api in apis:
+            api.mount(app, _wrap)
+        spec = build_openapi(apis, __version__)
+
+        async def openapi(_: web.Request) -> web.Response:
+            return json_response(spec)
+
+        app.router.add_get("/api/v1/openapi.json", openapi)
+        if settings.pst_test_clock:
+            app.router.add_post("/api/v1/_test/clock", test_clock)
+        app[SIO] = rt_sio.attach(app, settings)
+        setup_static(app, settings)
+    app.cleanup_ctx.append(_workers_ctx)
+
+    from server.http.routes_accounts import healthz
+
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+def database_of(app: web.Application) -> Database:
+    database: Database = app[DATABASE]
+    return database

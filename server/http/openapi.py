@@ -1,0 +1,99 @@
+"""The OpenAPI 3.1 document, generated from the same route declarations and models that serve requests."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from server.http.api import Api, Route
+from server.http.schemas import ErrorOut, HealthOut
+
+_STATUS_TEXT = {
+    400: "Bad request (malformed JSON)", 401: "Not signed in", 403: "Forbidden", 404: "Not found",
+    409: "Conflict", 413: "Body too large", 415: "Unsupported media type", 422: "Invalid field",
+    429: "Too many requests", 503: "An outside service is unavailable",
+}
+
+
+def _ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        components[name] = sub
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _schema(obj: type[BaseModel] | dict[str, Any] | None, components: dict[str, Any]) -> dict[str, Any] | None:
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj
+    return _ref(obj, components)
+
+
+def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": route.summary, "operationId": route.handler.__name__, "tags": route.tags}
+    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+              for n in re.findall(r"{(\w+)}", route.path)]
+    for name, spec in route.query.items():
+        params.append({"name": name, "in": "query", "required": bool(spec.get("required")),
+                       "schema": {k: v for k, v in spec.items() if k != "required"}})
+    if params:
+        op["parameters"] = params
+    if route.body is not None:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": _ref(route.body, components)}}}
+    elif route.request_content is not None:
+        op["requestBody"] = {"required": True, "content": route.request_content}
+    responses: dict[str, Any] = {}
+    body = _schema(route.response, components)
+    ok: dict[str, Any] = {"description": "Success"}
+    if body is not None:
+        ok["content"] = {route.content_type: {"schema": body}}
+    responses[str(route.status)] = ok
+    err_ref = _ref(ErrorOut, components)
+    codes = set(route.errors) | {400, 413}
+    if route.auth is not None:
+        codes |= {401, 403}
+    if route.body is not None:
+        codes.add(422)
+    for code in sorted(codes):
+        responses[str(code)] = {"description": _STATUS_TEXT.get(code, "Error"),
+                                "content": {"application/json": {"schema": err_ref}}}
+    op["responses"] = responses
+    if route.auth is not None:
+        op["security"] = [{"bearer": []}, {"cookie": []}]
+    return op
+
+
+def build_openapi(apis: list[Api], version: str) -> dict[str, Any]:
+    """The whole document: every route of every Api, plus /healthz."""
+    components: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
+    for api in apis:
+        for route in api.routes:
+            path = api.prefix + route.path
+            paths.setdefault(path, {})[route.method.lower()] = _operation(route, components)
+    paths["/healthz"] = {"get": {
+        "summary": "200 when the server and its database answer", "operationId": "healthz",
+        "responses": {"200": {"description": "up", "content": {"application/json": {"schema": _ref(HealthOut, components)}}},
+                      "503": {"description": "database down",
+                              "content": {"application/json": {"schema": _ref(HealthOut, components)}}}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "PST Konsultasi API", "version": version,
+                 "description": "Statistical consultation service of BPS: accounts, offices, consultations, "
+                                "knowledge base, walk-in queue and reports. Errors are "
+                                "{\"error\": {\"code\", \"message\"}}."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "pst_session"},
+            },
+        },
+    }

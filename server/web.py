@@ -1,0 +1,71 @@
+"""Serving the pages in web/ and the front-end packages installed from npm into web/node_modules."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from aiohttp import web
+
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Only these files of node_modules are served: the browser builds we use, nothing else.
+VENDOR_FILES = {
+    "socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
+    "socket.io.min.js.map": "socket.io-client/dist/socket.io.min.js.map",
+}
+
+PAGES = {
+    "/": "index.html",
+    "/app": "app.html",
+    "/app/": "app.html",
+    "/console": "console.html",
+    "/console/": "console.html",
+    "/verify": "verify.html",
+    "/reset": "reset.html",
+    "/rate": "rate.html",
+    "/kiosk": "kiosk.html",
+    "/board": "board.html",
+}
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+def setup_static(app: web.Application, settings: Settings) -> None:
+    root = settings.web_dir
+    static = root / "static"
+    modules = root / "node_modules"
+
+    def page(file: str) -> web.RouteDef:
+        async def handler(_: web.Request) -> web.StreamResponse:
+            path = static / file
+            if not path.exists():
+                raise web.HTTPNotFound()
+            resp = web.FileResponse(path)
+            resp.headers["Content-Security-Policy"] = CSP
+            resp.headers["Cache-Control"] = "no-cache"
+            return resp
+
+        return handler  # type: ignore[return-value]
+
+    for route, file in PAGES.items():
+        app.router.add_get(route, page(file))
+
+    async def vendor(request: web.Request) -> web.StreamResponse:
+        rel = VENDOR_FILES.get(request.match_info["name"])
+        if rel is None:
+            raise web.HTTPNotFound()
+        path = modules / rel
+        if not path.exists():
+            log.error("front-end package missing: %s (run `make install`, which runs npm ci in web/)", path)
+            raise web.HTTPNotFound()
+        return web.FileResponse(path)
+
+    app.router.add_get("/vendor/{name}", vendor)
+    if static.exists():
+        app.router.add_static("/static/", static, show_index=False, append_version=False)
+    else:
+        log.warning("web pages not found at %s", Path(static))
