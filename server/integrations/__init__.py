@@ -58,8 +58,10 @@ def clean_topic(topic: str) -> str:
 
 def check_duration(duration_min: int) -> int:
     """The duration in minutes, or ValidationFailed unless it is a whole number in 1..1440."""
-    if isinstance(duration_min, bool) or not isinstance(duration_min, int) or not (
-        1 <= duration_min <= DURATION_MAX_MIN
+    if (
+        isinstance(duration_min, bool)
+        or not isinstance(duration_min, int)
+        or not (1 <= duration_min <= DURATION_MAX_MIN)
     ):
         raise ValidationFailed(
             "invalid_duration",

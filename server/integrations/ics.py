@@ -28,15 +28,13 @@ def escape_text(value: str) -> str:
     """A TEXT property value: backslash, semicolon, comma and newlines escaped (RFC 5545 3.3.11)."""
     text = value.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
-    return (
-        text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-    )
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def _param(value: str) -> str:
     """A quoted parameter value (e.g. CN); DQUOTE and control characters cannot appear in one."""
-    cleaned = _CONTROL.sub("", value.replace("\r", " ").replace("\n", " ").replace("\t", " "))
-    return '"' + cleaned.replace('"', "'").strip() + '"'
+    cleaned = " ".join(_CONTROL.sub(" ", value).split())
+    return '"' + cleaned.replace('"', "'") + '"'
 
 
 def _mailto(email: str) -> str:

@@ -150,7 +150,9 @@ class JitsiProvider:
     def __repr__(self) -> str:
         return f"JitsiProvider(base_url={self._base_url!r}, signed={bool(self._app_secret)})"
 
-    async def create(self, *, topic: str, start: datetime | None, duration_min: int, tz: str) -> dict[str, Any]:
+    async def create(
+        self, *, topic: str, start: datetime | None, duration_min: int, tz: str
+    ) -> dict[str, Any]:
         """A new room on the configured server."""
         return jitsi_meeting(
             self._base_url,

@@ -34,7 +34,9 @@ def check_meeting_url(url: str) -> str:
     # Whitespace, control and invisible format characters hide what the link really points to.
     for ch in text:
         if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"):
-            raise _invalid("mengandung spasi atau karakter kontrol", "it contains spaces or control characters")
+            raise _invalid(
+                "mengandung spasi atau karakter kontrol", "it contains spaces or control characters"
+            )
     # Browsers read a backslash as a slash, which lets "https://a.b\@evil" reach another host.
     if "\\" in text:
         raise _invalid("mengandung garis miring terbalik", "it contains a backslash")
@@ -45,8 +47,9 @@ def check_meeting_url(url: str) -> str:
     if parts.scheme.lower() != "https" or text[:8].lower() != "https://":
         raise _invalid("harus diawali https://", "it must start with https://")
     if "@" in parts.netloc or parts.username is not None or parts.password is not None:
-        raise _invalid("tidak boleh berisi nama pengguna atau kata sandi",
-                       "it must not contain a user name or password")
+        raise _invalid(
+            "tidak boleh berisi nama pengguna atau kata sandi", "it must not contain a user name or password"
+        )
     host = parts.hostname
     if not host:
         raise _invalid("tidak ada nama host", "it has no host name")
@@ -71,7 +74,9 @@ def _valid_host(host: str) -> bool:
     if len(ascii_host) > 253:
         return False
     return all(
-        0 < len(label) <= 63 and set(label) <= _HOST_LABEL_CHARS and not label.startswith("-")
+        0 < len(label) <= 63
+        and set(label) <= _HOST_LABEL_CHARS
+        and not label.startswith("-")
         and not label.endswith("-")
         for label in labels
     )

@@ -9,6 +9,7 @@ and no refresh token), "Create a meeting" (POST /users/{userId}/meetings; a loca
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import math
@@ -148,11 +149,13 @@ class ZoomClient:
         if agenda:
             body["agenda"] = agenda[:AGENDA_MAX_CHARS]
         status, data = await self._request("POST", "/users/me/meetings", body)
-        if status != 201:
+        if status not in (200, 201):
             self._raise_for(status, data)
-        return self._normalize(data, tz=tz, scheduled=start_utc is not None)
+        return self._normalize(data, tz=tz, scheduled=start_utc is not None, duration=duration, topic=title)
 
-    async def create(self, *, topic: str, start: datetime | None, duration_min: int, tz: str) -> dict[str, Any]:
+    async def create(
+        self, *, topic: str, start: datetime | None, duration_min: int, tz: str
+    ) -> dict[str, Any]:
         """The MeetingProvider port: same as create_meeting without an agenda."""
         return await self.create_meeting(topic=topic, start=start, duration_min=duration_min, tz=tz)
 
@@ -223,9 +226,12 @@ class ZoomClient:
             )
         session = self._http()
         params = {"grant_type": "account_credentials", "account_id": self._account_id}
-        auth = aiohttp.BasicAuth(self._client_id, self._client_secret)
+        basic = base64.b64encode(f"{self._client_id}:{self._client_secret}".encode()).decode("ascii")
+        headers = {"Authorization": f"Basic {basic}", "Accept": "application/json"}
         try:
-            async with session.post(self._oauth_url, params=params, auth=auth, timeout=self._timeout) as resp:
+            async with session.post(
+                self._oauth_url, params=params, headers=headers, timeout=self._timeout
+            ) as resp:
                 status = resp.status
                 data = _parse_json(await resp.read())
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -265,7 +271,9 @@ class ZoomClient:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         return self._session
 
-    async def _request(self, method: str, path: str, body: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
+    async def _request(
+        self, method: str, path: str, body: dict[str, Any] | None
+    ) -> tuple[int, dict[str, Any]]:
         """Send one API call: refetch the token once on 401, back off on 429; (status, JSON body)."""
         url = self._api_base + path
         refetched = False
@@ -349,7 +357,9 @@ class ZoomClient:
         )
 
     @staticmethod
-    def _normalize(data: dict[str, Any], *, tz: str, scheduled: bool) -> dict[str, Any]:
+    def _normalize(
+        data: dict[str, Any], *, tz: str, scheduled: bool, duration: int, topic: str
+    ) -> dict[str, Any]:
         meeting_id = data.get("id")
         join_url = data.get("join_url")
         start_url = data.get("start_url")
@@ -360,7 +370,7 @@ class ZoomClient:
         raw_start = data.get("start_time")
         if scheduled and isinstance(raw_start, str):
             start_time = _parse_zoom_time(raw_start)
-        duration = data.get("duration")
+        answered_duration = data.get("duration")
         password = data.get("password")
         return meeting_dict(
             provider="zoom",
@@ -369,9 +379,11 @@ class ZoomClient:
             start_url=start_url,
             passcode=password if isinstance(password, str) and password else None,
             start_time=start_time,
-            duration=duration if isinstance(duration, int) and not isinstance(duration, bool) else 0,
+            duration=answered_duration
+            if isinstance(answered_duration, int) and not isinstance(answered_duration, bool)
+            else duration,
             timezone=tz,
-            topic=str(data.get("topic") or ""),
+            topic=str(data.get("topic") or topic),
         )
 
 
