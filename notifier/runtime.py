@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+from notifier.sender import make_sink
+from notifier.worker import Notifier
 from server.services import Services
 
-log = logging.getLogger(__name__)
 
-
-def make_sink(svc: Services) -> Any:
-    from notifier.sender import FileSink, SmtpSink, parse_smtp_url
-
-    if svc.settings.smtp_url:
-        return SmtpSink(parse_smtp_url(svc.settings.smtp_url))
-    return FileSink(svc.settings.mail_dir)
-
-
-def make_notifier(svc: Services) -> Any:
-    from notifier.worker import Notifier
-
-    return Notifier(svc.db, svc.clock, make_sink(svc), mail_from=svc.settings.mail_from)
+def make_notifier(svc: Services) -> Notifier:
+    sink: Any = make_sink(svc.settings.smtp_url, svc.settings.mail_dir, clock=svc.clock)
+    return Notifier(svc.db, svc.clock, sink, mail_from=svc.settings.mail_from)

@@ -273,3 +273,67 @@ def make_staff(client: Any, app: Any) -> Any:
         return api
 
     return make
+
+
+# --- Socket.IO clients ------------------------------------------------------------------------
+
+
+class SocketClient:
+    """A python-socketio client of the test server that records every event it receives."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        import socketio
+
+        self.url = url
+        self.token = token
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: list[tuple[str, Any]] = []
+
+        @self.sio.on("*")
+        async def any_event(event: str, data: Any = None) -> None:
+            self.events.append((event, data))
+
+    async def connect(self) -> SocketClient:
+        auth = {"token": self.token} if self.token else None
+        await self.sio.connect(self.url, auth=auth, transports=["websocket"], socketio_path="socket.io",
+                               wait_timeout=10)
+        return self
+
+    async def call(self, event: str, data: Any) -> Any:
+        return await self.sio.call(event, data, timeout=10)
+
+    def of(self, event: str) -> list[Any]:
+        return [d for e, d in self.events if e == event]
+
+    async def wait_for(self, event: str, pred: Any = None, timeout: float = 5.0) -> Any:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for d in self.of(event):
+                if pred is None or pred(d):
+                    return d
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no {event} event matching; got {[e for e, _ in self.events]}")
+            await asyncio.sleep(0.02)
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+@pytest.fixture
+async def connect(client: Any) -> AsyncIterator[Any]:
+    """Open Socket.IO connections as a given Api user; all are closed after the test."""
+    opened: list[SocketClient] = []
+    url = str(client.make_url("/"))
+
+    async def make(api: Api | None) -> SocketClient:
+        sc = SocketClient(url, api.token if api else None)
+        await sc.connect()
+        opened.append(sc)
+        return sc
+
+    yield make
+    for sc in opened:
+        try:
+            await sc.close()
+        except Exception:  # noqa: BLE001
+            pass

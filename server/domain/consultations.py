@@ -111,10 +111,10 @@ async def load(svc: Services, consultation_id: Any) -> Doc:
 
 
 async def load_for(svc: Services, user: Doc, consultation_id: Any) -> Doc:
-    """The consultation if `user` may see it; a stranger gets the same 404 as a missing one."""
-    c = await load(svc, consultation_id)
+    """The consultation if `user` may see it: 404 when there is none, 403 when it is someone else's."""
+    c = consultation_id if isinstance(consultation_id, dict) else await load(svc, consultation_id)
     if not can_view(user, c):
-        raise NotFound("not_found", "consultation not found / konsultasi tidak ditemukan")
+        raise Forbidden("forbidden", "not your consultation / bukan konsultasi Anda")
     return c
 
 
@@ -219,7 +219,7 @@ async def post_message(
     staff = is_staff(user)
     if user is not None:
         if not can_view(user, c):
-            raise NotFound("not_found", "consultation not found / konsultasi tidak ditemukan")
+            raise Forbidden("forbidden", "not your consultation / bukan konsultasi Anda")
         if kind == "note" and not staff:
             raise Forbidden("forbidden", "only staff can write internal notes")
         if kind in ("system", "meeting", "rating") and user is not None and kind != "meeting":

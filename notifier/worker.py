@@ -1,0 +1,261 @@
+"""The outbox worker: claims due e-mails one at a time with a lease, sends them, records the outcome.
+
+Several workers may run against one outbox: the claim is a single find_one_and_update, so an item
+goes to exactly one of them, and an item whose worker died is taken again once its lease ran out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import secrets
+import socket
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from notifier.sender import BuildError, MailSink, SendError, TemporarySendError, build_email
+from server.domain.ports import Clock
+
+log = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+
+_JITTER_MIN = 0.8
+_JITTER_MAX = 1.2
+
+
+class _Kicked:
+    """What kick() returns: awaiting it is allowed and does nothing, so sync and async callers both work."""
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield from ()
+
+
+def default_worker_id() -> str:
+    """host:pid:random, so two workers in one process still differ."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def backoff_secs(attempts: int, base_secs: float, max_secs: float, jitter: float = 1.0) -> float:
+    """Delay before the next try after `attempts` tries: base * 2**(attempts-1), capped, times jitter."""
+    exponent = max(0, attempts - 1)
+    # Cap the exponent so 2**n cannot overflow for absurd attempt counts.
+    raw = base_secs * (2 ** min(exponent, 40))
+    return float(min(max_secs, raw) * jitter)
+
+
+class Notifier:
+    """Sends what the outbox holds through a MailSink, with leases, retries and backoff."""
+
+    def __init__(
+        self,
+        db: AsyncDatabase[Doc],
+        clock: Clock,
+        sink: MailSink,
+        *,
+        mail_from: str,
+        lease_secs: float = 60,
+        batch: int = 20,
+        max_attempts: int = 8,
+        backoff_base_secs: float = 30,
+        backoff_max_secs: float = 3600,
+        worker_id: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if batch < 1 or max_attempts < 1 or lease_secs <= 0:
+            raise ValueError("batch, max_attempts and lease_secs must be positive")
+        self.db = db
+        self.clock = clock
+        self.sink = sink
+        self.mail_from = mail_from
+        self.lease_secs = lease_secs
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self.backoff_base_secs = backoff_base_secs
+        self.backoff_max_secs = backoff_max_secs
+        self.worker_id = worker_id or default_worker_id()
+        self._rng = rng or random.Random()
+        self._wake = asyncio.Event()
+
+    def kick(self) -> _Kicked:
+        """Wake the run() loop now, e.g. right after something was enqueued; works with or without await."""
+        self._wake.set()
+        return _Kicked()
+
+    async def claim(self) -> Doc | None:
+        """Lease the next due item to this worker, or None when nothing is due."""
+        now = self.clock.now()
+        return await self.db.outbox.find_one_and_update(
+            {
+                "status": {"$in": ["pending", "sending"]},
+                "due_at": {"$lte": now},
+                "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
+            },
+            {
+                "$set": {
+                    "status": "sending",
+                    "lease_until": now + timedelta(seconds=self.lease_secs),
+                    "worker": self.worker_id,
+                },
+                "$inc": {"attempts": 1},
+            },
+            sort=[("due_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def run_once(self) -> int:
+        """Claim and send up to `batch` due items; returns how many were handled."""
+        handled = 0
+        try:
+            while handled < self.batch:
+                doc = await self.claim()
+                if doc is None:
+                    break
+                handled += 1
+                try:
+                    await self._deliver(doc)
+                except Exception:
+                    # Only the bookkeeping can land here (e.g. the database went away); the lease
+                    # makes the item come back, so the loop goes on.
+                    log.exception("outbox item %s: could not record the outcome", doc.get("_id"))
+        finally:
+            await self.sink.flush()
+        return handled
+
+    async def run(self, stop: asyncio.Event, interval_secs: float) -> None:
+        """Send until `stop` is set: a batch, then wait for the interval, a kick() or stop."""
+        log.info("notifier %s started", self.worker_id)
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    handled = await self.run_once()
+                except Exception:
+                    log.exception("notifier batch failed")
+                    handled = 0
+                if handled >= self.batch:
+                    continue  # more may be due right now
+                await self._sleep(stop, interval_secs)
+        finally:
+            await self.sink.close()
+            log.info("notifier %s stopped", self.worker_id)
+
+    async def _sleep(self, stop: asyncio.Event, interval_secs: float) -> None:
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=interval_secs, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+    async def _deliver(self, doc: Doc) -> None:
+        item_id = doc["_id"]
+        attempts = int(doc.get("attempts") or 1)
+        if attempts > self.max_attempts:
+            # Got here by leases running out (e.g. a worker dying on this item): stop before it loops forever.
+            await self._fail(
+                doc, f"gave up after {attempts - 1} attempts; last error: {doc.get('last_error')}"
+            )
+            return
+        try:
+            message = build_email(doc, self.mail_from, now=self.clock.now())
+        except Exception as exc:
+            reason = (
+                f"cannot build the e-mail: {exc}"
+                if isinstance(exc, BuildError)
+                else (f"cannot build the e-mail: {type(exc).__name__}: {exc}")
+            )
+            log.warning("outbox item %s kind=%s: %s", item_id, doc.get("kind"), reason)
+            await self._fail(doc, reason)
+            return
+        try:
+            await self.sink.send(message)
+        except SendError as exc:
+            await self._failed_send(doc, attempts, exc)
+            return
+        except Exception as exc:
+            # A sink bug is treated as temporary: bounded by max_attempts, so never a crash loop.
+            log.exception("outbox item %s: unexpected error from the sink", item_id)
+            await self._failed_send(doc, attempts, TemporarySendError(f"{type(exc).__name__}: {exc}"))
+            return
+        now = self.clock.now()
+        await self.db.outbox.update_one(
+            {"_id": item_id},
+            {"$set": {"status": "sent", "sent_at": now, "lease_until": None, "last_error": None}},
+        )
+        log.info("outbox item %s kind=%s sent (attempt %s)", item_id, doc.get("kind"), attempts)
+
+    async def _failed_send(self, doc: Doc, attempts: int, exc: SendError) -> None:
+        if not exc.temporary:
+            log.warning(
+                "outbox item %s kind=%s failed permanently: %s", doc["_id"], doc.get("kind"), exc.reason
+            )
+            await self._fail(doc, exc.reason)
+            return
+        if attempts >= self.max_attempts:
+            log.warning(
+                "outbox item %s kind=%s failed after %s attempts: %s",
+                doc["_id"],
+                doc.get("kind"),
+                attempts,
+                exc.reason,
+            )
+            await self._fail(doc, f"gave up after {attempts} attempts: {exc.reason}")
+            return
+        delay = backoff_secs(
+            attempts,
+            self.backoff_base_secs,
+            self.backoff_max_secs,
+            self._rng.uniform(_JITTER_MIN, _JITTER_MAX),
+        )
+        now = self.clock.now()
+        due_at = now + timedelta(seconds=delay)
+        await self.db.outbox.update_one(
+            {"_id": doc["_id"], "status": "sending", "worker": self.worker_id},
+            {
+                "$set": {
+                    "status": "pending",
+                    "due_at": due_at,
+                    "lease_until": None,
+                    "last_error": exc.reason,
+                    "last_attempt_at": now,
+                }
+            },
+        )
+        log.info(
+            "outbox item %s kind=%s: temporary failure (attempt %s), retry in %.0fs: %s",
+            doc["_id"],
+            doc.get("kind"),
+            attempts,
+            delay,
+            exc.reason,
+        )
+
+    async def _fail(self, doc: Doc, reason: str) -> None:
+        now = self.clock.now()
+        await self.db.outbox.update_one(
+            {"_id": doc["_id"], "status": "sending", "worker": self.worker_id},
+            {
+                "$set": {
+                    "status": "failed",
+                    "failed_at": now,
+                    "lease_until": None,
+                    "last_error": reason[:1000],
+                    "last_attempt_at": now,
+                }
+            },
+        )
+
+    async def counts(self) -> dict[str, int]:
+        """How many outbox items are in each status (for health pages and tests)."""
+        out: dict[str, int] = {}
+        async for row in await self.db.outbox.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}]):
+            out[str(row["_id"])] = int(row["n"])
+        return out
