@@ -212,6 +212,8 @@ COLLECTIONS: list[Collection] = [
         [
             IndexModel([("status", ASC), ("updated_at", DESC)], name="status_updated"),
             IndexModel([("slug", ASC)], unique=True, name="slug_unique", sparse=True),
+            # Every process polls for articles newer than the revision it has applied.
+            IndexModel([("rev", ASC)], name="rev"),
         ],
     ),
     Collection("kb_queries", [IndexModel([("office", ASC), ("found", ASC), ("at", DESC)], name="office_found")]),
