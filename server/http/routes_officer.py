@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 from urllib.parse import quote
 
+import aiohttp
 from aiohttp import web
 from pydantic import Field
 
@@ -98,7 +99,7 @@ async def upload(request: web.Request) -> web.Response:
         part = await reader.next()
         if part is None:
             break
-        if not isinstance(part, web.BodyPartReader):
+        if not isinstance(part, aiohttp.BodyPartReader):
             continue
         if part.name == "file":
             buf = bytearray()
