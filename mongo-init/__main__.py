@@ -6,9 +6,8 @@ import argparse
 import asyncio
 import logging
 
-from pymongo import AsyncMongoClient
-
 from mongo_init.schema import apply, seed_offices
+from pymongo import AsyncMongoClient
 
 
 async def _run(uri: str, db_name: str, seed: bool) -> None:

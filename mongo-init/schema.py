@@ -182,8 +182,12 @@ COLLECTIONS: list[Collection] = [
             IndexModel([("status", ASC), ("due_at", ASC)], name="due"),
             IndexModel([("message_id", ASC)], unique=True, name="message_id_unique"),
             IndexModel([("consultation_id", ASC), ("created_at", ASC)], name="consultation"),
-            IndexModel([("dedupe_key", ASC)], unique=True, name="dedupe_unique",
-                       **_partial({"dedupe_key": {"$type": "string"}})),
+            IndexModel(
+                [("dedupe_key", ASC)],
+                unique=True,
+                name="dedupe_unique",
+                **_partial({"dedupe_key": {"$type": "string"}}),
+            ),
         ],
         _schema(
             ["kind", "to", "status", "due_at", "message_id", "created_at"],
@@ -206,7 +210,9 @@ COLLECTIONS: list[Collection] = [
             IndexModel([("office", ASC), ("created_at", ASC)], name="office_time"),
         ],
     ),
-    Collection("complaints", [IndexModel([("office", ASC), ("status", ASC), ("created_at", ASC)], name="office_status")]),
+    Collection(
+        "complaints", [IndexModel([("office", ASC), ("status", ASC), ("created_at", ASC)], name="office_status")]
+    ),
     Collection(
         "kb_articles",
         [

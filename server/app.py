@@ -93,8 +93,9 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         app[SCHEDULER] = scheduler
         if not settings.pst_test_clock:
             # Under the test clock jobs run when the clock moves, never by wall time.
-            tasks.append(asyncio.create_task(scheduler.run(stop, settings.pst_scheduler_interval_secs),
-                                             name="scheduler"))
+            tasks.append(
+                asyncio.create_task(scheduler.run(stop, settings.pst_scheduler_interval_secs), name="scheduler")
+            )
     yield
     stop.set()
     for task in tasks:

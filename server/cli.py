@@ -19,7 +19,9 @@ class JsonishFormatter(logging.Formatter):
     """One line per record: time, level, logger, message (no secrets are ever passed to the logger)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        base = f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S%z')} {record.levelname} {record.name}: {record.getMessage()}"
+        base = (
+            f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S%z')} {record.levelname} {record.name}: {record.getMessage()}"
+        )
         if record.exc_info:
             base += "\n" + self.formatException(record.exc_info)
         return base
@@ -71,8 +73,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app.on_startup.append(_freeze_gc)
     log.info("PST Konsultasi serving on http://%s:%s (role %s)", settings.host, settings.port, settings.role)
     try:
-        web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=None,
-                    shutdown_timeout=10, handle_signals=True)
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            access_log=None,
+            print=None,
+            shutdown_timeout=10,
+            handle_signals=True,
+        )
     except RuntimeError as exc:
         log.error("%s", exc)
         return 1
@@ -98,8 +107,9 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\r\n")
 
     async def run(svc: Any) -> Any:
-        return await accounts.create_staff(svc, email=args.email, name=args.name, role=args.role,
-                                           office=args.office, password=password)
+        return await accounts.create_staff(
+            svc, email=args.email, name=args.name, role=args.role, office=args.office, password=password
+        )
 
     try:
         user = asyncio.run(_with_services(settings, run))
@@ -128,8 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--data-dir", default=None, help="where the embedded database and mail files live (./data)")
-    serve.add_argument("--role", choices=[r for r in ROLES], default="all",
-                       help="run only one part: web, notifier or scheduler")
+    serve.add_argument(
+        "--role", choices=[r for r in ROLES], default="all", help="run only one part: web, notifier or scheduler"
+    )
     serve.set_defaults(fn=cmd_serve)
     admin = sub.add_parser("admin", help="administration")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)

@@ -26,12 +26,24 @@ USERS = [
 ]
 
 CONSULTATIONS = [
-    ("7406", "data", "Data inflasi Kabupaten Bombana",
-     "Selamat pagi, apakah tersedia data inflasi bulanan untuk Kabupaten Bombana tahun 2025?"),
-    ("1600", "metadata", "Definisi tingkat pengangguran terbuka",
-     "Mohon penjelasan konsep dan definisi TPT yang dipakai BPS, serta sumber datanya."),
-    ("7501", "classification", "Kode KBLI untuk usaha kopi bubuk",
-     "Usaha saya memproduksi kopi bubuk kemasan. Kode KBLI 2020 yang tepat apa ya?"),
+    (
+        "7406",
+        "data",
+        "Data inflasi Kabupaten Bombana",
+        "Selamat pagi, apakah tersedia data inflasi bulanan untuk Kabupaten Bombana tahun 2025?",
+    ),
+    (
+        "1600",
+        "metadata",
+        "Definisi tingkat pengangguran terbuka",
+        "Mohon penjelasan konsep dan definisi TPT yang dipakai BPS, serta sumber datanya.",
+    ),
+    (
+        "7501",
+        "classification",
+        "Kode KBLI untuk usaha kopi bubuk",
+        "Usaha saya memproduksi kopi bubuk kemasan. Kode KBLI 2020 yang tepat apa ya?",
+    ),
 ]
 
 
@@ -47,8 +59,9 @@ async def _ensure_user(svc: Services, email: str, name: str, institution: str, o
     if existing:
         return existing
     try:
-        user = await accounts.register(svc, email=email, password=DEMO_PASSWORD, name=name,
-                                       institution=institution, occupation=occupation)
+        user = await accounts.register(
+            svc, email=email, password=DEMO_PASSWORD, name=name, institution=institution, occupation=occupation
+        )
     except Conflict:
         found = await svc.db.users.find_one({"email": email})
         assert found is not None
@@ -76,7 +89,9 @@ async def seed_demo(svc: Services) -> list[str]:
     officers: dict[str, Doc] = {}
     for o in offices:
         code = o["code"]
-        officers[code] = await _ensure_staff(svc, f"petugas{code}@demo.bps.go.id", f"Petugas PST {code}", "officer", code)
+        officers[code] = await _ensure_staff(
+            svc, f"petugas{code}@demo.bps.go.id", f"Petugas PST {code}", "officer", code
+        )
         await _ensure_staff(svc, f"supervisor{code}@demo.bps.go.id", f"Supervisor PST {code}", "supervisor", code)
         lines.append(f"office {code} {o['name']}: petugas{code}@demo.bps.go.id, supervisor{code}@demo.bps.go.id")
     await _ensure_staff(svc, "admin@demo.bps.go.id", "Admin Nasional", "admin", None)
@@ -87,8 +102,9 @@ async def seed_demo(svc: Services) -> list[str]:
     for (office, topic, subject, text), user in zip(CONSULTATIONS, users, strict=True):
         if await svc.db.consultations.find_one({"user_id": user["_id"], "subject": subject}):
             continue
-        c, _ = await cons.open_consultation(svc, user, office=office, topic=topic, subject=subject, text=text,
-                                            kb_query=subject.lower())
+        c, _ = await cons.open_consultation(
+            svc, user, office=office, topic=topic, subject=subject, text=text, kb_query=subject.lower()
+        )
         if office != "7501":
             c = await cons.claim(svc, officers[office], c)
             await cons.post_message(svc, officers[office], c, text="Terima kasih, permintaan Anda kami proses.")

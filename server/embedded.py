@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import json
 import logging
 import os
 import shutil
-import json
 import signal
 import socket
 import subprocess
@@ -135,10 +135,14 @@ class EmbeddedDatabase:
             self.storage_path.mkdir(parents=True, exist_ok=True)
             _reap_stale(self._pid_file)
         cmd = _secantusd_command() + [
-            "--host", "127.0.0.1",
-            "--port", str(self.port),
-            "--storage-path", str(self.storage_path),
-            "--log-level", "WARNING",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--storage-path",
+            str(self.storage_path),
+            "--log-level",
+            "WARNING",
         ]
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(  # noqa: S603

@@ -20,9 +20,7 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     """Every knob of the product; each field maps to an environment variable."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="", case_sensitive=False, extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", populate_by_name=True)
 
     mongodb_uri: str | None = Field(default=None, alias="MONGODB_URI")
     pst_db_name: str = Field(default="pst", alias="PST_DB_NAME")
@@ -45,12 +43,8 @@ class Settings(BaseSettings):
     pst_log_level: str = Field(default="INFO", alias="PST_LOG_LEVEL")
     # Session lifetime; a session unused this long is gone.
     pst_session_ttl_hours: int = Field(default=24 * 14, alias="PST_SESSION_TTL_HOURS", ge=1, le=24 * 365)
-    pst_scheduler_interval_secs: float = Field(
-        default=30.0, alias="PST_SCHEDULER_INTERVAL_SECS", gt=0, le=3600
-    )
-    pst_notifier_interval_secs: float = Field(
-        default=2.0, alias="PST_NOTIFIER_INTERVAL_SECS", gt=0, le=3600
-    )
+    pst_scheduler_interval_secs: float = Field(default=30.0, alias="PST_SCHEDULER_INTERVAL_SECS", gt=0, le=3600)
+    pst_notifier_interval_secs: float = Field(default=2.0, alias="PST_NOTIFIER_INTERVAL_SECS", gt=0, le=3600)
     pst_max_body_bytes: int = Field(default=11 * 1024 * 1024, alias="PST_MAX_BODY_BYTES", ge=1024)
     # Cookies marked Secure when served over https (PUBLIC_BASE_URL decides).
     pst_secure_cookies: bool | None = Field(default=None, alias="PST_SECURE_COOKIES")

@@ -59,7 +59,9 @@ async def test_session_expires(anon: Api, make_user: Any, services: Any) -> None
 async def test_bad_registration_input(anon: Api, services: Any) -> None:
     status, body = await _register(anon, email="not-an-email")
     assert status == 422 and body["error"]["code"] == "invalid_email"
-    status, body = await anon.call("POST", "/auth/register", {"email": "b@example.id", "password": "short", "name": "B"})
+    status, body = await anon.call(
+        "POST", "/auth/register", {"email": "b@example.id", "password": "short", "name": "B"}
+    )
     assert status == 422 and body["error"]["code"] == "invalid_password"
     status, body = await anon.call("POST", "/auth/register", {"email": "b@example.id", "password": PW})
     assert status == 422 and body["error"]["code"] == "missing_name"
@@ -106,7 +108,9 @@ async def test_password_reset_by_email(anon: Api, make_user: Any, services: Any)
     # Old sessions end, the old password fails, the new one works.
     assert (await user.call("GET", "/me"))[0] == 401
     assert (await anon.call("POST", "/auth/login", {"email": "lupa@example.id", "password": PW}))[0] == 401
-    assert (await anon.call("POST", "/auth/login", {"email": "lupa@example.id", "password": "baru-sekali-123"}))[0] == 200
+    assert (await anon.call("POST", "/auth/login", {"email": "lupa@example.id", "password": "baru-sekali-123"}))[
+        0
+    ] == 200
 
 
 async def test_passwords_are_argon2id(make_user: Any, services: Any) -> None:
@@ -125,8 +129,9 @@ async def test_staff_roles_bound_to_office(make_staff: Any, services: Any) -> No
     assert admin.user["office"] is None
     for role, office in (("officer", None), ("supervisor", "9999")):
         try:
-            await accounts.create_staff(services, email=f"x{role}@bps.go.id", name="X", role=role, office=office,
-                                        password="petugas-123")
+            await accounts.create_staff(
+                services, email=f"x{role}@bps.go.id", name="X", role=role, office=office, password="petugas-123"
+            )
         except ValidationFailed as exc:
             assert exc.code == "invalid_office"
         else:

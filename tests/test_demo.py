@@ -14,8 +14,9 @@ async def test_seed_demo_is_idempotent_and_usable(services: Any, anon: Any) -> N
     assert any("consultations created: 0" in line for line in second)
     assert await services.db.consultations.count_documents({}) == 3
     assert await services.db.users.count_documents({"role": "officer"}) == 5
-    status, body = await anon.call("POST", "/auth/login", {"email": "petugas7406@demo.bps.go.id",
-                                                           "password": DEMO_PASSWORD})
+    status, body = await anon.call(
+        "POST", "/auth/login", {"email": "petugas7406@demo.bps.go.id", "password": DEMO_PASSWORD}
+    )
     assert status == 200 and body["user"]["office"] == "7406"
     status, body = await anon.call("POST", "/auth/login", {"email": "sari.demo@example.id", "password": DEMO_PASSWORD})
     assert status == 200

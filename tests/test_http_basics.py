@@ -36,12 +36,18 @@ async def test_admin_changes_policy_and_bad_policies_are_refused(make_staff: Any
     assert status == 403
     status, _ = await user.call("PATCH", "/offices/7406/policy", {"sla_working_days": 2})
     assert status == 403
-    status, body = await admin.call("PATCH", "/offices/7406/policy",
-                                    {"sla_working_days": 2, "extra_closed_dates": ["2026-12-28"]})
+    status, body = await admin.call(
+        "PATCH", "/offices/7406/policy", {"sla_working_days": 2, "extra_closed_dates": ["2026-12-28"]}
+    )
     assert status == 200, body
     assert body["policy"]["sla_working_days"] == 2 and body["policy"]["extra_closed_dates"] == ["2026-12-28"]
-    for bad in ({"sla_working_days": -1}, {"sla_working_days": 10_000}, {"idle_close": {"amount": -3, "unit": "days"}},
-                {"idle_close": {"amount": 3, "unit": "weeks"}}, {"extra_closed_dates": ["tomorrow"]}):
+    for bad in (
+        {"sla_working_days": -1},
+        {"sla_working_days": 10_000},
+        {"idle_close": {"amount": -3, "unit": "days"}},
+        {"idle_close": {"amount": 3, "unit": "weeks"}},
+        {"extra_closed_dates": ["tomorrow"]},
+    ):
         status, body = await admin.call("PATCH", "/offices/7406/policy", bad)
         assert status == 422, (bad, body)
         assert body["error"]["code"].startswith("invalid_")
@@ -66,8 +72,11 @@ async def test_bad_bodies_are_4xx(client: Any, anon: Api) -> None:
     assert resp.status == 400 and (await resp.json())["error"]["code"] == "malformed_json"
     resp = await client.post("/api/v1/auth/login", data=b"[1,2]", headers={"Content-Type": "application/json"})
     assert resp.status == 400
-    resp = await client.post("/api/v1/auth/register", data=b'{"email": "' + b"a" * 400_000 + b'"}',
-                             headers={"Content-Type": "application/json"})
+    resp = await client.post(
+        "/api/v1/auth/register",
+        data=b'{"email": "' + b"a" * 400_000 + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
     assert resp.status == 413 and (await resp.json())["error"]["code"] == "body_too_large"
     status, body = await anon.call("POST", "/auth/login", {"email": 5, "password": None})
     assert status == 422
@@ -83,8 +92,13 @@ async def test_openapi_describes_every_route(client: Any, app: Any) -> None:
     for route in app.router.routes():
         info = route.get_info()
         path = info.get("path") or info.get("formatter")
-        if path and path.startswith("/api/v1/") and route.method in ("GET", "POST", "PATCH", "PUT", "DELETE") \
-                and "openapi" not in path and "_test" not in path:
+        if (
+            path
+            and path.startswith("/api/v1/")
+            and route.method in ("GET", "POST", "PATCH", "PUT", "DELETE")
+            and "openapi" not in path
+            and "_test" not in path
+        ):
             registered.add((route.method.lower(), path))
     documented = {(m, p) for p, ops in spec["paths"].items() for m in ops}
     assert registered and registered <= documented, registered - documented

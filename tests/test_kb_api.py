@@ -33,10 +33,21 @@ async def test_bad_queries_are_safe(anon: Api) -> None:
 
 async def test_staff_article_is_searchable_at_once_and_sanitised(make_staff: Any, anon: Api) -> None:
     sup = await make_staff("supervisor", "7406")
-    body = ("Data **produksi rumput laut** Bombana tersedia di publikasi daerah.\n\n"
-            "<script>alert(1)</script> [klik](javascript:alert(1)) <img src=x onerror=alert(2)>")
-    created = await sup.post("/kb/articles", {"title": "Produksi rumput laut Bombana", "body": body, "topic": "data",
-                                              "scope": "7406", "status": "published"}, expect=201)
+    body = (
+        "Data **produksi rumput laut** Bombana tersedia di publikasi daerah.\n\n"
+        "<script>alert(1)</script> [klik](javascript:alert(1)) <img src=x onerror=alert(2)>"
+    )
+    created = await sup.post(
+        "/kb/articles",
+        {
+            "title": "Produksi rumput laut Bombana",
+            "body": body,
+            "topic": "data",
+            "scope": "7406",
+            "status": "published",
+        },
+        expect=201,
+    )
     html = created["html"]
     # Shown as text, never as markup: no script element, no javascript: link, no live img.
     assert "<script" not in html and 'href="javascript' not in html and "<img" not in html
@@ -60,9 +71,16 @@ async def test_other_processes_see_changes_after_refresh(make_staff: Any, servic
     await kb.start_index(other)
     try:
         sup = await make_staff("supervisor", "1600")
-        created = await sup.post("/kb/articles", {"title": "Jadwal rilis berita resmi statistik Sumsel",
-                                                  "body": "Berita resmi statistik dirilis awal bulan.",
-                                                  "scope": "1600", "status": "published"}, expect=201)
+        created = await sup.post(
+            "/kb/articles",
+            {
+                "title": "Jadwal rilis berita resmi statistik Sumsel",
+                "body": "Berita resmi statistik dirilis awal bulan.",
+                "scope": "1600",
+                "status": "published",
+            },
+            expect=201,
+        )
         assert not [h for h in kb.index_of(other).index.search("jadwal rilis") if h.id == created["id"]]
         assert await kb.refresh(other) >= 1
         assert [h for h in kb.index_of(other).index.search("jadwal rilis") if h.id == created["id"]]
@@ -83,11 +101,20 @@ async def test_misses_are_shown_to_supervisors(make_staff: Any, make_user: Any, 
 async def test_closed_consultation_becomes_a_draft_article(make_user: Any, make_staff: Any) -> None:
     user = await make_user()
     officer = await make_staff("officer", "7411")
-    c = await user.post("/consultations", {"office": "7411", "topic": "classification", "subject": "KBLI kopi bubuk",
-                                           "text": "Kode KBLI untuk kopi bubuk?"}, expect=201)
+    c = await user.post(
+        "/consultations",
+        {
+            "office": "7411",
+            "topic": "classification",
+            "subject": "KBLI kopi bubuk",
+            "text": "Kode KBLI untuk kopi bubuk?",
+        },
+        expect=201,
+    )
     await officer.post(f"/consultations/{c['id']}/claim", expect=200)
-    await officer.post(f"/consultations/{c['id']}/messages", {"text": "Gunakan KBLI 10761.", "client_id": "a"},
-                       expect=201)
+    await officer.post(
+        f"/consultations/{c['id']}/messages", {"text": "Gunakan KBLI 10761.", "client_id": "a"}, expect=201
+    )
     assert (await officer.call("POST", f"/consultations/{c['id']}/kb-draft"))[0] == 409
     await officer.post(f"/consultations/{c['id']}/close", {"summary": "Dijawab"}, expect=200)
     draft = await officer.post(f"/consultations/{c['id']}/kb-draft", expect=201)

@@ -27,16 +27,18 @@ async def _upload(api: Api, cid: str, data: bytes, filename: str, **fields: str)
     form.add_field("file", io.BytesIO(data), filename=filename, content_type="application/octet-stream")
     for k, v in fields.items():
         form.add_field(k, v)
-    resp = await api.client.post(f"/api/v1/consultations/{cid}/attachments", data=form,
-                                 headers={"Authorization": f"Bearer {api.token}"})
+    resp = await api.client.post(
+        f"/api/v1/consultations/{cid}/attachments", data=form, headers={"Authorization": f"Bearer {api.token}"}
+    )
     return resp.status, await resp.json()
 
 
 async def _room(make_user: Any, make_staff: Any) -> tuple[Api, Api, str]:
     user = await make_user()
     officer = await make_staff("officer", "1808")
-    c = await user.post("/consultations", {"office": "1808", "topic": "data", "subject": "Tabel",
-                                           "text": "Mohon tabelnya"}, expect=201)
+    c = await user.post(
+        "/consultations", {"office": "1808", "topic": "data", "subject": "Tabel", "text": "Mohon tabelnya"}, expect=201
+    )
     await officer.post(f"/consultations/{c['id']}/claim", expect=200)
     return user, officer, c["id"]
 
@@ -45,15 +47,19 @@ async def test_attachments_checked_by_content_and_private(make_user: Any, make_s
     user, officer, cid = await _room(make_user, make_staff)
     osock = await connect(officer)
     await osock.call("consultation:join", {"consultation_id": cid})
-    for data, name, kind in ((PNG, "grafik.png", "image/png"), (PDF, "../../etc/laporan.pdf", "application/pdf"),
-                             (_xlsx(), "tabel.xlsx", "spreadsheetml"), (b"tahun;jumlah\n2024;10\n2025;12\n",
-                                                                        "data.csv", "text/csv")):
+    for data, name, kind in (
+        (PNG, "grafik.png", "image/png"),
+        (PDF, "../../etc/laporan.pdf", "application/pdf"),
+        (_xlsx(), "tabel.xlsx", "spreadsheetml"),
+        (b"tahun;jumlah\n2024;10\n2025;12\n", "data.csv", "text/csv"),
+    ):
         status, msg = await _upload(user, cid, data, name, client_id=f"up-{name}")
         assert status == 201, msg
         assert msg["kind"] == "file" and kind in msg["attachment"]["content_type"]
         assert "/" not in msg["attachment"]["filename"]
-        resp = await officer.client.get(f"/api/v1/attachments/{msg['attachment']['id']}",
-                                        headers={"Authorization": f"Bearer {officer.token}"})
+        resp = await officer.client.get(
+            f"/api/v1/attachments/{msg['attachment']['id']}", headers={"Authorization": f"Bearer {officer.token}"}
+        )
         assert resp.status == 200 and await resp.read() == data
         assert resp.headers["Content-Disposition"].startswith("attachment")
     await osock.wait_for("message:new", lambda d: d["kind"] == "file")
@@ -70,21 +76,25 @@ async def test_attachments_checked_by_content_and_private(make_user: Any, make_s
     # Strangers cannot download.
     stranger = await make_user()
     first_file = next(m for m in page["messages"] if m["kind"] == "file")
-    resp = await stranger.client.get(f"/api/v1/attachments/{first_file['attachment']['id']}",
-                                     headers={"Authorization": f"Bearer {stranger.token}"})
+    resp = await stranger.client.get(
+        f"/api/v1/attachments/{first_file['attachment']['id']}", headers={"Authorization": f"Bearer {stranger.token}"}
+    )
     assert resp.status in (403, 404)
     elsewhere = await make_staff("officer", "7406")
-    resp = await elsewhere.client.get(f"/api/v1/attachments/{first_file['attachment']['id']}",
-                                      headers={"Authorization": f"Bearer {elsewhere.token}"})
+    resp = await elsewhere.client.get(
+        f"/api/v1/attachments/{first_file['attachment']['id']}", headers={"Authorization": f"Bearer {elsewhere.token}"}
+    )
     assert resp.status in (403, 404)
 
 
 async def test_canned_responses_per_office(make_staff: Any, make_user: Any) -> None:
     officer = await make_staff("officer", "7411")
     other = await make_staff("officer", "7406")
-    created = await officer.post("/offices/7411/canned-responses",
-                                 {"title": "Salam pembuka", "text": "Selamat datang di PST BPS Kolaka Timur.",
-                                  "shortcut": "salam"}, expect=201)
+    created = await officer.post(
+        "/offices/7411/canned-responses",
+        {"title": "Salam pembuka", "text": "Selamat datang di PST BPS Kolaka Timur.", "shortcut": "salam"},
+        expect=201,
+    )
     status, body = await officer.call("PATCH", f"/canned-responses/{created['id']}", {"text": "Selamat pagi!"})
     assert status == 200 and body["text"] == "Selamat pagi!" and body["title"] == "Salam pembuka"
     listing = await officer.get("/offices/7411/canned-responses")

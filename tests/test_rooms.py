@@ -13,8 +13,11 @@ from tests.conftest import Api
 
 
 async def _open(user: Api, office: str = "7406", text: str = "Saya butuh data inflasi bulanan 2025.") -> Any:
-    return await user.post("/consultations", {"office": office, "topic": "data", "subject": "Data inflasi",
-                                              "text": text, "kb_query": "inflasi bulanan"}, expect=201)
+    return await user.post(
+        "/consultations",
+        {"office": office, "topic": "data", "subject": "Data inflasi", "text": text, "kb_query": "inflasi bulanan"},
+        expect=201,
+    )
 
 
 def _roundtrip(payload: Any) -> None:
@@ -45,8 +48,9 @@ async def test_open_claim_chat_close(make_user: Any, make_staff: Any, connect: A
     assert j["messages"][1]["kind"] == "system"
     j2 = await osock.call("consultation:join", {"consultation_id": c["id"], "after_seq": 1})
     assert [m["seq"] for m in j2["messages"]] == [2]
-    ack = await osock.call("message:send", {"consultation_id": c["id"], "text": "Baik, datanya ada di tabel IHK.",
-                                            "client_id": "o-1"})
+    ack = await osock.call(
+        "message:send", {"consultation_id": c["id"], "text": "Baik, datanya ada di tabel IHK.", "client_id": "o-1"}
+    )
     assert ack["ok"] and ack["message"]["seq"] == 3
     got = await usock.wait_for("message:new", lambda d: d["seq"] == 3)
     _roundtrip(got)
@@ -76,14 +80,20 @@ async def test_seq_has_no_gaps_under_concurrent_senders(make_user: Any, make_sta
     async def burst(sock: Any, who: str) -> list[Any]:
         out = []
         for i in range(3):
-            acks = await asyncio.gather(*[
-                sock.call("message:send", {"consultation_id": c["id"], "text": f"{who} {i}-{k}",
-                                           "client_id": f"{who}-{i}-{k}"}) for k in range(6)])
+            acks = await asyncio.gather(
+                *[
+                    sock.call(
+                        "message:send",
+                        {"consultation_id": c["id"], "text": f"{who} {i}-{k}", "client_id": f"{who}-{i}-{k}"},
+                    )
+                    for k in range(6)
+                ]
+            )
             out += acks
             await asyncio.sleep(1.0)  # stay under the per-connection rate limit
         return out
 
-    acks = (await asyncio.gather(burst(usock, "u"), burst(osock, "o")))
+    acks = await asyncio.gather(burst(usock, "u"), burst(osock, "o"))
     flat = [a for group in acks for a in group]
     assert all(a["ok"] for a in flat), [a for a in flat if not a["ok"]]
     seqs = sorted(a["message"]["seq"] for a in flat)
@@ -100,10 +110,12 @@ async def test_client_id_makes_sending_idempotent(make_user: Any, connect: Any) 
     await sock.call("consultation:join", {"consultation_id": c["id"]})
     first, second = await asyncio.gather(
         sock.call("message:send", {"consultation_id": c["id"], "text": "sekali saja", "client_id": "dup-1"}),
-        sock.call("message:send", {"consultation_id": c["id"], "text": "sekali saja", "client_id": "dup-1"}))
+        sock.call("message:send", {"consultation_id": c["id"], "text": "sekali saja", "client_id": "dup-1"}),
+    )
     assert first["ok"] and second["ok"] and first["message"]["id"] == second["message"]["id"]
-    again = await user.post(f"/consultations/{c['id']}/messages", {"text": "sekali saja", "client_id": "dup-1"},
-                            expect=201)
+    again = await user.post(
+        f"/consultations/{c['id']}/messages", {"text": "sekali saja", "client_id": "dup-1"}, expect=201
+    )
     assert again["id"] == first["message"]["id"]
     page = await user.get(f"/consultations/{c['id']}/messages")
     assert [m["text"] for m in page["messages"]].count("sekali saja") == 1
@@ -117,8 +129,10 @@ async def test_notes_never_reach_the_user(make_user: Any, make_staff: Any, conne
     usock, osock = await connect(user), await connect(officer)
     await usock.call("consultation:join", {"consultation_id": c["id"]})
     await osock.call("consultation:join", {"consultation_id": c["id"]})
-    note = await osock.call("message:send", {"consultation_id": c["id"], "text": "RAHASIA: cek ke bidang distribusi",
-                                             "client_id": "n1", "kind": "note"})
+    note = await osock.call(
+        "message:send",
+        {"consultation_id": c["id"], "text": "RAHASIA: cek ke bidang distribusi", "client_id": "n1", "kind": "note"},
+    )
     assert note["ok"] and note["message"]["kind"] == "note"
     await osock.call("message:send", {"consultation_id": c["id"], "text": "Sebentar ya", "client_id": "t1"})
     await usock.wait_for("message:new", lambda d: d["text"] == "Sebentar ya")
@@ -136,8 +150,9 @@ async def test_notes_never_reach_the_user(make_user: Any, make_staff: Any, conne
     # A user cannot write a note by socket or REST.
     bad = await usock.call("message:send", {"consultation_id": c["id"], "text": "x", "client_id": "un", "kind": "note"})
     assert bad["ok"] is False and bad["error"]["code"] == "forbidden"
-    status, _ = await user.call("POST", f"/consultations/{c['id']}/messages",
-                                {"text": "x", "client_id": "un2", "kind": "note"})
+    status, _ = await user.call(
+        "POST", f"/consultations/{c['id']}/messages", {"text": "x", "client_id": "un2", "kind": "note"}
+    )
     assert status == 403
 
 
@@ -170,8 +185,9 @@ async def test_unauthenticated_connection_is_refused(client: Any, connect: Any) 
         await connect(Api(client, token="forged-token"))
 
 
-async def test_bad_socket_input_gets_error_acks_and_keeps_connection(make_user: Any, make_staff: Any,
-                                                                     connect: Any) -> None:
+async def test_bad_socket_input_gets_error_acks_and_keeps_connection(
+    make_user: Any, make_staff: Any, connect: Any
+) -> None:
     user = await make_user()
     other = await make_user()
     c = await _open(user)
@@ -184,11 +200,15 @@ async def test_bad_socket_input_gets_error_acks_and_keeps_connection(make_user: 
         assert ack["ok"] is False
         return str(ack["error"]["code"])
 
-    assert await code("message:send", {"consultation_id": c["id"], "text": "x" * 4001, "client_id": "a"}) \
+    assert (
+        await code("message:send", {"consultation_id": c["id"], "text": "x" * 4001, "client_id": "a"})
         == "message_too_long"
+    )
     assert await code("message:send", {"consultation_id": c["id"], "text": "   ", "client_id": "b"}) == "empty_text"
-    assert await code("message:send", {"consultation_id": "65f000000000000000000000", "text": "x",
-                                       "client_id": "c"}) == "not_found"
+    assert (
+        await code("message:send", {"consultation_id": "65f000000000000000000000", "text": "x", "client_id": "c"})
+        == "not_found"
+    )
     assert await code("message:send", {"consultation_id": "garbage", "text": "x", "client_id": "c"}) == "not_found"
     assert await code("consultation:join", {"consultation_id": theirs["id"]}) == "forbidden"
     assert await code("message:send", {"consultation_id": theirs["id"], "text": "x", "client_id": "d"}) == "forbidden"
@@ -197,8 +217,12 @@ async def test_bad_socket_input_gets_error_acks_and_keeps_connection(make_user: 
     page = await user.get(f"/consultations/{c['id']}/messages")
     assert len(page["messages"]) == 1  # nothing stored
     # Flooding: more than 10 a second are refused, the connection stays.
-    acks = await asyncio.gather(*[sock.call("message:send", {"consultation_id": c["id"], "text": f"m{i}",
-                                                             "client_id": f"f{i}"}) for i in range(15)])
+    acks = await asyncio.gather(
+        *[
+            sock.call("message:send", {"consultation_id": c["id"], "text": f"m{i}", "client_id": f"f{i}"})
+            for i in range(15)
+        ]
+    )
     codes = [a["error"]["code"] for a in acks if not a["ok"]]
     assert codes and set(codes) == {"rate_limited"}
     await asyncio.sleep(1.1)
@@ -238,8 +262,9 @@ async def test_claim_race_has_one_winner_and_transfer_keeps_history(make_user: A
     other_office = await make_staff("officer", "1600", name="Palembang")
     user = await make_user()
     c = await _open(user)
-    results = await asyncio.gather(a.call("POST", f"/consultations/{c['id']}/claim"),
-                                   b.call("POST", f"/consultations/{c['id']}/claim"))
+    results = await asyncio.gather(
+        a.call("POST", f"/consultations/{c['id']}/claim"), b.call("POST", f"/consultations/{c['id']}/claim")
+    )
     statuses = sorted(s for s, _ in results)
     assert statuses == [200, 409]
     loser = [body for s, body in results if s == 409][0]
@@ -259,10 +284,12 @@ async def test_claim_race_has_one_winner_and_transfer_keeps_history(make_user: A
     assert status in (403, 422)
 
 
-async def test_auto_assign_to_least_loaded_online_officer(make_user: Any, make_staff: Any, connect: Any,
-                                                          services: Any) -> None:
-    await services.db.offices.update_one({"code": "7501"}, {"$set": {"policy.auto_assign": True,
-                                                                     "policy.max_concurrent_rooms": 1}})
+async def test_auto_assign_to_least_loaded_online_officer(
+    make_user: Any, make_staff: Any, connect: Any, services: Any
+) -> None:
+    await services.db.offices.update_one(
+        {"code": "7501"}, {"$set": {"policy.auto_assign": True, "policy.max_concurrent_rooms": 1}}
+    )
     busy = await make_staff("officer", "7501", name="Sibuk")
     free = await make_staff("officer", "7501", name="Luang")
     await make_staff("officer", "7501", name="Offline")
@@ -300,10 +327,12 @@ async def test_staff_lists_and_filters(make_user: Any, make_staff: Any) -> None:
 
 async def test_open_bad_input(make_user: Any, services: Any) -> None:
     user = await make_user()
-    cases = [({"office": "7406", "topic": "gossip", "subject": "s", "text": "t"}, 422),
-             ({"office": "0000", "topic": "data", "subject": "s", "text": "t"}, 422),
-             ({"office": "7406", "topic": "data", "subject": "s", "text": "x" * 4001}, 422),
-             ({"office": "7406", "topic": "data", "subject": "", "text": "t"}, 422)]
+    cases = [
+        ({"office": "7406", "topic": "gossip", "subject": "s", "text": "t"}, 422),
+        ({"office": "0000", "topic": "data", "subject": "s", "text": "t"}, 422),
+        ({"office": "7406", "topic": "data", "subject": "s", "text": "x" * 4001}, 422),
+        ({"office": "7406", "topic": "data", "subject": "", "text": "t"}, 422),
+    ]
     for body, want in cases:
         status, _ = await user.call("POST", "/consultations", body)
         assert status == want, body

@@ -45,7 +45,9 @@ def _env(**extra: str) -> dict[str, str]:
 def _start(data_dir: Path, port: int, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        env=_env(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -69,8 +71,9 @@ def _wait_gone(pids: list[int], timeout: float = 15.0) -> list[int]:
     deadline = time.monotonic() + timeout
     alive = pids
     while time.monotonic() < deadline:
-        alive = [p for p in pids if Path(f"/proc/{p}").exists()
-                 and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"]
+        alive = [
+            p for p in pids if Path(f"/proc/{p}").exists() and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"
+        ]
         if not alive:
             return []
         time.sleep(0.1)
@@ -78,8 +81,12 @@ def _wait_gone(pids: list[int], timeout: float = 15.0) -> list[int]:
 
 
 def _post(port: int, path: str, body: dict[str, Any]) -> tuple[int, Any]:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1{path}", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, json.loads(resp.read())
@@ -96,8 +103,9 @@ def test_signal_stops_server_and_database_and_data_survives(tmp_path: Path, sig:
         _wait_healthy(port, proc)
         dbs = _db_processes(data)
         assert len(dbs) == 1, dbs
-        status, _ = _post(port, "/auth/register", {"email": "tetap@example.id", "password": "rahasia-123",
-                                                   "name": "Tetap"})
+        status, _ = _post(
+            port, "/auth/register", {"email": "tetap@example.id", "password": "rahasia-123", "name": "Tetap"}
+        )
         assert status == 201
         # The notifier delivers the verification e-mail to the file sink (no SMTP_URL).
         deadline = time.monotonic() + 15
@@ -116,8 +124,9 @@ def test_signal_stops_server_and_database_and_data_survives(tmp_path: Path, sig:
     proc = _start(data, port2)
     try:
         _wait_healthy(port2, proc)
-        status, body = _post(port2, "/auth/register", {"email": "tetap@example.id", "password": "rahasia-123",
-                                                       "name": "Tetap"})
+        status, body = _post(
+            port2, "/auth/register", {"email": "tetap@example.id", "password": "rahasia-123", "name": "Tetap"}
+        )
         assert status == 409, body
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -162,11 +171,22 @@ def test_with_mongodb_uri_no_database_is_started(tmp_path: Path, mongo_uri: str)
         proc.wait(30)
 
 
-@pytest.mark.parametrize("var,value", [("MONGODB_URI", "http://nope"), ("SMTP_URL", "ftp://x"),
-                                       ("PUBLIC_BASE_URL", "not a url"), ("REDIS_URL", "memcached://x")])
+@pytest.mark.parametrize(
+    "var,value",
+    [
+        ("MONGODB_URI", "http://nope"),
+        ("SMTP_URL", "ftp://x"),
+        ("PUBLIC_BASE_URL", "not a url"),
+        ("REDIS_URL", "memcached://x"),
+    ],
+)
 def test_bad_configuration_stops_with_one_line(tmp_path: Path, var: str, value: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "server", "serve", "--data-dir", str(tmp_path)],
-                          env=_env(**{var: value}), capture_output=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--data-dir", str(tmp_path)],
+        env=_env(**{var: value}),
+        capture_output=True,
+        timeout=30,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and var in lines[0], lines
@@ -174,8 +194,21 @@ def test_bad_configuration_stops_with_one_line(tmp_path: Path, var: str, value: 
 
 def test_admin_create_user_reads_password_from_stdin(tmp_path: Path, mongo_uri: str) -> None:
     env = _env(MONGODB_URI=mongo_uri, PST_DB_NAME="cli_admin")
-    cmd = [sys.executable, "-m", "server", "admin", "create-user", "--email", "kepala@bps.go.id", "--name",
-           "Kepala PST", "--role", "supervisor", "--office", "7501"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "server",
+        "admin",
+        "create-user",
+        "--email",
+        "kepala@bps.go.id",
+        "--name",
+        "Kepala PST",
+        "--role",
+        "supervisor",
+        "--office",
+        "7501",
+    ]
     proc = subprocess.run(cmd, input=b"sangat-rahasia\n", env=env, capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stderr.decode()
     assert "supervisor kepala@bps.go.id" in proc.stdout.decode()

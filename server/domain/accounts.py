@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 
 Doc = dict[str, Any]
 
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 PASSWORD_MIN_CHARS = 8
 PASSWORD_MAX_CHARS = 256
 LOGIN_FAILURE_LIMIT = 10
@@ -41,17 +43,21 @@ RESET_TOKEN_TTL = timedelta(hours=2)
 def normalize_email(email: str) -> str:
     email = (email or "").strip()
     if len(email) > 254 or not EMAIL_RE.match(email):
-        raise ValidationFailed("invalid_email", "e-mail address is not valid / alamat e-mail tidak valid",
-                               field="email")
+        raise ValidationFailed(
+            "invalid_email", "e-mail address is not valid / alamat e-mail tidak valid", field="email"
+        )
     local, _, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}".lower()
 
 
 def check_password(password: str) -> None:
     if not isinstance(password, str) or len(password) < PASSWORD_MIN_CHARS:
-        raise ValidationFailed("invalid_password",
-                               f"password must have at least {PASSWORD_MIN_CHARS} characters "
-                               f"/ kata sandi minimal {PASSWORD_MIN_CHARS} karakter", field="password")
+        raise ValidationFailed(
+            "invalid_password",
+            f"password must have at least {PASSWORD_MIN_CHARS} characters "
+            f"/ kata sandi minimal {PASSWORD_MIN_CHARS} karakter",
+            field="password",
+        )
     if len(password) > PASSWORD_MAX_CHARS:
         raise ValidationFailed("invalid_password", "password is too long", field="password")
 
@@ -63,10 +69,16 @@ def _is_duplicate(exc: Exception) -> bool:
 async def _issue_token(svc: Services, user: Doc, purpose: str, ttl: timedelta) -> str:
     token = new_token()
     now = svc.now()
-    await svc.db.tokens.insert_one({
-        "token_hash": token_hash(token), "purpose": purpose, "user_id": user["_id"],
-        "created_at": now, "expires_at": now + ttl, "used_at": None,
-    })
+    await svc.db.tokens.insert_one(
+        {
+            "token_hash": token_hash(token),
+            "purpose": purpose,
+            "user_id": user["_id"],
+            "created_at": now,
+            "expires_at": now + ttl,
+            "used_at": None,
+        }
+    )
     return token
 
 
@@ -132,8 +144,18 @@ async def send_verification(svc: Services, user: Doc) -> None:
     token = await _issue_token(svc, user, "verify_email", VERIFY_TOKEN_TTL)
     link = f"{svc.settings.base_url}/verify?token={token}"
     subject, text, html = mails.verify_email(user, link)
-    await enqueue(svc.db, svc.now(), kind="verify_email", to=user["email"], to_name=user["name"],
-                  lang=user.get("lang", "id"), subject=subject, text=text, html=html, user_id=user["_id"])
+    await enqueue(
+        svc.db,
+        svc.now(),
+        kind="verify_email",
+        to=user["email"],
+        to_name=user["name"],
+        lang=user.get("lang", "id"),
+        subject=subject,
+        text=text,
+        html=html,
+        user_id=user["_id"],
+    )
 
 
 async def resend_verification(svc: Services, email: str) -> None:
@@ -160,11 +182,11 @@ async def verify_email(svc: Services, token: str) -> Doc:
 
 async def _check_rate(svc: Services, email: str) -> None:
     since = svc.now() - LOGIN_FAILURE_WINDOW
-    n = await svc.db.login_failures.count_documents({"email": email, "at": {"$gt": since}},
-                                                    limit=LOGIN_FAILURE_LIMIT)
+    n = await svc.db.login_failures.count_documents({"email": email, "at": {"$gt": since}}, limit=LOGIN_FAILURE_LIMIT)
     if n >= LOGIN_FAILURE_LIMIT:
-        raise RateLimited("too_many_attempts",
-                          "too many failed logins; try again in 15 minutes / terlalu banyak percobaan masuk")
+        raise RateLimited(
+            "too_many_attempts", "too many failed logins; try again in 15 minutes / terlalu banyak percobaan masuk"
+        )
 
 
 async def login(svc: Services, *, email: str, password: str, user_agent: str | None = None) -> tuple[str, Doc]:
@@ -183,10 +205,16 @@ async def login(svc: Services, *, email: str, password: str, user_agent: str | N
         raise Forbidden("email_not_verified", "verify your e-mail first / verifikasi e-mail Anda terlebih dahulu")
     token = new_token()
     now = svc.now()
-    await svc.db.sessions.insert_one({
-        "token_hash": token_hash(token), "user_id": user["_id"], "created_at": now, "last_seen_at": now,
-        "expires_at": now + timedelta(hours=svc.settings.pst_session_ttl_hours), "user_agent": (user_agent or "")[:200],
-    })
+    await svc.db.sessions.insert_one(
+        {
+            "token_hash": token_hash(token),
+            "user_id": user["_id"],
+            "created_at": now,
+            "last_seen_at": now,
+            "expires_at": now + timedelta(hours=svc.settings.pst_session_ttl_hours),
+            "user_agent": (user_agent or "")[:200],
+        }
+    )
     return token, user
 
 
@@ -219,8 +247,18 @@ async def request_password_reset(svc: Services, email: str) -> None:
     token = await _issue_token(svc, user, "reset_password", RESET_TOKEN_TTL)
     link = f"{svc.settings.base_url}/reset?token={token}"
     subject, text, html = mails.reset_password(user, link)
-    await enqueue(svc.db, svc.now(), kind="reset_password", to=user["email"], to_name=user["name"],
-                  lang=user.get("lang", "id"), subject=subject, text=text, html=html, user_id=user["_id"])
+    await enqueue(
+        svc.db,
+        svc.now(),
+        kind="reset_password",
+        to=user["email"],
+        to_name=user["name"],
+        lang=user.get("lang", "id"),
+        subject=subject,
+        text=text,
+        html=html,
+        user_id=user["_id"],
+    )
 
 
 async def reset_password(svc: Services, token: str, password: str) -> None:
@@ -230,15 +268,16 @@ async def reset_password(svc: Services, token: str, password: str) -> None:
     # Reaching the link proves the mailbox, so the address counts as verified too.
     await svc.db.users.update_one(
         {"_id": doc["user_id"]},
-        {"$set": {"password_hash": await hash_password(password), "updated_at": now},
-         "$min": {"email_verified_at": now}},
+        {
+            "$set": {"password_hash": await hash_password(password), "updated_at": now},
+            "$min": {"email_verified_at": now},
+        },
     )
     # Every existing session ends: whoever knew the old password is out.
     await svc.db.sessions.delete_many({"user_id": doc["user_id"]})
 
 
-async def create_staff(svc: Services, *, email: str, name: str, role: str, office: str | None,
-                       password: str) -> Doc:
+async def create_staff(svc: Services, *, email: str, name: str, role: str, office: str | None, password: str) -> Doc:
     """A staff account, verified from the start; admins may be national (no office)."""
     email = normalize_email(email)
     check_password(password)
@@ -251,9 +290,15 @@ async def create_staff(svc: Services, *, email: str, name: str, role: str, offic
         raise ValidationFailed("invalid_office", "officers and supervisors belong to an office", field="office")
     now = svc.now()
     user: Doc = {
-        "email": email, "name": name.strip(), "role": role, "office": office or None, "lang": "id",
-        "password_hash": await hash_password(password), "email_verified_at": now,
-        "created_at": now, "updated_at": now,
+        "email": email,
+        "name": name.strip(),
+        "role": role,
+        "office": office or None,
+        "lang": "id",
+        "password_hash": await hash_password(password),
+        "email_verified_at": now,
+        "created_at": now,
+        "updated_at": now,
     }
     try:
         res = await svc.db.users.insert_one(user)
@@ -266,8 +311,11 @@ async def create_staff(svc: Services, *, email: str, name: str, role: str, offic
 
 
 async def update_profile(svc: Services, user: Doc, changes: dict[str, Any]) -> Doc:
-    allowed = {k: v for k, v in changes.items() if k in ("name", "phone", "institution", "occupation", "lang")
-               and v is not None}
+    allowed = {
+        k: v
+        for k, v in changes.items()
+        if k in ("name", "phone", "institution", "occupation", "lang") and v is not None
+    }
     if "lang" in allowed and allowed["lang"] not in LANGS:
         raise ValidationFailed("invalid_lang", "lang must be id or en", field="lang")
     if not allowed:

@@ -90,6 +90,8 @@ def check_attachment(data: bytes, filename: str | None) -> tuple[str, str, str]:
         raise ValidationFailed("empty_file", "the file is empty / berkas kosong", field="file")
     kind = detect_type(data)
     if kind is None:
-        raise UnsupportedMedia("unsupported_file_type",
-                               "only PDF, XLSX, CSV, DOCX, PNG and JPG files / hanya PDF, XLSX, CSV, DOCX, PNG, JPG")
+        raise UnsupportedMedia(
+            "unsupported_file_type",
+            "only PDF, XLSX, CSV, DOCX, PNG and JPG files / hanya PDF, XLSX, CSV, DOCX, PNG, JPG",
+        )
     return kind, TYPES[kind], safe_filename(filename, kind)

@@ -22,7 +22,7 @@ from bson.errors import InvalidId
 
 from server.domain import consultations as cons
 from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from server.domain.models import TOPICS, iso, is_staff
+from server.domain.models import TOPICS, is_staff, iso
 from server.services import Services
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,9 @@ class KbIndex:
 
 
 async def _next_rev(svc: Services) -> int:
-    doc = await svc.db.counters.find_one_and_update({"_id": "kb_rev"}, {"$inc": {"n": 1}}, upsert=True,
-                                                    return_document=True)
+    doc = await svc.db.counters.find_one_and_update(
+        {"_id": "kb_rev"}, {"$inc": {"n": 1}}, upsert=True, return_document=True
+    )
     return int(doc["n"])
 
 
@@ -120,15 +121,22 @@ async def seed_articles(svc: Services) -> int:
     if not missing:
         return 0
     # One counter bump reserves a block of revisions for the whole batch.
-    counter = await svc.db.counters.find_one_and_update({"_id": "kb_rev"}, {"$inc": {"n": len(missing)}},
-                                                        upsert=True, return_document=True)
+    counter = await svc.db.counters.find_one_and_update(
+        {"_id": "kb_rev"}, {"$inc": {"n": len(missing)}}, upsert=True, return_document=True
+    )
     first_rev = int(counter["n"]) - len(missing) + 1
     now = svc.now()
     docs = []
     for i, item in enumerate(missing):
-        doc = {**_clean_article(item, partial=False), "slug": item["slug"], "author_id": None,
-               "author_name": item.get("author_name") or "Tim PST BPS", "created_at": now, "updated_at": now,
-               "rev": first_rev + i}
+        doc = {
+            **_clean_article(item, partial=False),
+            "slug": item["slug"],
+            "author_id": None,
+            "author_name": item.get("author_name") or "Tim PST BPS",
+            "created_at": now,
+            "updated_at": now,
+            "rev": first_rev + i,
+        }
         doc.setdefault("status", "published")
         docs.append(doc)
     try:
@@ -194,11 +202,19 @@ def _clean_article(data: Doc, *, partial: bool) -> Doc:
 def public_article(a: Doc, *, with_body: bool = True) -> Doc:
     from server.search.markdown import render_markdown
 
-    out: Doc = {"id": str(a["_id"]), "slug": a.get("slug"), "title": a["title"], "topic": a.get("topic"),
-                "tags": a.get("tags", []), "scope": a.get("scope", "national"), "links": a.get("links", []),
-                "status": a.get("status"), "author_name": a.get("author_name"),
-                "updated_at": iso(a.get("updated_at")), "source_consultation": (
-                    str(a["source_consultation"]) if a.get("source_consultation") else None)}
+    out: Doc = {
+        "id": str(a["_id"]),
+        "slug": a.get("slug"),
+        "title": a["title"],
+        "topic": a.get("topic"),
+        "tags": a.get("tags", []),
+        "scope": a.get("scope", "national"),
+        "links": a.get("links", []),
+        "status": a.get("status"),
+        "author_name": a.get("author_name"),
+        "updated_at": iso(a.get("updated_at")),
+        "source_consultation": (str(a["source_consultation"]) if a.get("source_consultation") else None),
+    }
     if with_body:
         out["body"] = a["body"]
         out["html"] = render_markdown(a["body"])
@@ -222,8 +238,14 @@ async def create_article(svc: Services, user: Doc, data: Doc) -> Doc:
     _check_scope(user, article["scope"])
     now = svc.now()
     base = _slugify(article["title"])
-    doc: Doc = {**article, "author_id": user["_id"], "author_name": user["name"], "created_at": now,
-                "updated_at": now, "rev": await _next_rev(svc)}
+    doc: Doc = {
+        **article,
+        "author_id": user["_id"],
+        "author_name": user["name"],
+        "created_at": now,
+        "updated_at": now,
+        "rev": await _next_rev(svc),
+    }
     for attempt in range(20):
         doc["slug"] = base if attempt == 0 else f"{base}-{attempt + 1}"
         try:
@@ -268,15 +290,15 @@ async def update_article(svc: Services, user: Doc, article_id: str, data: Doc) -
     if "scope" in changes:
         _check_scope(user, changes["scope"])
     changes.update({"updated_at": svc.now(), "rev": await _next_rev(svc), "editor_name": user["name"]})
-    updated = await svc.db.kb_articles.find_one_and_update({"_id": a["_id"]}, {"$set": changes},
-                                                           return_document=True)
+    updated = await svc.db.kb_articles.find_one_and_update({"_id": a["_id"]}, {"$set": changes}, return_document=True)
     assert updated is not None
     await _apply_local(svc, updated)
     return updated
 
 
-async def list_articles(svc: Services, user: Doc | None, *, status: str | None = None,
-                        office: str | None = None, limit: int = 200) -> list[Doc]:
+async def list_articles(
+    svc: Services, user: Doc | None, *, status: str | None = None, office: str | None = None, limit: int = 200
+) -> list[Doc]:
     query: Doc = {}
     if is_staff(user):
         query["status"] = status if status in STATUSES else {"$ne": "archived"}
@@ -298,13 +320,32 @@ async def search(svc: Services, user: Doc | None, q: str, office: str | None = N
         return []
     hits = kb.index.search(query, office=office, limit=max(1, min(limit, 20)))
     if not hits and len(query) >= MISS_MIN_CHARS:
-        await svc.db.kb_queries.insert_one({"q": query[:500], "office": office, "found": False, "at": svc.now(),
-                                            "user_id": user["_id"] if user else None})
-    return [{"id": h.id, "slug": h.slug, "title": h.title, "snippet": h.snippet, "score": round(h.score, 4),
-             "topic": h.topic, "scope": h.scope} for h in hits]
+        await svc.db.kb_queries.insert_one(
+            {
+                "q": query[:500],
+                "office": office,
+                "found": False,
+                "at": svc.now(),
+                "user_id": user["_id"] if user else None,
+            }
+        )
+    return [
+        {
+            "id": h.id,
+            "slug": h.slug,
+            "title": h.title,
+            "snippet": h.snippet,
+            "score": round(h.score, 4),
+            "topic": h.topic,
+            "scope": h.scope,
+        }
+        for h in hits
+    ]
 
 
-async def misses(svc: Services, user: Doc, *, office: str | None, since: datetime | None, limit: int = 100) -> list[Doc]:
+async def misses(
+    svc: Services, user: Doc, *, office: str | None, since: datetime | None, limit: int = 100
+) -> list[Doc]:
     """The queries that found nothing, most frequent first (supervisors)."""
     if user.get("role") not in ("supervisor", "admin"):
         raise Forbidden("forbidden", "supervisors only")
@@ -314,9 +355,12 @@ async def misses(svc: Services, user: Doc, *, office: str | None, since: datetim
         match["office"] = scope
     if since:
         match["at"] = {"$gte": since}
-    pipeline = [{"$match": match},
-                {"$group": {"_id": {"$toLower": "$q"}, "count": {"$sum": 1}, "last_at": {"$max": "$at"}}},
-                {"$sort": {"count": -1, "last_at": -1}}, {"$limit": max(1, min(limit, 500))}]
+    pipeline = [
+        {"$match": match},
+        {"$group": {"_id": {"$toLower": "$q"}, "count": {"$sum": 1}, "last_at": {"$max": "$at"}}},
+        {"$sort": {"count": -1, "last_at": -1}},
+        {"$limit": max(1, min(limit, 500))},
+    ]
     cursor = await svc.db.kb_queries.aggregate(pipeline)
     return [{"query": d["_id"], "count": d["count"], "last_at": iso(d["last_at"])} async for d in cursor]
 
@@ -328,16 +372,27 @@ async def draft_from_consultation(svc: Services, user: Doc, consultation_id: str
         raise Forbidden("forbidden", "staff only")
     if c["status"] != "closed":
         raise Conflict("not_closed", "close the consultation first")
-    msgs = [m async for m in svc.db.messages.find({"consultation_id": c["_id"],
-                                                   "kind": {"$in": ["text", "meeting"]}}).sort("seq", 1)]
+    msgs = [
+        m
+        async for m in svc.db.messages.find({"consultation_id": c["_id"], "kind": {"$in": ["text", "meeting"]}}).sort(
+            "seq", 1
+        )
+    ]
     question = [m["text"] for m in msgs if m.get("author_role") == "user"]
     answers = [m["text"] for m in msgs if m.get("author_role") in ("officer", "supervisor", "admin")]
     body = "## Pertanyaan\n\n" + "\n\n".join(question or [c.get("subject", "")])
     body += "\n\n## Jawaban\n\n" + "\n\n".join(answers or ["(belum ada jawaban)"])
     if c.get("summary"):
         body += f"\n\n## Ringkasan\n\n{c['summary']}"
-    data = {"title": c.get("subject") or "Konsultasi", "body": body[:BODY_MAX], "topic": c.get("topic") or "other",
-            "tags": [], "scope": c["office"], "links": [], "status": "draft"}
+    data = {
+        "title": c.get("subject") or "Konsultasi",
+        "body": body[:BODY_MAX],
+        "topic": c.get("topic") or "other",
+        "tags": [],
+        "scope": c["office"],
+        "links": [],
+        "status": "draft",
+    }
     doc = await create_article(svc, {**user, "role": user["role"]}, data)
     await svc.db.kb_articles.update_one({"_id": doc["_id"]}, {"$set": {"source_consultation": c["_id"]}})
     doc["source_consultation"] = c["_id"]

@@ -25,8 +25,12 @@ async def _office(svc: Services, code: str) -> Doc:
 
 async def _user(svc: Services, c: Doc) -> Doc:
     user = await svc.db.users.find_one({"_id": c["user_id"]})
-    return user or {"_id": c["user_id"], "name": c.get("user_name", ""), "email": c.get("user_email"),
-                    "lang": c.get("user_lang", "id")}
+    return user or {
+        "_id": c["user_id"],
+        "name": c.get("user_name", ""),
+        "email": c.get("user_email"),
+        "lang": c.get("user_lang", "id"),
+    }
 
 
 def room_link(svc: Services, c: Doc) -> str:
@@ -40,15 +44,35 @@ def rating_link(svc: Services, c: Doc) -> str:
     return f"{svc.settings.base_url}/rate?token={token}"
 
 
-async def _queue(svc: Services, user: Doc, c: Doc | None, kind: str, rendered: tuple[str, str, str], *,
-                 dedupe_key: str | None = None, attachments: list[Doc] | None = None) -> Doc | None:
+async def _queue(
+    svc: Services,
+    user: Doc,
+    c: Doc | None,
+    kind: str,
+    rendered: tuple[str, str, str],
+    *,
+    dedupe_key: str | None = None,
+    attachments: list[Doc] | None = None,
+) -> Doc | None:
     if not user.get("email"):
         return None
     subject, text, html = rendered
-    doc = await enqueue(svc.db, svc.now(), kind=kind, to=user["email"], to_name=user.get("name"),
-                        lang=user.get("lang", "id"), subject=subject, text=text, html=html,
-                        consultation_id=c["_id"] if c else None, office=c["office"] if c else None,
-                        user_id=user.get("_id"), dedupe_key=dedupe_key, attachments=attachments)
+    doc = await enqueue(
+        svc.db,
+        svc.now(),
+        kind=kind,
+        to=user["email"],
+        to_name=user.get("name"),
+        lang=user.get("lang", "id"),
+        subject=subject,
+        text=text,
+        html=html,
+        consultation_id=c["_id"] if c else None,
+        office=c["office"] if c else None,
+        user_id=user.get("_id"),
+        dedupe_key=dedupe_key,
+        attachments=attachments,
+    )
     notifier = svc.extras.get("notifier")
     if notifier is not None and hasattr(notifier, "kick"):
         notifier.kick()
@@ -59,16 +83,21 @@ async def consultation_received(svc: Services, c: Doc, office: Doc) -> None:
     user = await _user(svc, c)
     due = c["sla"]["due_at"]
     due_text = calendar.local_date_str(due, office["time_zone"], user.get("lang", "id"))
-    await _queue(svc, user, c, "consultation_received", mails.consultation_received(user, c, office, due_text),
-                 dedupe_key=f"received:{c['_id']}")
+    await _queue(
+        svc,
+        user,
+        c,
+        "consultation_received",
+        mails.consultation_received(user, c, office, due_text),
+        dedupe_key=f"received:{c['_id']}",
+    )
 
 
 async def officer_replied(svc: Services, c: Doc, msg: Doc) -> None:
     user = await _user(svc, c)
     office = await _office(svc, c["office"])
     excerpt = (msg.get("text") or "")[:300]
-    await _queue(svc, user, c, "officer_replied",
-                 mails.officer_replied(user, c, office, room_link(svc, c), excerpt))
+    await _queue(svc, user, c, "officer_replied", mails.officer_replied(user, c, office, room_link(svc, c), excerpt))
 
 
 async def consultation_closed(svc: Services, c: Doc) -> None:
@@ -78,15 +107,28 @@ async def consultation_closed(svc: Services, c: Doc) -> None:
     user = await _user(svc, c)
     office = await _office(svc, c["office"])
     lang = user.get("lang", "id")
-    msgs = [m async for m in svc.db.messages.find({"consultation_id": c["_id"], "kind": {"$ne": "note"}}).sort("seq", 1)]
+    msgs = [
+        m async for m in svc.db.messages.find({"consultation_id": c["_id"], "kind": {"$ne": "note"}}).sort("seq", 1)
+    ]
     t_text, t_html = render_transcript(c, msgs, office, lang)
     n = int(c.get("close_count", 0))
-    await _queue(svc, user, c, "consultation_closed",
-                 mails.consultation_closed(user, c, office, t_text, t_html, c.get("close_reason") or "resolved"),
-                 dedupe_key=f"closed:{c['_id']}:{c['closed_at'].isoformat()}:{n}")
+    await _queue(
+        svc,
+        user,
+        c,
+        "consultation_closed",
+        mails.consultation_closed(user, c, office, t_text, t_html, c.get("close_reason") or "resolved"),
+        dedupe_key=f"closed:{c['_id']}:{c['closed_at'].isoformat()}:{n}",
+    )
     if not c.get("rating"):
-        await _queue(svc, user, c, "rating_request", mails.rating_request(user, c, office, rating_link(svc, c)),
-                     dedupe_key=f"rating_request:{c['_id']}:{c['closed_at'].isoformat()}")
+        await _queue(
+            svc,
+            user,
+            c,
+            "rating_request",
+            mails.rating_request(user, c, office, rating_link(svc, c)),
+            dedupe_key=f"rating_request:{c['_id']}:{c['closed_at'].isoformat()}",
+        )
 
 
 async def transcript_again(svc: Services, c: Doc) -> Doc | None:
@@ -95,25 +137,44 @@ async def transcript_again(svc: Services, c: Doc) -> Doc | None:
 
     user = await _user(svc, c)
     office = await _office(svc, c["office"])
-    msgs = [m async for m in svc.db.messages.find({"consultation_id": c["_id"], "kind": {"$ne": "note"}}).sort("seq", 1)]
+    msgs = [
+        m async for m in svc.db.messages.find({"consultation_id": c["_id"], "kind": {"$ne": "note"}}).sort("seq", 1)
+    ]
     t_text, t_html = render_transcript(c, msgs, office, user.get("lang", "id"))
-    return await _queue(svc, user, c, "transcript",
-                        mails.consultation_closed(user, c, office, t_text, t_html, c.get("close_reason") or "resolved"))
+    return await _queue(
+        svc,
+        user,
+        c,
+        "transcript",
+        mails.consultation_closed(user, c, office, t_text, t_html, c.get("close_reason") or "resolved"),
+    )
 
 
 async def rating_reminder(svc: Services, c: Doc) -> None:
     user = await _user(svc, c)
     office = await _office(svc, c["office"])
-    await _queue(svc, user, c, "rating_reminder", mails.rating_reminder(user, c, office, rating_link(svc, c)),
-                 dedupe_key=f"rating_reminder:{c['_id']}")
+    await _queue(
+        svc,
+        user,
+        c,
+        "rating_reminder",
+        mails.rating_reminder(user, c, office, rating_link(svc, c)),
+        dedupe_key=f"rating_reminder:{c['_id']}",
+    )
 
 
 async def idle_warning(svc: Services, c: Doc, close_at: Any) -> None:
     user = await _user(svc, c)
     office = await _office(svc, c["office"])
     close_text = calendar.local_date_str(close_at, office["time_zone"], user.get("lang", "id"))
-    await _queue(svc, user, c, "idle_warning", mails.idle_warning(user, c, office, close_text, room_link(svc, c)),
-                 dedupe_key=f"idle_warning:{c['_id']}:{close_at.isoformat()}")
+    await _queue(
+        svc,
+        user,
+        c,
+        "idle_warning",
+        mails.idle_warning(user, c, office, close_text, room_link(svc, c)),
+        dedupe_key=f"idle_warning:{c['_id']}:{close_at.isoformat()}",
+    )
 
 
 async def sla_alert(svc: Services, c: Doc, state: str) -> None:
@@ -130,5 +191,11 @@ async def sla_alert(svc: Services, c: Doc, state: str) -> None:
             recipients.append(sup)
     link = f"{svc.settings.base_url}/console/#/c/{c['_id']}"
     for staff in recipients:
-        await _queue(svc, staff, c, "sla_alert", mails.sla_alert(staff, c, office, state, due_text, link),
-                     dedupe_key=f"sla:{c['_id']}:{state}:{staff['_id']}")
+        await _queue(
+            svc,
+            staff,
+            c,
+            "sla_alert",
+            mails.sla_alert(staff, c, office, state, due_text, link),
+            dedupe_key=f"sla:{c['_id']}:{state}:{staff['_id']}",
+        )

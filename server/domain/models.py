@@ -190,8 +190,15 @@ def public_consultation(c: Doc, viewer: Doc | None = None) -> Doc:
 
 def _last_message(c: Doc, staff: bool) -> Doc | None:
     key = "last_message" if staff else "last_visible_message"
-    lm = c.get(key) or (c.get("last_message") if not staff and c.get("last_message", {}).get("kind") != "note" else None)
+    lm = c.get(key) or (
+        c.get("last_message") if not staff and c.get("last_message", {}).get("kind") != "note" else None
+    )
     if not lm:
         return None
-    return {"seq": lm.get("seq"), "kind": lm.get("kind"), "text": lm.get("text"),
-            "author_name": lm.get("author_name"), "created_at": iso(lm.get("created_at"))}
+    return {
+        "seq": lm.get("seq"),
+        "kind": lm.get("kind"),
+        "text": lm.get("text"),
+        "author_name": lm.get("author_name"),
+        "created_at": iso(lm.get("created_at")),
+    }

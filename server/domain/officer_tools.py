@@ -9,7 +9,7 @@ from bson import ObjectId
 from server.domain import consultations as cons
 from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.files import check_attachment
-from server.domain.models import iso, is_staff
+from server.domain.models import is_staff, iso
 from server.services import Services
 
 Doc = dict[str, Any]
@@ -17,8 +17,16 @@ Doc = dict[str, Any]
 CANNED_MAX = 300
 
 
-async def upload_attachment(svc: Services, user: Doc, consultation: Any, *, data: bytes, filename: str | None,
-                            caption: str | None = None, client_id: str | None = None) -> Doc:
+async def upload_attachment(
+    svc: Services,
+    user: Doc,
+    consultation: Any,
+    *,
+    data: bytes,
+    filename: str | None,
+    caption: str | None = None,
+    client_id: str | None = None,
+) -> Doc:
     """Store a checked file in GridFS and post it as a `file` message; returns the message."""
     from server.storage import files
 
@@ -33,14 +41,27 @@ async def upload_attachment(svc: Services, user: Doc, consultation: Any, *, data
             return existing
     kind, content_type, name = check_attachment(data, filename)
     text = cons.clean_text(caption, field="caption") if caption and caption.strip() else ""
-    file_id = await files.store(svc.db, data, name, {"consultation_id": c["_id"], "content_type": content_type,
-                                                    "uploaded_by": user["_id"], "kind": kind})
+    file_id = await files.store(
+        svc.db,
+        data,
+        name,
+        {"consultation_id": c["_id"], "content_type": content_type, "uploaded_by": user["_id"], "kind": kind},
+    )
     attachment = {"id": file_id, "filename": name, "size": len(data), "content_type": content_type}
-    await svc.db.attachments.insert_one({"_id": file_id, "consultation_id": c["_id"], "filename": name,
-                                         "size": len(data), "content_type": content_type,
-                                         "uploaded_by": user["_id"], "created_at": svc.now()})
-    msg, _ = await cons.post_message(svc, user, c, text=text or name, kind="file", client_id=client_id,
-                                     attachment=attachment)
+    await svc.db.attachments.insert_one(
+        {
+            "_id": file_id,
+            "consultation_id": c["_id"],
+            "filename": name,
+            "size": len(data),
+            "content_type": content_type,
+            "uploaded_by": user["_id"],
+            "created_at": svc.now(),
+        }
+    )
+    msg, _ = await cons.post_message(
+        svc, user, c, text=text or name, kind="file", client_id=client_id, attachment=attachment
+    )
     return msg
 
 
@@ -70,9 +91,15 @@ def _check_office(user: Doc, office: str) -> None:
 
 
 def public_canned(doc: Doc) -> Doc:
-    return {"id": str(doc["_id"]), "office": doc["office"], "title": doc["title"], "text": doc["text"],
-            "shortcut": doc.get("shortcut"), "updated_at": iso(doc.get("updated_at")),
-            "updated_by": doc.get("updated_by_name")}
+    return {
+        "id": str(doc["_id"]),
+        "office": doc["office"],
+        "title": doc["title"],
+        "text": doc["text"],
+        "shortcut": doc.get("shortcut"),
+        "updated_at": iso(doc.get("updated_at")),
+        "updated_by": doc.get("updated_by_name"),
+    }
 
 
 def _canned_fields(title: Any, text: Any, shortcut: Any) -> Doc:
@@ -95,16 +122,23 @@ async def list_canned(svc: Services, user: Doc, office: str) -> list[Doc]:
     return [d async for d in cursor]
 
 
-async def create_canned(svc: Services, user: Doc, office: str, *, title: str, text: str,
-                        shortcut: str | None = None) -> Doc:
+async def create_canned(
+    svc: Services, user: Doc, office: str, *, title: str, text: str, shortcut: str | None = None
+) -> Doc:
     _check_office(user, office)
     if await svc.db.offices.find_one({"code": office}, {"_id": 1}) is None:
         raise NotFound("office_not_found", "no such office")
     if await svc.db.canned_responses.count_documents({"office": office}) >= CANNED_MAX:
         raise ValidationFailed("too_many", f"at most {CANNED_MAX} canned responses per office")
     now = svc.now()
-    doc = {"office": office, **_canned_fields(title, text, shortcut), "created_at": now, "updated_at": now,
-           "updated_by": user["_id"], "updated_by_name": user["name"]}
+    doc = {
+        "office": office,
+        **_canned_fields(title, text, shortcut),
+        "created_at": now,
+        "updated_at": now,
+        "updated_by": user["_id"],
+        "updated_by_name": user["name"],
+    }
     res = await svc.db.canned_responses.insert_one(doc)
     doc["_id"] = res.inserted_id
     return doc
@@ -115,8 +149,9 @@ async def update_canned(svc: Services, user: Doc, canned_id: str, changes: Doc) 
     _check_office(user, doc["office"])
     sets = _canned_fields(changes.get("title"), changes.get("text"), changes.get("shortcut"))
     sets.update({"updated_at": svc.now(), "updated_by": user["_id"], "updated_by_name": user["name"]})
-    updated = await svc.db.canned_responses.find_one_and_update({"_id": doc["_id"]}, {"$set": sets},
-                                                                return_document=True)
+    updated = await svc.db.canned_responses.find_one_and_update(
+        {"_id": doc["_id"]}, {"$set": sets}, return_document=True
+    )
     return updated or doc
 
 
@@ -142,11 +177,25 @@ async def deliveries(svc: Services, user: Doc, consultation: Any) -> list[Doc]:
     if not is_staff(user):
         raise Forbidden("forbidden", "staff only")
     c = await cons.load_for(svc, user, consultation)
-    cursor = svc.db.outbox.find({"consultation_id": c["_id"]},
-                                {"text": 0, "html": 0, "attachments": 0}).sort("created_at", 1).limit(500)
-    return [{"id": str(d["_id"]), "kind": d["kind"], "to": d["to"], "subject": d.get("subject"),
-             "status": d["status"], "attempts": d.get("attempts", 0), "created_at": iso(d.get("created_at")),
-             "sent_at": iso(d.get("sent_at")), "last_error": d.get("last_error")} async for d in cursor]
+    cursor = (
+        svc.db.outbox.find({"consultation_id": c["_id"]}, {"text": 0, "html": 0, "attachments": 0})
+        .sort("created_at", 1)
+        .limit(500)
+    )
+    return [
+        {
+            "id": str(d["_id"]),
+            "kind": d["kind"],
+            "to": d["to"],
+            "subject": d.get("subject"),
+            "status": d["status"],
+            "attempts": d.get("attempts", 0),
+            "created_at": iso(d.get("created_at")),
+            "sent_at": iso(d.get("sent_at")),
+            "last_error": d.get("last_error"),
+        }
+        async for d in cursor
+    ]
 
 
 async def office_staff(svc: Services, user: Doc, office: str) -> list[Doc]:
@@ -154,7 +203,20 @@ async def office_staff(svc: Services, user: Doc, office: str) -> list[Doc]:
     if not is_staff(user):
         raise Forbidden("forbidden", "staff only")
     presence = svc.extras.get("presence")
-    cursor = svc.db.users.find({"office": office, "role": {"$in": ["officer", "supervisor", "admin"]}},
-                               {"name": 1, "role": 1, "office": 1}).sort("name", 1).limit(500)
-    return [{"id": str(u["_id"]), "name": u["name"], "role": u["role"], "office": u["office"],
-             "online": bool(presence and presence.is_online(str(u["_id"])))} async for u in cursor]
+    cursor = (
+        svc.db.users.find(
+            {"office": office, "role": {"$in": ["officer", "supervisor", "admin"]}}, {"name": 1, "role": 1, "office": 1}
+        )
+        .sort("name", 1)
+        .limit(500)
+    )
+    return [
+        {
+            "id": str(u["_id"]),
+            "name": u["name"],
+            "role": u["role"],
+            "office": u["office"],
+            "online": bool(presence and presence.is_online(str(u["_id"]))),
+        }
+        async for u in cursor
+    ]

@@ -62,8 +62,21 @@ class Api:
     ) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
             self.routes.append(
-                Route(method, path, fn, summary, auth, body, response, status, query or {}, tags or [],
-                      content_type, request_content, errors)
+                Route(
+                    method,
+                    path,
+                    fn,
+                    summary,
+                    auth,
+                    body,
+                    response,
+                    status,
+                    query or {},
+                    tags or [],
+                    content_type,
+                    request_content,
+                    errors,
+                )
             )
             return fn
 

@@ -23,8 +23,15 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
 
 
 _HTTP_CODES = {
-    400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    409: "conflict", 413: "body_too_large", 415: "unsupported_media_type", 422: "invalid_input",
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
     429: "rate_limited",
 }
 
@@ -57,6 +64,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     resp.headers.setdefault("Referrer-Policy", "same-origin")
     if request.path.startswith("/api/"):
         resp.headers.setdefault("Cache-Control", "no-store")
-    access_log.info("%s %s %s %.1fms", request.method, request.path, resp.status,
-                    (time.perf_counter() - started) * 1000)
+    access_log.info(
+        "%s %s %s %.1fms", request.method, request.path, resp.status, (time.perf_counter() - started) * 1000
+    )
     return resp

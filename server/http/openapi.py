@@ -11,9 +11,16 @@ from server.http.api import Api, Route
 from server.http.schemas import ErrorOut, HealthOut
 
 _STATUS_TEXT = {
-    400: "Bad request (malformed JSON)", 401: "Not signed in", 403: "Forbidden", 404: "Not found",
-    409: "Conflict", 413: "Body too large", 415: "Unsupported media type", 422: "Invalid field",
-    429: "Too many requests", 503: "An outside service is unavailable",
+    400: "Bad request (malformed JSON)",
+    401: "Not signed in",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    413: "Body too large",
+    415: "Unsupported media type",
+    422: "Invalid field",
+    429: "Too many requests",
+    503: "An outside service is unavailable",
 }
 
 
@@ -35,16 +42,26 @@ def _schema(obj: type[BaseModel] | dict[str, Any] | None, components: dict[str, 
 
 def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": route.summary, "operationId": route.handler.__name__, "tags": route.tags}
-    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-              for n in re.findall(r"{(\w+)}", route.path)]
+    params = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+        for n in re.findall(r"{(\w+)}", route.path)
+    ]
     for name, spec in route.query.items():
-        params.append({"name": name, "in": "query", "required": bool(spec.get("required")),
-                       "schema": {k: v for k, v in spec.items() if k != "required"}})
+        params.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": bool(spec.get("required")),
+                "schema": {k: v for k, v in spec.items() if k != "required"},
+            }
+        )
     if params:
         op["parameters"] = params
     if route.body is not None:
-        op["requestBody"] = {"required": True,
-                             "content": {"application/json": {"schema": _ref(route.body, components)}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(route.body, components)}},
+        }
     elif route.request_content is not None:
         op["requestBody"] = {"required": True, "content": route.request_content}
     responses: dict[str, Any] = {}
@@ -60,8 +77,10 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
     if route.body is not None:
         codes.add(422)
     for code in sorted(codes):
-        responses[str(code)] = {"description": _STATUS_TEXT.get(code, "Error"),
-                                "content": {"application/json": {"schema": err_ref}}}
+        responses[str(code)] = {
+            "description": _STATUS_TEXT.get(code, "Error"),
+            "content": {"application/json": {"schema": err_ref}},
+        }
     op["responses"] = responses
     if route.auth is not None:
         op["security"] = [{"bearer": []}, {"cookie": []}]
@@ -76,17 +95,28 @@ def build_openapi(apis: list[Api], version: str) -> dict[str, Any]:
         for route in api.routes:
             path = api.prefix + route.path
             paths.setdefault(path, {})[route.method.lower()] = _operation(route, components)
-    paths["/healthz"] = {"get": {
-        "summary": "200 when the server and its database answer", "operationId": "healthz",
-        "responses": {"200": {"description": "up", "content": {"application/json": {"schema": _ref(HealthOut, components)}}},
-                      "503": {"description": "database down",
-                              "content": {"application/json": {"schema": _ref(HealthOut, components)}}}}}}
+    paths["/healthz"] = {
+        "get": {
+            "summary": "200 when the server and its database answer",
+            "operationId": "healthz",
+            "responses": {
+                "200": {"description": "up", "content": {"application/json": {"schema": _ref(HealthOut, components)}}},
+                "503": {
+                    "description": "database down",
+                    "content": {"application/json": {"schema": _ref(HealthOut, components)}},
+                },
+            },
+        }
+    }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "PST Konsultasi API", "version": version,
-                 "description": "Statistical consultation service of BPS: accounts, offices, consultations, "
-                                "knowledge base, walk-in queue and reports. Errors are "
-                                "{\"error\": {\"code\", \"message\"}}."},
+        "info": {
+            "title": "PST Konsultasi API",
+            "version": version,
+            "description": "Statistical consultation service of BPS: accounts, offices, consultations, "
+            "knowledge base, walk-in queue and reports. Errors are "
+            '{"error": {"code", "message"}}.',
+        },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {

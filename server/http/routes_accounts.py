@@ -34,41 +34,82 @@ def _me(request: web.Request) -> dict[str, Any]:
     return cast(dict[str, Any], request[USER])
 
 
-@api.route("POST", "/auth/register", summary="Register with an active e-mail; a verification link is e-mailed",
-           auth=None, body=RegisterIn, response=UserOut, status=201, tags=["accounts"], errors=(409, 422))
+@api.route(
+    "POST",
+    "/auth/register",
+    summary="Register with an active e-mail; a verification link is e-mailed",
+    auth=None,
+    body=RegisterIn,
+    response=UserOut,
+    status=201,
+    tags=["accounts"],
+    errors=(409, 422),
+)
 async def register(request: web.Request, body: RegisterIn) -> web.Response:
     user = await accounts.register(request.app[SERVICES], **body.model_dump())
     return json_response(public_user(user), status=201)
 
 
-@api.route("POST", "/auth/verify", summary="Verify an e-mail address with the token from the link",
-           auth=None, body=TokenIn, response=UserOut, tags=["accounts"], errors=(400,))
+@api.route(
+    "POST",
+    "/auth/verify",
+    summary="Verify an e-mail address with the token from the link",
+    auth=None,
+    body=TokenIn,
+    response=UserOut,
+    tags=["accounts"],
+    errors=(400,),
+)
 async def verify(request: web.Request, body: TokenIn) -> web.Response:
     user = await accounts.verify_email(request.app[SERVICES], body.token)
     return json_response(public_user(user))
 
 
-@api.route("POST", "/auth/resend-verification", summary="Send the verification e-mail again (always 202)",
-           auth=None, body=EmailIn, response=OkOut, status=202, tags=["accounts"])
+@api.route(
+    "POST",
+    "/auth/resend-verification",
+    summary="Send the verification e-mail again (always 202)",
+    auth=None,
+    body=EmailIn,
+    response=OkOut,
+    status=202,
+    tags=["accounts"],
+)
 async def resend(request: web.Request, body: EmailIn) -> web.Response:
     await accounts.resend_verification(request.app[SERVICES], body.email)
     return json_response({"ok": True}, status=202)
 
 
-@api.route("POST", "/auth/login", summary="Sign in; returns a token and sets the HttpOnly session cookie",
-           auth=None, body=LoginIn, response=LoginOut, tags=["accounts"], errors=(401, 403, 429))
+@api.route(
+    "POST",
+    "/auth/login",
+    summary="Sign in; returns a token and sets the HttpOnly session cookie",
+    auth=None,
+    body=LoginIn,
+    response=LoginOut,
+    tags=["accounts"],
+    errors=(401, 403, 429),
+)
 async def login(request: web.Request, body: LoginIn) -> web.Response:
     svc = request.app[SERVICES]
-    token, user = await accounts.login(svc, email=body.email, password=body.password,
-                                       user_agent=request.headers.get("User-Agent"))
+    token, user = await accounts.login(
+        svc, email=body.email, password=body.password, user_agent=request.headers.get("User-Agent")
+    )
     resp = json_response({"token": token, "user": public_user(user)})
-    set_session_cookie(resp, token, secure=svc.settings.secure_cookies,
-                       max_age=svc.settings.pst_session_ttl_hours * 3600)
+    set_session_cookie(
+        resp, token, secure=svc.settings.secure_cookies, max_age=svc.settings.pst_session_ttl_hours * 3600
+    )
     return resp
 
 
-@api.route("POST", "/auth/logout", summary="End this session (server-side) and clear the cookie",
-           auth=None, response=OkOut, tags=["accounts"])
+@api.route(
+    "POST",
+    "/auth/logout",
+    summary="End this session (server-side) and clear the cookie",
+    auth=None,
+    response=OkOut,
+    tags=["accounts"],
+)
 async def logout(request: web.Request) -> web.Response:
     token = request_token(request)
     if token:
@@ -78,15 +119,31 @@ async def logout(request: web.Request) -> web.Response:
     return resp
 
 
-@api.route("POST", "/auth/password-reset", summary="E-mail a password reset link (always 202)",
-           auth=None, body=EmailIn, response=OkOut, status=202, tags=["accounts"])
+@api.route(
+    "POST",
+    "/auth/password-reset",
+    summary="E-mail a password reset link (always 202)",
+    auth=None,
+    body=EmailIn,
+    response=OkOut,
+    status=202,
+    tags=["accounts"],
+)
 async def password_reset(request: web.Request, body: EmailIn) -> web.Response:
     await accounts.request_password_reset(request.app[SERVICES], body.email)
     return json_response({"ok": True}, status=202)
 
 
-@api.route("POST", "/auth/password-reset/confirm", summary="Set a new password with the token from the link",
-           auth=None, body=ResetIn, response=OkOut, tags=["accounts"], errors=(400, 422))
+@api.route(
+    "POST",
+    "/auth/password-reset/confirm",
+    summary="Set a new password with the token from the link",
+    auth=None,
+    body=ResetIn,
+    response=OkOut,
+    tags=["accounts"],
+    errors=(400, 422),
+)
 async def password_reset_confirm(request: web.Request, body: ResetIn) -> web.Response:
     await accounts.reset_password(request.app[SERVICES], body.token, body.password)
     return json_response({"ok": True})
@@ -97,32 +154,55 @@ async def me(request: web.Request) -> web.Response:
     return json_response(public_user(_me(request)))
 
 
-@api.route("PATCH", "/me", summary="Change my name, contacts or language", body=ProfileIn, response=UserOut,
-           tags=["accounts"], errors=(401, 422))
+@api.route(
+    "PATCH",
+    "/me",
+    summary="Change my name, contacts or language",
+    body=ProfileIn,
+    response=UserOut,
+    tags=["accounts"],
+    errors=(401, 422),
+)
 async def update_me(request: web.Request, body: ProfileIn) -> web.Response:
     user = await accounts.update_profile(request.app[SERVICES], _me(request), body.model_dump(exclude_none=True))
     return json_response(public_user(user))
 
 
-@api.route("GET", "/offices", summary="All offices with their policy and contacts", auth=None,
-           response=OfficesOut, tags=["offices"])
+@api.route(
+    "GET",
+    "/offices",
+    summary="All offices with their policy and contacts",
+    auth=None,
+    response=OfficesOut,
+    tags=["offices"],
+)
 async def list_offices(request: web.Request) -> web.Response:
     items = await offices.list_offices(request.app[SERVICES])
     return json_response({"offices": [public_office(o) for o in items]})
 
 
-@api.route("GET", "/offices/{code}", summary="One office", auth=None, response=OfficeOut, tags=["offices"],
-           errors=(404,))
+@api.route(
+    "GET", "/offices/{code}", summary="One office", auth=None, response=OfficeOut, tags=["offices"], errors=(404,)
+)
 async def get_office(request: web.Request) -> web.Response:
     office = await offices.get_office(request.app[SERVICES], request.match_info["code"])
     return json_response(public_office(office))
 
 
-@api.route("PATCH", "/offices/{code}/policy", summary="Change an office's policy (admin)", auth="admin",
-           body=PolicyIn, response=OfficeOut, tags=["offices"], errors=(403, 404, 422))
+@api.route(
+    "PATCH",
+    "/offices/{code}/policy",
+    summary="Change an office's policy (admin)",
+    auth="admin",
+    body=PolicyIn,
+    response=OfficeOut,
+    tags=["offices"],
+    errors=(403, 404, 422),
+)
 async def update_policy(request: web.Request, body: PolicyIn) -> web.Response:
-    office = await offices.update_policy(request.app[SERVICES], _me(request), request.match_info["code"],
-                                         body.model_dump(exclude_none=True))
+    office = await offices.update_policy(
+        request.app[SERVICES], _me(request), request.match_info["code"], body.model_dump(exclude_none=True)
+    )
     return json_response(public_office(office))
 
 

@@ -110,8 +110,16 @@ def _me(request: web.Request) -> dict[str, Any]:
     return cast(dict[str, Any], request[USER])
 
 
-@api.route("POST", "/consultations", summary="Open a consultation with its first message", body=OpenIn,
-           response=OpenOut, status=201, tags=["consultations"], errors=(403, 422))
+@api.route(
+    "POST",
+    "/consultations",
+    summary="Open a consultation with its first message",
+    body=OpenIn,
+    response=OpenOut,
+    status=201,
+    tags=["consultations"],
+    errors=(403, 422),
+)
 async def open_consultation(request: web.Request, body: OpenIn) -> web.Response:
     user = _me(request)
     c, msg = await cons.open_consultation(request.app[SERVICES], user, **body.model_dump())
@@ -120,11 +128,19 @@ async def open_consultation(request: web.Request, body: OpenIn) -> web.Response:
     return json_response(out, status=201)
 
 
-@api.route("GET", "/consultations", summary="My consultations (users) or my office's (staff)",
-           response=ConsultationsOut, tags=["consultations"],
-           query={"status": {"type": "string", "enum": ["queued", "active", "closed"]},
-                  "assigned": {"type": "string", "enum": ["me"]},
-                  "office": {"type": "string"}, "limit": {"type": "integer"}})
+@api.route(
+    "GET",
+    "/consultations",
+    summary="My consultations (users) or my office's (staff)",
+    response=ConsultationsOut,
+    tags=["consultations"],
+    query={
+        "status": {"type": "string", "enum": ["queued", "active", "closed"]},
+        "assigned": {"type": "string", "enum": ["me"]},
+        "office": {"type": "string"},
+        "limit": {"type": "integer"},
+    },
+)
 async def list_consultations(request: web.Request) -> web.Response:
     user = _me(request)
     q = request.query
@@ -132,23 +148,44 @@ async def list_consultations(request: web.Request) -> web.Response:
     if assigned not in (None, "", "me"):
         raise BadRequest("invalid_assigned", "assigned must be 'me'")
     limit = cons.parse_int(q.get("limit"), "limit", 100, 1, 500)
-    items = await cons.list_for(request.app[SERVICES], user, status=q.get("status") or None,
-                                assigned=assigned or None, office=q.get("office"), limit=limit)
+    items = await cons.list_for(
+        request.app[SERVICES],
+        user,
+        status=q.get("status") or None,
+        assigned=assigned or None,
+        office=q.get("office"),
+        limit=limit,
+    )
     return json_response({"consultations": [public_consultation(c, user) for c in items]})
 
 
-@api.route("GET", "/consultations/{id}", summary="One consultation with status, SLA, assignment and unread count",
-           response=ConsultationOut, tags=["consultations"], errors=(404,))
+@api.route(
+    "GET",
+    "/consultations/{id}",
+    summary="One consultation with status, SLA, assignment and unread count",
+    response=ConsultationOut,
+    tags=["consultations"],
+    errors=(404,),
+)
 async def get_consultation(request: web.Request) -> web.Response:
     user = _me(request)
     c = await cons.load_for(request.app[SERVICES], user, request.match_info["id"])
     return json_response(public_consultation(c, user))
 
 
-@api.route("GET", "/consultations/{id}/messages", summary="Messages in seq order after after_seq",
-           response=MessagesOut, tags=["consultations"], errors=(404,),
-           query={"after_seq": {"type": "integer", "minimum": 0}, "limit": {"type": "integer", "maximum": 200},
-                  "before_seq": {"type": "integer"}})
+@api.route(
+    "GET",
+    "/consultations/{id}/messages",
+    summary="Messages in seq order after after_seq",
+    response=MessagesOut,
+    tags=["consultations"],
+    errors=(404,),
+    query={
+        "after_seq": {"type": "integer", "minimum": 0},
+        "limit": {"type": "integer", "maximum": 200},
+        "before_seq": {"type": "integer"},
+    },
+)
 async def get_messages(request: web.Request) -> web.Response:
     user = _me(request)
     q = request.query
@@ -156,62 +193,120 @@ async def get_messages(request: web.Request) -> web.Response:
     limit = cons.parse_int(q.get("limit"), "limit", 100, 1, cons.HISTORY_PAGE_MAX)
     before = q.get("before_seq")
     before_seq = cons.parse_int(before, "before_seq", 0, 1, 10**9) if before else None
-    c, msgs = await cons.history(request.app[SERVICES], user, request.match_info["id"], after_seq=after,
-                                 limit=limit, before_seq=before_seq)
+    c, msgs = await cons.history(
+        request.app[SERVICES], user, request.match_info["id"], after_seq=after, limit=limit, before_seq=before_seq
+    )
     return json_response({"consultation_id": str(c["_id"]), "messages": [public_message(m) for m in msgs]})
 
 
-@api.route("POST", "/consultations/{id}/messages", summary="Send a message (same as the socket event message:send)",
-           body=MessageIn, response=MessageOut, status=201, tags=["consultations"], errors=(403, 404, 409, 422))
+@api.route(
+    "POST",
+    "/consultations/{id}/messages",
+    summary="Send a message (same as the socket event message:send)",
+    body=MessageIn,
+    response=MessageOut,
+    status=201,
+    tags=["consultations"],
+    errors=(403, 404, 409, 422),
+)
 async def post_message(request: web.Request, body: MessageIn) -> web.Response:
-    msg, _ = await cons.post_message(request.app[SERVICES], _me(request), request.match_info["id"],
-                                     text=body.text, kind=body.kind, client_id=body.client_id)
+    msg, _ = await cons.post_message(
+        request.app[SERVICES],
+        _me(request),
+        request.match_info["id"],
+        text=body.text,
+        kind=body.kind,
+        client_id=body.client_id,
+    )
     return json_response(public_message(msg), status=201)
 
 
-@api.route("POST", "/consultations/{id}/read", summary="Mark messages read up to seq", body=ReadIn,
-           response=OkOut, tags=["consultations"], errors=(404,))
+@api.route(
+    "POST",
+    "/consultations/{id}/read",
+    summary="Mark messages read up to seq",
+    body=ReadIn,
+    response=OkOut,
+    tags=["consultations"],
+    errors=(404,),
+)
 async def mark_read(request: web.Request, body: ReadIn) -> web.Response:
     await cons.mark_read(request.app[SERVICES], _me(request), request.match_info["id"], body.seq)
     return json_response({"ok": True})
 
 
-@api.route("POST", "/consultations/{id}/claim", summary="Take a queued consultation", auth="staff",
-           response=ConsultationOut, tags=["officer"], errors=(404, 409))
+@api.route(
+    "POST",
+    "/consultations/{id}/claim",
+    summary="Take a queued consultation",
+    auth="staff",
+    response=ConsultationOut,
+    tags=["officer"],
+    errors=(404, 409),
+)
 async def claim(request: web.Request) -> web.Response:
     user = _me(request)
     c = await cons.claim(request.app[SERVICES], user, request.match_info["id"])
     return json_response(public_consultation(c, user))
 
 
-@api.route("POST", "/consultations/{id}/transfer", summary="Transfer to another officer or office", auth="staff",
-           body=TransferIn, response=ConsultationOut, tags=["officer"], errors=(404, 409, 422))
+@api.route(
+    "POST",
+    "/consultations/{id}/transfer",
+    summary="Transfer to another officer or office",
+    auth="staff",
+    body=TransferIn,
+    response=ConsultationOut,
+    tags=["officer"],
+    errors=(404, 409, 422),
+)
 async def transfer(request: web.Request, body: TransferIn) -> web.Response:
     user = _me(request)
-    c = await cons.transfer(request.app[SERVICES], user, request.match_info["id"], to_user=body.to_user,
-                            to_office=body.to_office)
+    c = await cons.transfer(
+        request.app[SERVICES], user, request.match_info["id"], to_user=body.to_user, to_office=body.to_office
+    )
     return json_response(public_consultation(c, user))
 
 
-@api.route("POST", "/consultations/{id}/close", summary="Close; queues the transcript and rating request e-mails",
-           body=CloseIn, response=ConsultationOut, tags=["consultations"], errors=(404, 409))
+@api.route(
+    "POST",
+    "/consultations/{id}/close",
+    summary="Close; queues the transcript and rating request e-mails",
+    body=CloseIn,
+    response=ConsultationOut,
+    tags=["consultations"],
+    errors=(404, 409),
+)
 async def close(request: web.Request, body: CloseIn) -> web.Response:
     user = _me(request)
     c = await cons.close(request.app[SERVICES], user, request.match_info["id"], summary=body.summary)
     return json_response(public_consultation(c, user))
 
 
-@api.route("POST", "/consultations/{id}/clarification", summary="Mark the request awaiting clarification "
-           "(stops the SLA clock) or clear it", auth="staff", body=ClarifyIn, response=ConsultationOut,
-           tags=["officer"], errors=(404, 409))
+@api.route(
+    "POST",
+    "/consultations/{id}/clarification",
+    summary="Mark the request awaiting clarification (stops the SLA clock) or clear it",
+    auth="staff",
+    body=ClarifyIn,
+    response=ConsultationOut,
+    tags=["officer"],
+    errors=(404, 409),
+)
 async def clarification(request: web.Request, body: ClarifyIn) -> web.Response:
     user = _me(request)
     c = await cons.set_awaiting_clarification(request.app[SERVICES], user, request.match_info["id"], body.awaiting)
     return json_response(public_consultation(c, user))
 
 
-@api.route("GET", "/offices/{code}/consultations/queue", summary="The office's queue of unassigned consultations",
-           auth="staff", response=ConsultationsOut, tags=["officer"])
+@api.route(
+    "GET",
+    "/offices/{code}/consultations/queue",
+    summary="The office's queue of unassigned consultations",
+    auth="staff",
+    response=ConsultationsOut,
+    tags=["officer"],
+)
 async def office_queue(request: web.Request) -> web.Response:
     user = _me(request)
     code = request.match_info["code"]

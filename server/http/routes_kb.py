@@ -86,10 +86,20 @@ class MissesOut(Out):
     misses: list[MissOut]
 
 
-@api.route("GET", "/kb/search", summary="Search the knowledge base (best first)", auth=None, response=SearchOut,
-           tags=["knowledge base"], errors=(422,),
-           query={"q": {"type": "string", "maxLength": 500, "required": True}, "office": {"type": "string"},
-                  "limit": {"type": "integer", "maximum": 20}})
+@api.route(
+    "GET",
+    "/kb/search",
+    summary="Search the knowledge base (best first)",
+    auth=None,
+    response=SearchOut,
+    tags=["knowledge base"],
+    errors=(422,),
+    query={
+        "q": {"type": "string", "maxLength": 500, "required": True},
+        "office": {"type": "string"},
+        "limit": {"type": "integer", "maximum": 20},
+    },
+)
 async def search(request: web.Request) -> web.Response:
     q = request.query.get("q", "")
     office = request.query.get("office") or None
@@ -102,43 +112,80 @@ async def search(request: web.Request) -> web.Response:
     return json_response({"results": results})
 
 
-@api.route("GET", "/kb/articles", summary="Articles (published for everyone; staff also see drafts)", auth=None,
-           response=ArticlesOut, tags=["knowledge base"],
-           query={"status": {"type": "string", "enum": ["published", "draft", "archived"]},
-                  "office": {"type": "string"}})
+@api.route(
+    "GET",
+    "/kb/articles",
+    summary="Articles (published for everyone; staff also see drafts)",
+    auth=None,
+    response=ArticlesOut,
+    tags=["knowledge base"],
+    query={"status": {"type": "string", "enum": ["published", "draft", "archived"]}, "office": {"type": "string"}},
+)
 async def list_articles(request: web.Request) -> web.Response:
     user = await current_user(request)
-    items = await kb.list_articles(request.app[SERVICES], user, status=request.query.get("status"),
-                                   office=request.query.get("office") or None)
+    items = await kb.list_articles(
+        request.app[SERVICES], user, status=request.query.get("status"), office=request.query.get("office") or None
+    )
     return json_response({"articles": [kb.public_article(a, with_body=False) for a in items]})
 
 
-@api.route("GET", "/kb/articles/{id}", summary="One article with its sanitised HTML", auth=None,
-           response=ArticleOut, tags=["knowledge base"], errors=(404,))
+@api.route(
+    "GET",
+    "/kb/articles/{id}",
+    summary="One article with its sanitised HTML",
+    auth=None,
+    response=ArticleOut,
+    tags=["knowledge base"],
+    errors=(404,),
+)
 async def get_article(request: web.Request) -> web.Response:
     user = await current_user(request)
     a = await kb.get_article(request.app[SERVICES], user, request.match_info["id"])
     return json_response(kb.public_article(a))
 
 
-@api.route("POST", "/kb/articles", summary="Write an article (staff)", auth="staff", body=ArticleIn,
-           response=ArticleOut, status=201, tags=["knowledge base"], errors=(422,))
+@api.route(
+    "POST",
+    "/kb/articles",
+    summary="Write an article (staff)",
+    auth="staff",
+    body=ArticleIn,
+    response=ArticleOut,
+    status=201,
+    tags=["knowledge base"],
+    errors=(422,),
+)
 async def create_article(request: web.Request, body: ArticleIn) -> web.Response:
     a = await kb.create_article(request.app[SERVICES], _me(request), body.model_dump())
     return json_response(kb.public_article(a), status=201)
 
 
-@api.route("PATCH", "/kb/articles/{id}", summary="Edit, publish or archive an article (staff)", auth="staff",
-           body=ArticlePatch, response=ArticleOut, tags=["knowledge base"], errors=(404, 422))
+@api.route(
+    "PATCH",
+    "/kb/articles/{id}",
+    summary="Edit, publish or archive an article (staff)",
+    auth="staff",
+    body=ArticlePatch,
+    response=ArticleOut,
+    tags=["knowledge base"],
+    errors=(404, 422),
+)
 async def update_article(request: web.Request, body: ArticlePatch) -> web.Response:
-    a = await kb.update_article(request.app[SERVICES], _me(request), request.match_info["id"],
-                                body.model_dump(exclude_none=True))
+    a = await kb.update_article(
+        request.app[SERVICES], _me(request), request.match_info["id"], body.model_dump(exclude_none=True)
+    )
     return json_response(kb.public_article(a))
 
 
-@api.route("GET", "/kb/misses", summary="Searches that found nothing, most frequent first (supervisors)",
-           auth="supervisor", response=MissesOut, tags=["knowledge base"],
-           query={"office": {"type": "string"}, "from": {"type": "string", "format": "date"}})
+@api.route(
+    "GET",
+    "/kb/misses",
+    summary="Searches that found nothing, most frequent first (supervisors)",
+    auth="supervisor",
+    response=MissesOut,
+    tags=["knowledge base"],
+    query={"office": {"type": "string"}, "from": {"type": "string", "format": "date"}},
+)
 async def misses(request: web.Request) -> web.Response:
     since = None
     if request.query.get("from"):
@@ -150,8 +197,16 @@ async def misses(request: web.Request) -> web.Response:
     return json_response({"misses": items})
 
 
-@api.route("POST", "/consultations/{id}/kb-draft", summary="Turn a closed consultation into a draft article",
-           auth="staff", response=ArticleOut, status=201, tags=["knowledge base"], errors=(404, 409))
+@api.route(
+    "POST",
+    "/consultations/{id}/kb-draft",
+    summary="Turn a closed consultation into a draft article",
+    auth="staff",
+    response=ArticleOut,
+    status=201,
+    tags=["knowledge base"],
+    errors=(404, 409),
+)
 async def draft(request: web.Request) -> web.Response:
     a = await kb.draft_from_consultation(request.app[SERVICES], _me(request), request.match_info["id"])
     return json_response(kb.public_article(a), status=201)

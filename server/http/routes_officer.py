@@ -76,17 +76,35 @@ class StaffListOut(Out):
     staff: list[StaffOut]
 
 
-UPLOAD_CONTENT = {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file"],
-    "properties": {"file": {"type": "string", "format": "binary",
-                            "description": "PDF, XLSX, CSV, DOCX, PNG or JPG, at most 10 MB (checked by content)"},
-                   "caption": {"type": "string", "maxLength": 4000},
-                   "client_id": {"type": "string", "maxLength": 100}}}}}
+UPLOAD_CONTENT = {
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {
+                "file": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": "PDF, XLSX, CSV, DOCX, PNG or JPG, at most 10 MB (checked by content)",
+                },
+                "caption": {"type": "string", "maxLength": 4000},
+                "client_id": {"type": "string", "maxLength": 100},
+            },
+        }
+    }
+}
 
 
-@api.route("POST", "/consultations/{id}/attachments", summary="Upload a file into the room (posted as a file message)",
-           response={"$ref": "#/components/schemas/MessageOut"}, status=201, tags=["consultations"],
-           request_content=UPLOAD_CONTENT, errors=(404, 409, 413, 415, 422))
+@api.route(
+    "POST",
+    "/consultations/{id}/attachments",
+    summary="Upload a file into the room (posted as a file message)",
+    response={"$ref": "#/components/schemas/MessageOut"},
+    status=201,
+    tags=["consultations"],
+    request_content=UPLOAD_CONTENT,
+    errors=(404, 409, 413, 415, 422),
+)
 async def upload(request: web.Request) -> web.Response:
     user = _me(request)
     if not request.content_type.startswith("multipart/"):
@@ -116,15 +134,27 @@ async def upload(request: web.Request) -> web.Response:
             fields[part.name] = (await part.read(decode=True)).decode("utf-8", "replace")[:4000]
     if data is None:
         raise BadRequest("missing_file", "no 'file' field in the upload")
-    msg = await officer_tools.upload_attachment(request.app[SERVICES], user, request.match_info["id"], data=data,
-                                                filename=filename, caption=fields.get("caption"),
-                                                client_id=fields.get("client_id") or None)
+    msg = await officer_tools.upload_attachment(
+        request.app[SERVICES],
+        user,
+        request.match_info["id"],
+        data=data,
+        filename=filename,
+        caption=fields.get("caption"),
+        client_id=fields.get("client_id") or None,
+    )
     return json_response(public_message(msg), status=201)
 
 
-@api.route("GET", "/attachments/{id}", summary="Download an attachment (participants and the office's staff)",
-           response={"type": "string", "format": "binary"}, content_type="application/octet-stream",
-           tags=["consultations"], errors=(404,))
+@api.route(
+    "GET",
+    "/attachments/{id}",
+    summary="Download an attachment (participants and the office's staff)",
+    response={"type": "string", "format": "binary"},
+    content_type="application/octet-stream",
+    tags=["consultations"],
+    errors=(404,),
+)
 async def download(request: web.Request) -> web.StreamResponse:
     meta, data = await officer_tools.download_attachment(request.app[SERVICES], _me(request), request.match_info["id"])
     name = meta["filename"]
@@ -139,53 +169,105 @@ async def download(request: web.Request) -> web.StreamResponse:
     return web.Response(body=data, content_type=meta["content_type"], headers=headers)
 
 
-@api.route("GET", "/offices/{code}/canned-responses", summary="The office's canned responses", auth="staff",
-           response=CannedListOut, tags=["officer"])
+@api.route(
+    "GET",
+    "/offices/{code}/canned-responses",
+    summary="The office's canned responses",
+    auth="staff",
+    response=CannedListOut,
+    tags=["officer"],
+)
 async def list_canned(request: web.Request) -> web.Response:
     items = await officer_tools.list_canned(request.app[SERVICES], _me(request), request.match_info["code"])
     return json_response({"canned_responses": [officer_tools.public_canned(d) for d in items]})
 
 
-@api.route("POST", "/offices/{code}/canned-responses", summary="Create a canned response", auth="staff",
-           body=CannedIn, response=CannedOut, status=201, tags=["officer"], errors=(404, 422))
+@api.route(
+    "POST",
+    "/offices/{code}/canned-responses",
+    summary="Create a canned response",
+    auth="staff",
+    body=CannedIn,
+    response=CannedOut,
+    status=201,
+    tags=["officer"],
+    errors=(404, 422),
+)
 async def create_canned(request: web.Request, body: CannedIn) -> web.Response:
-    doc = await officer_tools.create_canned(request.app[SERVICES], _me(request), request.match_info["code"],
-                                            **body.model_dump())
+    doc = await officer_tools.create_canned(
+        request.app[SERVICES], _me(request), request.match_info["code"], **body.model_dump()
+    )
     return json_response(officer_tools.public_canned(doc), status=201)
 
 
-@api.route("PATCH", "/canned-responses/{id}", summary="Edit a canned response", auth="staff", body=CannedPatch,
-           response=CannedOut, tags=["officer"], errors=(404, 422))
+@api.route(
+    "PATCH",
+    "/canned-responses/{id}",
+    summary="Edit a canned response",
+    auth="staff",
+    body=CannedPatch,
+    response=CannedOut,
+    tags=["officer"],
+    errors=(404, 422),
+)
 async def update_canned(request: web.Request, body: CannedPatch) -> web.Response:
-    doc = await officer_tools.update_canned(request.app[SERVICES], _me(request), request.match_info["id"],
-                                            body.model_dump(exclude_none=True))
+    doc = await officer_tools.update_canned(
+        request.app[SERVICES], _me(request), request.match_info["id"], body.model_dump(exclude_none=True)
+    )
     return json_response(officer_tools.public_canned(doc))
 
 
-@api.route("DELETE", "/canned-responses/{id}", summary="Delete a canned response", auth="staff", response=OkOut,
-           tags=["officer"], errors=(404,))
+@api.route(
+    "DELETE",
+    "/canned-responses/{id}",
+    summary="Delete a canned response",
+    auth="staff",
+    response=OkOut,
+    tags=["officer"],
+    errors=(404,),
+)
 async def delete_canned(request: web.Request) -> web.Response:
     await officer_tools.delete_canned(request.app[SERVICES], _me(request), request.match_info["id"])
     return json_response({"ok": True})
 
 
-@api.route("GET", "/consultations/{id}/deliveries", summary="E-mails sent about this consultation (staff)",
-           auth="staff", response=DeliveriesOut, tags=["officer"], errors=(404,))
+@api.route(
+    "GET",
+    "/consultations/{id}/deliveries",
+    summary="E-mails sent about this consultation (staff)",
+    auth="staff",
+    response=DeliveriesOut,
+    tags=["officer"],
+    errors=(404,),
+)
 async def deliveries(request: web.Request) -> web.Response:
     items = await officer_tools.deliveries(request.app[SERVICES], _me(request), request.match_info["id"])
     return json_response({"deliveries": items})
 
 
-@api.route("GET", "/offices/{code}/staff", summary="Staff of an office, for transfers", auth="staff",
-           response=StaffListOut, tags=["officer"])
+@api.route(
+    "GET",
+    "/offices/{code}/staff",
+    summary="Staff of an office, for transfers",
+    auth="staff",
+    response=StaffListOut,
+    tags=["officer"],
+)
 async def staff(request: web.Request) -> web.Response:
     items = await officer_tools.office_staff(request.app[SERVICES], _me(request), request.match_info["code"])
     return json_response({"staff": items})
 
 
-@api.route("GET", "/consultations/{id}/transcript", summary="The transcript as HTML (?format=text for plain text)",
-           response={"type": "string"}, content_type="text/html", tags=["consultations"], errors=(404,),
-           query={"format": {"type": "string", "enum": ["html", "text"]}})
+@api.route(
+    "GET",
+    "/consultations/{id}/transcript",
+    summary="The transcript as HTML (?format=text for plain text)",
+    response={"type": "string"},
+    content_type="text/html",
+    tags=["consultations"],
+    errors=(404,),
+    query={"format": {"type": "string", "enum": ["html", "text"]}},
+)
 async def transcript(request: web.Request) -> web.Response:
     from notifier.transcript import render_transcript, transcript_page
 
@@ -193,20 +275,32 @@ async def transcript(request: web.Request) -> web.Response:
     user = _me(request)
     c = await cons.load_for(svc, user, request.match_info["id"])
     office = await svc.db.offices.find_one({"code": c["office"]}) or {"name": c["office"], "time_zone": "Asia/Jakarta"}
-    msgs = [m async for m in svc.db.messages.find({"consultation_id": c["_id"], "kind": {"$ne": "note"}}).sort("seq", 1)]
+    msgs = [
+        m async for m in svc.db.messages.find({"consultation_id": c["_id"], "kind": {"$ne": "note"}}).sort("seq", 1)
+    ]
     text, html = render_transcript(c, msgs, office, user.get("lang", "id"))
     fmt = request.query.get("format", "html")
     if fmt == "text":
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
     if fmt != "html":
         raise BadRequest("invalid_format", "format must be html or text")
-    return web.Response(text=transcript_page(c, html, user.get("lang", "id")), content_type="text/html",
-                        charset="utf-8",
-                        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+    return web.Response(
+        text=transcript_page(c, html, user.get("lang", "id")),
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+    )
 
 
-@api.route("POST", "/consultations/{id}/transcript/email", summary="E-mail me the transcript again",
-           response=OkOut, status=202, tags=["consultations"], errors=(404, 409))
+@api.route(
+    "POST",
+    "/consultations/{id}/transcript/email",
+    summary="E-mail me the transcript again",
+    response=OkOut,
+    status=202,
+    tags=["consultations"],
+    errors=(404, 409),
+)
 async def transcript_email(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
     user = _me(request)

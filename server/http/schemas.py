@@ -19,6 +19,7 @@ class Out(BaseModel):
 
 # --- accounts ---------------------------------------------------------------------------------
 
+
 class RegisterIn(In):
     email: str = Field(max_length=254)
     password: str = Field(max_length=256)
@@ -87,6 +88,7 @@ class StaffIn(In):
 
 
 # --- offices ----------------------------------------------------------------------------------
+
 
 class IdleCloseModel(BaseModel):
     amount: int

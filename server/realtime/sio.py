@@ -197,8 +197,14 @@ def attach(app: web.Application, settings: Settings) -> socketio.AsyncServer:
         client_id = data.get("client_id")
         if client_id is not None and not isinstance(client_id, str):
             raise ValidationFailed("invalid_client_id", "client_id must be a string")
-        msg, _ = await cons.post_message(services(), user, data.get("consultation_id"), text=data.get("text"),  # type: ignore[arg-type]
-                                         kind=kind, client_id=client_id)
+        msg, _ = await cons.post_message(
+            services(),
+            user,
+            data.get("consultation_id"),
+            text=data.get("text"),  # type: ignore[arg-type]
+            kind=kind,
+            client_id=client_id,
+        )
         return {"ok": True, "message": public_message(msg)}
 
     @event("typing")
@@ -207,8 +213,11 @@ def attach(app: web.Application, settings: Settings) -> socketio.AsyncServer:
         cid = str(data.get("consultation_id", ""))
         if consultation_room(cid) not in sio.rooms(sid):
             raise Forbidden("forbidden", "join the consultation first")
-        payload = {"consultation_id": cid, "user": {"id": str(user["_id"]), "name": user["name"]},
-                   "typing": bool(data.get("typing"))}
+        payload = {
+            "consultation_id": cid,
+            "user": {"id": str(user["_id"]), "name": user["name"]},
+            "typing": bool(data.get("typing")),
+        }
         await sio.emit("typing", payload, room=consultation_room(cid), skip_sid=sid)
         return {"ok": True}
 

@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from mongo_init.schema import apply, seed_offices
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from mongo_init.schema import apply, seed_offices
 from server.embedded import EmbeddedDatabase, running_instance
 from server.settings import Settings
 
