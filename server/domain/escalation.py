@@ -170,11 +170,10 @@ class ZoomBackend:
         """Zoom's start_url carries a host key that expires after about two hours: ask for a new one."""
         client = self.client()
         try:
-            # TODO(lead): ZoomClient has no public get_meeting yet; _request keeps the 401/429 handling.
-            status, data = await client._request("GET", f"/meetings/{int(meeting['external_id'])}", None)
+            data = await client.get_meeting(str(meeting["external_id"]))
         except (Unavailable, ValueError):
             return None
-        url = data.get("start_url") if status == 200 else None
+        url = data.get("start_url") if data else None
         return url if isinstance(url, str) and url.startswith("https://") else None
 
 
@@ -474,14 +473,14 @@ def meeting_invite_ics(svc: Services, m: Doc, office: Doc, user: Doc, *, cancel:
 
 
 async def _mail_meeting(svc: Services, c: Doc, office: Doc, m: Doc, action: str) -> None:
-    user = await mailing._user(svc, c)
+    user = await mailing.recipient(svc, c)
     if not user.get("email"):
         return
     lang = user.get("lang", "id")
     parts = _public_parts(m, lang)
     attachment = meeting_invite_ics(svc, m, office, user, cancel=action == "cancelled")
     rendered = mails.meeting_invite(user, c, office, parts, parts["when_text"], action)
-    await mailing._queue(
+    await mailing.queue_mail(
         svc,
         user,
         c,
@@ -671,10 +670,10 @@ async def remind_meeting(svc: Services, m: Doc) -> bool:
     c = await cons.load(svc, m["consultation_id"])
     office = await get_office(svc, c["office"])
     await _post_meeting_message(svc, c, m, "reminder")
-    user = await mailing._user(svc, c)
+    user = await mailing.recipient(svc, c)
     if user.get("email"):
         parts = _public_parts(m, user.get("lang", "id"))
-        await mailing._queue(
+        await mailing.queue_mail(
             svc,
             user,
             c,
@@ -1040,7 +1039,7 @@ def _visit_ics(svc: Services, v: Doc, office: Doc, user: Doc, *, cancel: bool) -
 
 
 async def _mail_visit(svc: Services, c: Doc, office: Doc, v: Doc, action: str) -> None:
-    user = await mailing._user(svc, c)
+    user = await mailing.recipient(svc, c)
     if not user.get("email"):
         return
     lang = "en" if user.get("lang") == "en" else "id"
@@ -1069,7 +1068,7 @@ async def _mail_visit(svc: Services, c: Doc, office: Doc, v: Doc, action: str) -
         rendered: tuple[str, str, str] = (subject, text, html)
     else:
         rendered = mails.visit_confirmation(user, c, office, parts, parts["when_text"])
-    await mailing._queue(
+    await mailing.queue_mail(
         svc,
         user,
         c,

@@ -23,7 +23,8 @@ async def _office(svc: Services, code: str) -> Doc:
     return await svc.db.offices.find_one({"code": code}) or {"code": code, "name": code, "time_zone": "Asia/Jakarta"}
 
 
-async def _user(svc: Services, c: Doc) -> Doc:
+async def recipient(svc: Services, c: Doc) -> Doc:
+    """The user of a consultation, as a mail recipient."""
     user = await svc.db.users.find_one({"_id": c["user_id"]})
     return user or {
         "_id": c["user_id"],
@@ -44,7 +45,7 @@ def rating_link(svc: Services, c: Doc) -> str:
     return f"{svc.settings.base_url}/rate?token={token}"
 
 
-async def _queue(
+async def queue_mail(
     svc: Services,
     user: Doc,
     c: Doc | None,
@@ -80,10 +81,10 @@ async def _queue(
 
 
 async def consultation_received(svc: Services, c: Doc, office: Doc) -> None:
-    user = await _user(svc, c)
+    user = await recipient(svc, c)
     due = c["sla"]["due_at"]
     due_text = calendar.local_date_str(due, office["time_zone"], user.get("lang", "id"))
-    await _queue(
+    await queue_mail(
         svc,
         user,
         c,
@@ -94,17 +95,17 @@ async def consultation_received(svc: Services, c: Doc, office: Doc) -> None:
 
 
 async def officer_replied(svc: Services, c: Doc, msg: Doc) -> None:
-    user = await _user(svc, c)
+    user = await recipient(svc, c)
     office = await _office(svc, c["office"])
     excerpt = (msg.get("text") or "")[:300]
-    await _queue(svc, user, c, "officer_replied", mails.officer_replied(user, c, office, room_link(svc, c), excerpt))
+    await queue_mail(svc, user, c, "officer_replied", mails.officer_replied(user, c, office, room_link(svc, c), excerpt))
 
 
 async def consultation_closed(svc: Services, c: Doc) -> None:
     """The transcript e-mail and the rating request, queued together at close."""
     from notifier.transcript import render_transcript
 
-    user = await _user(svc, c)
+    user = await recipient(svc, c)
     office = await _office(svc, c["office"])
     lang = user.get("lang", "id")
     msgs = [
@@ -112,7 +113,7 @@ async def consultation_closed(svc: Services, c: Doc) -> None:
     ]
     t_text, t_html = render_transcript(c, msgs, office, lang)
     n = int(c.get("close_count", 0))
-    await _queue(
+    await queue_mail(
         svc,
         user,
         c,
@@ -121,7 +122,7 @@ async def consultation_closed(svc: Services, c: Doc) -> None:
         dedupe_key=f"closed:{c['_id']}:{c['closed_at'].isoformat()}:{n}",
     )
     if not c.get("rating"):
-        await _queue(
+        await queue_mail(
             svc,
             user,
             c,
@@ -135,13 +136,13 @@ async def transcript_again(svc: Services, c: Doc) -> Doc | None:
     """The user asked for the transcript again from the page."""
     from notifier.transcript import render_transcript
 
-    user = await _user(svc, c)
+    user = await recipient(svc, c)
     office = await _office(svc, c["office"])
     msgs = [
         m async for m in svc.db.messages.find({"consultation_id": c["_id"], "kind": {"$ne": "note"}}).sort("seq", 1)
     ]
     t_text, t_html = render_transcript(c, msgs, office, user.get("lang", "id"))
-    return await _queue(
+    return await queue_mail(
         svc,
         user,
         c,
@@ -151,9 +152,9 @@ async def transcript_again(svc: Services, c: Doc) -> Doc | None:
 
 
 async def rating_reminder(svc: Services, c: Doc) -> None:
-    user = await _user(svc, c)
+    user = await recipient(svc, c)
     office = await _office(svc, c["office"])
-    await _queue(
+    await queue_mail(
         svc,
         user,
         c,
@@ -164,10 +165,10 @@ async def rating_reminder(svc: Services, c: Doc) -> None:
 
 
 async def idle_warning(svc: Services, c: Doc, close_at: Any) -> None:
-    user = await _user(svc, c)
+    user = await recipient(svc, c)
     office = await _office(svc, c["office"])
     close_text = calendar.local_date_str(close_at, office["time_zone"], user.get("lang", "id"))
-    await _queue(
+    await queue_mail(
         svc,
         user,
         c,
@@ -191,7 +192,7 @@ async def sla_alert(svc: Services, c: Doc, state: str) -> None:
             recipients.append(sup)
     link = f"{svc.settings.base_url}/console/#/c/{c['_id']}"
     for staff in recipients:
-        await _queue(
+        await queue_mail(
             svc,
             staff,
             c,

@@ -262,6 +262,11 @@ class ZoomClient:
         log.info("zoom access token fetched; valid %.0f s", float(expires_in))
         return _Token(value, self._clock.now() + timedelta(seconds=lifetime))
 
+    async def get_meeting(self, external_id: str) -> dict[str, Any] | None:
+        """Zoom's current record of a meeting (fresh start_url included), or None if it is gone."""
+        status, data = await self._request("GET", f"/meetings/{int(external_id)}", None)
+        return data if status == 200 else None
+
     # --- HTTP ---------------------------------------------------------------------------------
 
     def _http(self) -> aiohttp.ClientSession:
