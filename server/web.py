@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -39,7 +40,7 @@ def setup_static(app: web.Application, settings: Settings) -> None:
     static = root / "static"
     modules = root / "node_modules"
 
-    def page(file: str) -> web.RouteDef:
+    def page(file: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handler(_: web.Request) -> web.StreamResponse:
             path = static / file
             if not path.exists():
@@ -49,7 +50,7 @@ def setup_static(app: web.Application, settings: Settings) -> None:
             resp.headers["Cache-Control"] = "no-cache"
             return resp
 
-        return handler  # type: ignore[return-value]
+        return handler
 
     for route, file in PAGES.items():
         app.router.add_get(route, page(file))
@@ -65,6 +66,14 @@ def setup_static(app: web.Application, settings: Settings) -> None:
         return web.FileResponse(path)
 
     app.router.add_get("/vendor/{name}", vendor)
+
+    async def revalidate(request: web.Request, response: web.StreamResponse) -> None:
+        # The pages load ES modules by fixed names: make browsers revalidate (a cheap 304) so a
+        # deploy never mixes old and new modules.
+        if request.path.startswith(("/static/", "/vendor/")) and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-cache"
+
+    app.on_response_prepare.append(revalidate)
     if static.exists():
         app.router.add_static("/static/", static, show_index=False, append_version=False)
     else:

@@ -1,0 +1,46 @@
+// Knowledge-base search and articles. The endpoints may not exist yet on a given server: then
+// search says so plainly instead of failing.
+import { api, errorText } from "./api.js";
+import { cleanArticle, h, markOnly, modal } from "./dom.js";
+import { t } from "./i18n.js";
+
+export class KbUnavailable extends Error {}
+
+/** Results [{id, title, snippet, score}] best first; KbUnavailable when the server has no search. */
+export async function search(q, office) {
+  const params = new URLSearchParams({ q });
+  if (office) params.set("office", office);
+  try {
+    const body = await api("GET", `/kb/search?${params}`);
+    return (body && body.results) || [];
+  } catch (err) {
+    if ([404, 405, 501, 503].includes(err.status)) throw new KbUnavailable(t("kb.unavailable"));
+    throw err;
+  }
+}
+
+/** A list of results; each title is a button that calls onOpen(result). */
+export function resultList(results, onOpen) {
+  return h("ul", { class: "kb-results" }, results.map((r) =>
+    h("li", { class: "kb-result" },
+      h("button", { type: "button", class: "link-btn kb-title", text: r.title || r.id,
+        onclick: () => onOpen(r) }),
+      r.snippet ? h("p", { class: "kb-snippet" }, markOnly(r.snippet)) : null)));
+}
+
+/** Open an article in a dialog. */
+export async function openArticle(id, title) {
+  const body = h("div", { class: "kb-article" }, h("p", { class: "muted", text: t("kb.loading") }));
+  modal(title || t("kb.title"), body, { wide: true });
+  try {
+    const art = await api("GET", `/kb/articles/${encodeURIComponent(id)}`);
+    body.replaceChildren(cleanArticle(art.html || ""));
+    const heading = body.closest("dialog")?.querySelector("h2");
+    if (heading && art.title) heading.textContent = art.title;
+    return art;
+  } catch (err) {
+    body.replaceChildren(h("p", { class: "error", role: "alert",
+      text: err.status === 404 ? t("kb.article.error") : errorText(err) }));
+    return null;
+  }
+}

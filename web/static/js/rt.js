@@ -1,0 +1,35 @@
+// The Socket.IO connection (the client is served by our server at /vendor/socket.io.min.js).
+import { ApiError, sessionToken } from "./api.js";
+import { t } from "./i18n.js";
+
+export const ACK_TIMEOUT_MS = 10000;
+
+/** Connect with the login token (sessionStorage) or, failing that, the session cookie. */
+export function openSocket() {
+  const token = sessionToken();
+  return window.io({
+    path: "/socket.io",
+    transports: ["websocket"],
+    auth: (cb) => cb(token ? { token } : {}),
+  });
+}
+
+/** Emit and wait for the ack; resolves to the ack, rejects with ApiError when ok is false. */
+export async function ask(socket, event, payload, timeoutMs = ACK_TIMEOUT_MS) {
+  let ack;
+  try {
+    ack = await socket.timeout(timeoutMs).emitWithAck(event, payload);
+  } catch {
+    throw new ApiError(0, "timeout", t("err.timeout"));
+  }
+  if (!ack || ack.ok !== true) {
+    const err = (ack && ack.error) || {};
+    throw new ApiError(0, err.code || "error", err.message || "");
+  }
+  return ack;
+}
+
+/** Emit without caring about the answer (typing, read marks). */
+export function tell(socket, event, payload) {
+  if (socket.connected) socket.emit(event, payload, () => {});
+}

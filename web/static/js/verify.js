@@ -1,0 +1,28 @@
+// /verify?token=…: confirm the e-mail address from the link in the verification e-mail.
+import { api, errorText } from "./api.js";
+import { $, h, say } from "./dom.js";
+import { t } from "./i18n.js";
+import { initLayout } from "./layout.js";
+
+async function boot() {
+  initLayout();
+  const status = $("#status");
+  const token = new URLSearchParams(location.search).get("token");
+  if (!token) {
+    say(status, t("verify.missing"), "error");
+    return;
+  }
+  // The token is single-use: keep it out of the address bar and history once read.
+  history.replaceState(null, "", location.pathname);
+  say(status, t("verify.working"));
+  try {
+    const user = await api("POST", "/auth/verify", { token });
+    say(status, t("verify.ok"), "ok");
+    const email = user && user.email ? `?email=${encodeURIComponent(user.email)}` : "";
+    $("#next").replaceChildren(h("a", { class: "btn primary", href: `/app/#/login${email}`, text: t("verify.login") }));
+  } catch (err) {
+    say(status, errorText(err), "error");
+  }
+}
+
+boot();
