@@ -139,12 +139,14 @@ def _jsonable(value: Any) -> Any:
 
 def public_consultation(c: Doc, viewer: Doc | None = None) -> Doc:
     """A consultation as `viewer` may see it (staff see more than the user)."""
-    viewer_id = str(viewer["_id"]) if viewer else None
+    # Broadcasts to a staff room have no single viewer: their `unread` is null and each console
+    # computes its own from `reads` and `last_seq`.
+    viewer_id = str(viewer["_id"]) if viewer and viewer.get("_id") is not None else None
     reads: Doc = c.get("reads") or {}
     last_seq = int(c.get("last_seq", 0))
     staff = is_staff(viewer)
     visible_last = last_seq if staff else int(c.get("last_visible_seq", last_seq))
-    unread = 0
+    unread: int | None = None
     if viewer_id is not None:
         unread = max(0, visible_last - int(reads.get(viewer_id, 0)))
     sla = c.get("sla") or {}
@@ -152,6 +154,7 @@ def public_consultation(c: Doc, viewer: Doc | None = None) -> Doc:
         "id": str(c["_id"]),
         "number": c.get("number"),
         "office": c["office"],
+        "time_zone": c.get("time_zone"),
         "channel": c.get("channel", "online"),
         "topic": c.get("topic"),
         "subject": c.get("subject"),

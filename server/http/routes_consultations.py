@@ -87,7 +87,7 @@ class ConsultationOut(Out):
     user: dict[str, Any]
     assigned_to: dict[str, Any] | None
     sla: SlaModel
-    unread: int
+    unread: int | None = Field(description="unread messages for the caller; null in broadcasts to staff rooms")
     last_seq: int
     last_message: dict[str, Any] | None = None
     created_at: str

@@ -131,7 +131,9 @@ def attach(app: web.Application, settings: Settings) -> socketio.AsyncServer:
         token = token or _cookie_token(environ)
         user = await accounts.authenticate(services(), token)
         if user is None:
-            raise socketio.exceptions.ConnectionRefusedError({"code": "unauthenticated", "message": "sign in first"})
+            raise socketio.exceptions.ConnectionRefusedError(
+                "unauthenticated", {"code": "unauthenticated", "message": "sign in first / silakan masuk"}
+            )
         slim = {k: user.get(k) for k in ("_id", "name", "role", "office", "email", "email_verified_at", "lang")}
         await sio.save_session(sid, {"user": slim})
         await sio.enter_room(sid, user_room(str(user["_id"])))
