@@ -97,13 +97,17 @@ async def test_officer_escalates_and_the_user_sees_the_join_link_never_the_start
     await dlg.locator("input[name=start_time]").fill("2026-11-24T14:00")
     await dlg.get_by_role("button", name="Buat pertemuan").click()
     await expect(po.locator(".toast")).to_contain_text("Pertemuan dibuat")
-    await expect(dlg).to_have_count(0)
 
     [created] = fake_zoom.created
     assert created.body["start_time"] == "2026-11-24T14:00:00" and created.body["timezone"] == "Asia/Makassar"
     [zoom_meeting] = fake_zoom.meetings.values()
     join_url, start_url = zoom_meeting["join_url"], zoom_meeting["start_url"]
     assert join_url != start_url
+    # The officer (host) is offered the start link once, in a staff-only dialog.
+    host = po.locator("dialog")
+    await expect(host.get_by_role("link", name="Mulai pertemuan sebagai host")).to_have_attribute("href", start_url)
+    await host.locator(".dialog-x").click()
+    await expect(po.locator("dialog")).to_have_count(0)
 
     # Live, without a reload: the meeting card with the join link, at 14:00 WITA.
     card = pu.locator(".room-log .msg-body.meeting")

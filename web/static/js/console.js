@@ -2,7 +2,7 @@
 // side by side, notes, canned responses, transfer, close, clarification, escalation, delivery log.
 import { api, currentUser, errorText, forgetSession, offices, signIn, signOut } from "./api.js";
 import { ChatRoom, RoomHub, refusedForAuth } from "./chat.js";
-import { $, confirmModal, field, fill, h, modal, say } from "./dom.js";
+import { $, confirmModal, externalLink, field, fill, h, modal, say } from "./dom.js";
 import * as fmt from "./fmt.js";
 import { chosenHere, lang, onLangChange, setLang, t } from "./i18n.js";
 import * as kb from "./kb.js";
@@ -511,8 +511,12 @@ function meetingDialog(room) {
     const body = { provider: provider.value };
     if (start.value) body.start_time = fmt.localToIso(start.value, tzOf(c));
     if (provider.value === "link") body.url = url.value.trim();
-    await api("POST", `/consultations/${room.id}/meeting`, body);
+    const meeting = await api("POST", `/consultations/${room.id}/meeting`, body);
     toast(t("console.meeting.done"));
+    // The host link is only ever in this staff response: offer it once, never in the room.
+    if (meeting && meeting.host_start_url) {
+      modal(t("console.meeting.host"), h("p", {}, externalLink(meeting.host_start_url, t("console.meeting.host.open"))));
+    }
   });
 }
 
