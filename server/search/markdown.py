@@ -8,6 +8,7 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+# fmt: off
 ALLOWED_TAGS: frozenset[str] = frozenset(
     {
         "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "s", "del", "code", "pre",
@@ -19,18 +20,21 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "img": {"src", "alt", "title"},
     "ol": {"start"},
 }
+# fmt: on
 LINK_SCHEMES: tuple[str, ...] = ("http://", "https://", "mailto:")
 # Images load without a click, so they may only come over https (no tracking over plain http, no data:).
 IMAGE_SCHEMES: tuple[str, ...] = ("https://",)
 LINK_REL = "noopener noreferrer nofollow"
 
 # Blocks whose end separates text, so that "judul" and "paragraf" do not run together in the index.
+# fmt: off
 _BLOCK_ENDS = frozenset(
     {
         "paragraph_close", "heading_close", "list_item_close", "blockquote_close", "tr_close",
         "bullet_list_close", "ordered_list_close", "table_close",
     }
 )
+# fmt: on
 _CELL_ENDS = frozenset({"th_close", "td_close"})
 
 

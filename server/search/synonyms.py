@@ -54,7 +54,6 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("api", "web api", "application programming interface"),
     ("sitasi", "mengutip", "kutipan", "daftar pustaka", "citation"),
     ("pengaduan", "komplain", "keluhan", "complaint"),
-    ("unduh", "download"),
     ("gratis", "tidak dipungut biaya", "free"),
     ("sumsel", "sumatera selatan"),
     ("sultra", "sulawesi tenggara"),
@@ -103,29 +102,45 @@ class SynonymTable:
         return frozenset(t for group in self.groups for phrase in group for t in phrase)
 
 
-def expand(
-    terms: list[str],
+# One way to say a concept: (term, weight) pairs whose scores add up.
+Alternative = tuple[tuple[str, float], ...]
+# A concept of the query: an article scores the best of its alternatives, not their sum, so an article
+# that names the concept three ways does not outrank one that names it once in the user's own words.
+Clause = tuple[Alternative, ...]
+
+
+def clauses(
+    typed: list[tuple[str, float]],
     table: SynonymTable,
     by_phrase: dict[tuple[str, ...], list[int]],
     weight: float = SYNONYM_WEIGHT,
-) -> dict[str, float]:
-    """Extra terms (with weights) for the synonym phrases found in `terms`; the typed terms are not included."""
-    extra: dict[str, float] = {}
-    matched: set[int] = set()
-    seen_phrases: set[tuple[str, ...]] = set()
-    n = len(terms)
-    for start in range(n):
-        for length in range(1, min(table.max_phrase_len, n - start) + 1):
-            phrase = tuple(terms[start : start + length])
-            for gi in by_phrase.get(phrase, ()):
-                matched.add(gi)
-                seen_phrases.add(phrase)
-    for gi in sorted(matched):
-        for phrase in table.groups[gi]:
-            if phrase in seen_phrases:
-                continue
-            share = weight / len(phrase)
-            for term in phrase:
-                if extra.get(term, 0.0) < share:
-                    extra[term] = share
-    return extra
+) -> list[Clause]:
+    """The query's clauses: typed terms (term, weight) in order, synonym phrases expanded (longest match)."""
+    out: list[Clause] = []
+    i = 0
+    n = len(typed)
+    while i < n:
+        groups: list[int] = []
+        length = min(table.max_phrase_len, n - i)
+        while length > 0:
+            groups = by_phrase.get(tuple(t for t, _ in typed[i : i + length]), [])
+            if groups:
+                break
+            length -= 1
+        length = max(length, 1)
+        alternatives: list[Alternative] = [tuple(typed[i : i + length])]
+        seen = {tuple(t for t, _ in typed[i : i + length])}
+        for gi in groups:
+            for phrase in table.groups[gi]:
+                if phrase in seen:
+                    continue
+                seen.add(phrase)
+                # A phrase shares the weight among its words, so one concept weighs the same whether
+                # its synonym is an acronym or a long name.
+                share = weight / len(phrase)
+                alternatives.append(tuple((t, share) for t in phrase))
+        clause = tuple(alternatives)
+        if clause not in out:
+            out.append(clause)
+        i += length
+    return out

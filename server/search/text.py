@@ -11,6 +11,7 @@ from typing import Protocol
 # Statistical acronyms and names that a stemmer would mangle ("metadata" -> "tadata", "kbli" -> "kbl"):
 # they are indexed as written. Short words (<= 3 letters), words with digits and words without vowels
 # are protected by rule as well, see `is_protected`.
+# fmt: off
 PROTECTED_WORDS: frozenset[str] = frozenset(
     {
         "bps", "pst", "pdrb", "pdb", "gdp", "ipm", "hdi", "ipg", "idg", "tpt", "tpak", "tpk", "ihk", "cpi",
@@ -20,6 +21,7 @@ PROTECTED_WORDS: frozenset[str] = frozenset(
         "metadata", "migas", "nonmigas", "wisman", "wisnus", "sumsel", "sultra", "koltim",
     }
 )
+# fmt: on
 
 # Function words and chat filler that carry no topic; kept short on purpose so that words such as
 # "cara", "tahun" or "jumlah", which do discriminate between articles, still count.
@@ -32,36 +34,41 @@ STOP_WORDS: frozenset[str] = frozenset(
     min mohon nah namun nih nya oleh pada para per pun saja sama sambil sampai saya se sebagai sebelum
     sedang sehingga sekali seperti serta siapa sih silakan sudah supaya tanya tapi tentang terhadap
     tersebut tidak tolong untuk yaitu yakni yang ya dong deh kok loh lho ok oke halo hai pak kah tuh
-    gan sis bro mas mbak aja thx selamat pagi siang sore malam punya ingin
+    gan sis bro mas mbak aja thx selamat pagi siang sore malam punya ingin sekarang banget memang harus
     """.split()
 )
 
 # Chat spelling -> standard spelling; applied to query and article alike before stop words, so
 # "gimana cara dapet data" and "bagaimana cara mendapatkan data" meet on "cara dapat data".
+# fmt: off
 SLANG: dict[str, str] = {
     "gimana": "bagaimana", "gmn": "bagaimana", "bgmn": "bagaimana", "gmna": "bagaimana",
     "dapet": "dapat", "dpt": "dapat", "dapetin": "dapat", "ngedapetin": "dapat",
     "ga": "tidak", "gak": "tidak", "nggak": "tidak", "ngga": "tidak", "enggak": "tidak", "engga": "tidak",
-    "tdk": "tidak", "gk": "tidak", "kagak": "tidak", "yg": "yang", "dg": "dengan", "dgn": "dengan", "utk": "untuk",
-    "tuk": "untuk", "sy": "saya", "gue": "saya", "gw": "saya", "skrg": "sekarang", "skrng": "sekarang",
+    "tdk": "tidak", "gk": "tidak", "kagak": "tidak", "yg": "yang", "dg": "dengan", "dgn": "dengan",
+    "utk": "untuk", "tuk": "untuk", "sy": "saya", "gue": "saya", "gw": "saya", "skrg": "sekarang",
+    "skrng": "sekarang",
     "brp": "berapa", "brapa": "berapa", "bs": "bisa", "sm": "sama", "ama": "sama", "dmn": "dimana",
     "kpn": "kapan", "knp": "kenapa", "jg": "juga", "aj": "saja", "tp": "tapi", "krn": "karena",
     "bln": "bulan", "thn": "tahun", "th": "tahun", "kab": "kabupaten", "kec": "kecamatan",
-    "prov": "provinsi", "prop": "provinsi", "propinsi": "provinsi", "desa2": "desa", "pddk": "penduduk",
+    "prov": "provinsi", "prop": "provinsi", "propinsi": "provinsi", "pddk": "penduduk",
     "jml": "jumlah", "jmlh": "jumlah", "tlp": "telepon", "telp": "telepon", "telpon": "telepon",
     "wa": "whatsapp", "nyari": "cari", "nyariin": "cari", "ngitung": "hitung", "ngambil": "ambil",
-    "bikin": "buat", "perkapita": "per kapita", "bedanya": "beda", "gratisan": "gratis",
+    "bikin": "buat", "perkapita": "per kapita", "gratisan": "gratis",
     "dimn": "dimana", "nanya": "tanya", "liat": "lihat", "ngisi": "isi",
     "lg": "lagi", "sdh": "sudah", "udah": "sudah", "udh": "sudah", "blm": "belum", "hrs": "harus",
     "kalo": "kalau", "klo": "kalau", "kl": "kalau", "dr": "dari", "pd": "pada", "dlm": "dalam",
-    "bgt": "banget", "emang": "memang", "aplikasinya": "aplikasi", "donlod": "unduh", "download": "unduh",
+    "bgt": "banget", "emang": "memang", "donlod": "unduh", "download": "unduh",
 }
+# fmt: on
 
 _ACCENTS = dict.fromkeys(i for i in range(0x300, 0x370))
-# Letters, digits and the separators that may join them inside one word ("2.100", "m-to-m", "anak-anak").
-_WORD_RE = re.compile(r"[^\W_]+(?:[-.,'’][^\W_]+)*")
+# Letters and digits, with the separators that join them inside one word: hyphens and apostrophes
+# ("m-to-m", "anak-anak"), and dots or commas between digits ("2.100"); "bps.go.id" is three words.
+_WORD_RE = re.compile(r"[^\W_]+(?:(?:[-'’]|(?<=\d)[.,](?=\d))[^\W_]+)*")
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _ALNUM_SPLIT_RE = re.compile(r"[a-z]+|\d+")
+_JOINERS_RE = re.compile(r"[-.,'’]")
 _VOWELS = frozenset("aeiou")
 # "m-to-m", "y-on-y", "q-to-q", "c-to-c", "y-to-d": one comparison-period token each ("mtm", "yoy").
 _PERIOD_RE = re.compile(r"^([a-z])-(to|on)-([a-z])$")
@@ -76,12 +83,7 @@ def fold(text: str) -> str:
 
 def is_protected(word: str) -> bool:
     """True for words the stemmer must leave alone: acronyms, codes, numbers, very short words."""
-    return (
-        len(word) <= 3
-        or word in PROTECTED_WORDS
-        or not word.isalpha()
-        or not (_VOWELS & set(word))
-    )
+    return len(word) <= 3 or word in PROTECTED_WORDS or not word.isalpha() or not (_VOWELS & set(word))
 
 
 def _split_word(raw: str) -> Iterator[str]:
@@ -94,7 +96,7 @@ def _split_word(raw: str) -> Iterator[str]:
     if period:
         yield period.group(1) + period.group(2)[0] + period.group(3)
         return
-    parts = [p for p in re.split(r"[-.,'’]", raw) if p]
+    parts = [p for p in _JOINERS_RE.split(raw) if p]
     # Reduplication "anak-anak" counts once, as "anak".
     if len(parts) == 2 and parts[0] == parts[1]:
         parts = parts[:1]
@@ -114,19 +116,17 @@ def _split_word(raw: str) -> Iterator[str]:
 def surface_words(text: str, *, keep_stop_words: bool = False) -> list[str]:
     """Folded words of `text` with slang normalised and stop words removed (unless asked to keep)."""
     out: list[str] = []
-    for match in _WORD_RE.finditer(fold(text)):
-        for word in _split_word(match.group()):
-            for std in SLANG.get(word, word).split():
-                if keep_stop_words or std not in STOP_WORDS:
-                    out.append(std)
+    stop: frozenset[str] = frozenset() if keep_stop_words else STOP_WORDS
+    for raw in _WORD_RE.findall(fold(text)):
+        # Most words are plain letters: skip the splitting rules for them.
+        for word in (raw,) if raw.isalpha() else _split_word(raw):
+            std = SLANG.get(word)
+            if std is None:
+                if word not in stop:
+                    out.append(word)
+            else:
+                out.extend(w for w in std.split() if w not in stop)
     return out
-
-
-def iter_word_spans(text: str) -> Iterator[tuple[int, int, list[str]]]:
-    """(start, end, surface words) for each raw word of `text`, offsets into `text` itself."""
-    for match in _WORD_RE.finditer(text):
-        words = [w for w in _split_word(fold(match.group())) for w in SLANG.get(w, w).split()]
-        yield match.start(), match.end(), words
 
 
 class Stemmer(Protocol):
@@ -205,12 +205,10 @@ class Analyzer:
         stem = self.stem
         return [stem(w) for w in surface_words(text)]
 
-    def terms_of_all(self, texts: Iterable[str]) -> list[str]:
-        """Index terms of several texts, concatenated."""
-        out: list[str] = []
-        for text in texts:
-            out.extend(self.terms(text))
-        return out
+    def stems(self, words: Iterable[str]) -> list[str]:
+        """Index terms of words already through `surface_words`."""
+        stem = self.stem
+        return [stem(w) for w in words]
 
 
 def max_typo_distance(word: str) -> int:
@@ -264,7 +262,9 @@ class TypoIndex:
 
     def __init__(self) -> None:
         self._count: dict[str, int] = {}
-        self._by_delete: dict[str, set[str]] = {}
+        # Buckets are tuples, not sets: the garbage collector stops tracking tuples of strings, so
+        # hundreds of thousands of buckets do not lengthen every full collection.
+        self._by_delete: dict[str, tuple[str, ...]] = {}
 
     def __contains__(self, word: object) -> bool:
         return word in self._count
@@ -276,28 +276,35 @@ class TypoIndex:
     def _depth(word: str) -> int:
         return 2 if len(word) >= 7 else 1
 
-    def add(self, word: str, count: int = 1) -> None:
-        """Count one more document holding `word`."""
+    def add(self, word: str, count: int = 1) -> bool:
+        """Count one more document holding `word`; True if the word is new."""
         old = self._count.get(word, 0)
         self._count[word] = old + count
-        if old == 0 and len(word) >= self._MIN_WORD_LEN and word.isalpha():
+        if old:
+            return False
+        if len(word) >= self._MIN_WORD_LEN and word.isalpha():
+            buckets = self._by_delete
             for d in _deletes(word, self._depth(word)):
-                self._by_delete.setdefault(d, set()).add(word)
+                buckets[d] = buckets.get(d, ()) + (word,)
+        return True
 
-    def discard(self, word: str, count: int = 1) -> None:
-        """Count one document fewer holding `word`; forget the word at zero."""
+    def discard(self, word: str, count: int = 1) -> bool:
+        """Count one document fewer holding `word`; True if no document holds it any more."""
         left = self._count.get(word, 0) - count
         if left > 0:
             self._count[word] = left
-            return
-        self._count.pop(word, None)
+            return False
+        if self._count.pop(word, None) is None:
+            return False
         if len(word) >= self._MIN_WORD_LEN and word.isalpha():
+            buckets = self._by_delete
             for d in _deletes(word, self._depth(word)):
-                bucket = self._by_delete.get(d)
-                if bucket is not None:
-                    bucket.discard(word)
-                    if not bucket:
-                        del self._by_delete[d]
+                rest = tuple(w for w in buckets.get(d, ()) if w != word)
+                if rest:
+                    buckets[d] = rest
+                else:
+                    buckets.pop(d, None)
+        return True
 
     def correct(self, word: str) -> tuple[str, int] | None:
         """The closest known word within `max_typo_distance(word)` edits, most frequent first; or None."""
