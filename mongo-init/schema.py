@@ -41,6 +41,10 @@ class Collection:
     validator: Doc | None = None
 
 
+# Earlier than any timestamp the product stores: the lower bound of the scheduler sweep indexes.
+SWEEP_FLOOR = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _partial(expr: Doc) -> Doc:
     return {"partialFilterExpression": expr}
 
@@ -129,13 +133,18 @@ COLLECTIONS: list[Collection] = [
             IndexModel([("user_id", ASC), ("created_at", DESC)], name="user_recent"),
             IndexModel([("office", ASC), ("status", ASC), ("created_at", ASC)], name="office_queue"),
             IndexModel([("assigned_to", ASC), ("status", ASC), ("last_message_at", DESC)], name="assignee_rooms"),
-            # Scheduler sweeps: each is a range scan over only the items that can be due.
-            IndexModel([("sla.check_at", ASC)], name="sla_sweep", **_partial({"sla.check_at": {"$type": "date"}})),
-            IndexModel([("idle.check_at", ASC)], name="idle_sweep", **_partial({"idle.check_at": {"$type": "date"}})),
+            # Scheduler sweeps: each is a range scan over only the items that can be due. The filter is
+            # a range, not {$type: "date"}: a sweep query {$gte: SWEEP_FLOOR, $lte: now} provably lies
+            # inside it, so the planner (SecantusDB's too, which cannot reason about $type) picks the
+            # index by itself; null (a stopped clock) stays out of it.
+            IndexModel([("sla.check_at", ASC)], name="sla_sweep",
+                       **_partial({"sla.check_at": {"$gte": SWEEP_FLOOR}})),
+            IndexModel([("idle.check_at", ASC)], name="idle_sweep",
+                       **_partial({"idle.check_at": {"$gte": SWEEP_FLOOR}})),
             IndexModel(
                 [("rating_reminder_at", ASC)],
                 name="rating_sweep",
-                **_partial({"rating_reminder_at": {"$type": "date"}}),
+                **_partial({"rating_reminder_at": {"$gte": SWEEP_FLOOR}}),
             ),
             IndexModel([("office", ASC), ("closed_at", ASC)], name="office_closed"),
             IndexModel([("visit.code", ASC)], name="visit_code", sparse=True),

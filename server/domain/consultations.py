@@ -295,7 +295,7 @@ async def _after_message(svc: Services, c: Doc, msg: Doc, user: Doc | None) -> D
         unsets["idle"] = ""
         sla = c.get("sla") or {}
         if sla.get("paused"):
-            sets.update(_resume_sla(svc, c, now))
+            sets.update(_resume_sla(await _office(svc, c["office"]), c, now))
     elif staff and msg["kind"] in ("text", "file", "meeting"):
         sets["last_staff_message_at"] = now
         office = await _office(svc, c["office"])
@@ -323,9 +323,15 @@ def _idle_plan(office: Doc, last_staff_at: datetime) -> Doc:
     tz = office["time_zone"]
     extra = _extra_closed(office)
     close_at = calendar.idle_close_at(last_staff_at, idle, tz, extra)
-    warn_at = calendar.idle_warning_at(close_at, idle, tz, extra)
-    return {"last_staff_at": last_staff_at, "warn_at": warn_at, "close_at": close_at, "warned": False,
-            "check_at": warn_at if warn_at > last_staff_at else close_at}
+    # The warning lead is in the idle rule's own unit (one day, or one working day), default 1.
+    lead = policy.get("idle_warning_lead")
+    if isinstance(lead, bool) or not isinstance(lead, int) or lead < 0:
+        lead = None
+    warn_at = calendar.idle_warning_at(close_at, idle, tz, extra, lead)
+    # A lead as long as the idle period leaves no moment to warn in: the room just closes.
+    no_warning = warn_at <= last_staff_at
+    return {"last_staff_at": last_staff_at, "warn_at": warn_at, "close_at": close_at, "warned": no_warning,
+            "check_at": close_at if no_warning else warn_at}
 
 
 def _extra_closed(office: Doc) -> list[Any]:
@@ -350,20 +356,24 @@ def sla_plan(office: Doc, received_at: datetime) -> Doc:
     margin = int(policy.get("sla_at_risk_margin_working_days", 1))
     at_risk = calendar.at_risk_at(due, margin, tz, extra)
     state = calendar.sla_state(received_at, due, margin, tz, extra)
+    # The scheduler's SLA sweep looks at a consultation first at its at-risk moment, even when that is
+    # already past (a margin as long as the SLA: at risk from the start), so the at-risk alert goes out.
     return {"started_at": started, "due_at": due, "at_risk_at": at_risk, "state": state, "paused": False,
-            "alerted": [], "check_at": at_risk if state == "on_track" else (due if state == "at_risk" else None)}
+            "alerted": [], "check_at": at_risk}
 
 
-def _resume_sla(svc: Services, c: Doc, now: datetime) -> Doc:
+def _resume_sla(office: Doc, c: Doc, now: datetime) -> Doc:
+    """The SLA fields after a clarification pause ends, on the office's calendar (its extra closed dates too)."""
     sla = c.get("sla") or {}
-    office_tz = c.get("time_zone") or "Asia/Jakarta"
-    due = calendar.sla_resume_due_at(sla["due_at"], sla.get("paused_at") or now, now, office_tz, [])
-    margin = int(sla.get("margin", 1))
-    at_risk = calendar.at_risk_at(due, margin, office_tz, [])
-    state = calendar.sla_state(now, due, margin, office_tz, [])
+    tz = office["time_zone"]
+    extra = _extra_closed(office)
+    due = calendar.sla_resume_due_at(sla["due_at"], sla.get("paused_at") or now, now, tz, extra)
+    margin = int(sla.get("margin", (office.get("policy") or {}).get("sla_at_risk_margin_working_days", 1)))
+    at_risk = calendar.at_risk_at(due, margin, tz, extra)
+    state = calendar.sla_state(now, due, margin, tz, extra)
+    # Past the at-risk moment the sweep is due at once: it sends whichever alert has not gone out yet.
     return {"sla.paused": False, "sla.paused_at": None, "sla.due_at": due, "sla.at_risk_at": at_risk,
-            "sla.state": state,
-            "sla.check_at": at_risk if state == "on_track" else (due if state == "at_risk" else None)}
+            "sla.state": state, "sla.check_at": at_risk if state == "on_track" else now}
 
 
 async def _office(svc: Services, code: str) -> Doc:
@@ -582,8 +592,12 @@ async def transfer(svc: Services, staff: Doc, consultation: Any, *, to_user: Any
 
 
 async def close(svc: Services, actor: Doc | None, consultation: Any, *, summary: str | None = None,
-                reason: str | None = None) -> Doc:
-    """Close (staff, its user, or the idle scheduler); queues the transcript and the rating request."""
+                reason: str | None = None, only_if: Doc | None = None) -> Doc:
+    """Close (staff, its user, or the idle scheduler); queues the transcript and the rating request.
+
+    `only_if` adds conditions to the closing write (the idle scheduler passes its claim, so a reply
+    that arrived after the claim keeps the consultation open); unmet, it raises Conflict(not_closed).
+    """
     c = consultation if isinstance(consultation, dict) else await load(svc, consultation)
     if actor is not None:
         if not can_view(actor, c):
@@ -593,13 +607,15 @@ async def close(svc: Services, actor: Doc | None, consultation: Any, *, summary:
     why = reason or ("resolved" if is_staff(actor) else "user")
     now = svc.now()
     updated = await svc.db.consultations.find_one_and_update(
-        {"_id": c["_id"], "status": {"$ne": "closed"}},
+        {**(only_if or {}), "_id": c["_id"], "status": {"$ne": "closed"}},
         {"$set": {"status": "closed", "close_reason": why, "closed_at": now, "closed_by": actor["_id"] if actor else None,
                   "summary": summary, "updated_at": now, "rating_reminder_at": now + RATING_REMINDER_DELAY},
          "$unset": {"idle": "", "sla.check_at": ""}},
         return_document=True,
     )
     if updated is None:
+        if only_if:
+            raise Conflict("not_closed", "the consultation changed; it was not closed")
         raise Conflict("consultation_closed", "this consultation is closed already / konsultasi sudah ditutup")
     who = actor["name"] if actor else "sistem"
     text = {"resolved": f"Konsultasi ditutup oleh {who}.", "user": f"Konsultasi ditutup oleh {who}.",
@@ -652,7 +668,7 @@ async def set_awaiting_clarification(svc: Services, staff: Doc, consultation: An
         sets: Doc = {"sla.paused": True, "sla.paused_at": now, "sla.check_at": None}
         text = "Petugas meminta klarifikasi; batas waktu layanan dihentikan sementara sampai Anda membalas."
     elif not awaiting and sla.get("paused"):
-        sets = _resume_sla(svc, c, now)
+        sets = _resume_sla(await _office(svc, c["office"]), c, now)
         text = "Permintaan dinyatakan jelas; batas waktu layanan berjalan kembali."
     else:
         return c
