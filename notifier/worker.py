@@ -16,11 +16,12 @@ from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from notifier.sender import BuildError, MailSink, SendError, TemporarySendError, build_email
 from server.domain.ports import Clock
+from server.storage.atomic import update_and_get
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ class Notifier:
     async def claim(self) -> Doc | None:
         """Lease the next due item to this worker, or None when nothing is due."""
         now = self.clock.now()
-        return await self.db.outbox.find_one_and_update(
+        return await update_and_get(
+            self.db.outbox,
             {
                 "status": {"$in": ["pending", "sending"]},
                 "due_at": {"$lte": now},
@@ -106,7 +108,6 @@ class Notifier:
                 "$inc": {"attempts": 1},
             },
             sort=[("due_at", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
         )
 
     async def run_once(self) -> int:
@@ -160,9 +161,7 @@ class Notifier:
         attempts = int(doc.get("attempts") or 1)
         if attempts > self.max_attempts:
             # Got here by leases running out (e.g. a worker dying on this item): stop before it loops forever.
-            await self._fail(
-                doc, f"gave up after {attempts - 1} attempts; last error: {doc.get('last_error')}"
-            )
+            await self._fail(doc, f"gave up after {attempts - 1} attempts; last error: {doc.get('last_error')}")
             return
         try:
             message = build_email(doc, self.mail_from, now=self.clock.now())
@@ -194,9 +193,7 @@ class Notifier:
 
     async def _failed_send(self, doc: Doc, attempts: int, exc: SendError) -> None:
         if not exc.temporary:
-            log.warning(
-                "outbox item %s kind=%s failed permanently: %s", doc["_id"], doc.get("kind"), exc.reason
-            )
+            log.warning("outbox item %s kind=%s failed permanently: %s", doc["_id"], doc.get("kind"), exc.reason)
             await self._fail(doc, exc.reason)
             return
         if attempts >= self.max_attempts:

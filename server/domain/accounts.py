@@ -23,6 +23,7 @@ from server.domain.errors import (
 from server.domain.models import LANGS, STAFF_ROLES
 from server.domain.security import hash_password, new_token, token_hash, verify_password
 from server.services import Services
+from server.storage.atomic import update_and_get
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,11 @@ async def _issue_token(svc: Services, user: Doc, purpose: str, ttl: timedelta) -
 async def _consume_token(svc: Services, token: str, purpose: str) -> Doc:
     """Mark a single-use token used and return it; one winner if two requests race."""
     now = svc.now()
-    doc = await svc.db.tokens.find_one_and_update(
+    doc = await update_and_get(
+        svc.db.tokens,
         {"token_hash": token_hash(token or ""), "purpose": purpose, "used_at": None, "expires_at": {"$gt": now}},
         {"$set": {"used_at": now}},
+        after=False,
     )
     if doc is None:
         raise BadRequest("invalid_token", "the link is invalid, used or expired / tautan tidak valid atau kedaluwarsa")
@@ -172,8 +175,8 @@ async def resend_verification(svc: Services, email: str) -> None:
 async def verify_email(svc: Services, token: str) -> Doc:
     doc = await _consume_token(svc, token, "verify_email")
     now = svc.now()
-    user = await svc.db.users.find_one_and_update(
-        {"_id": doc["user_id"]}, {"$set": {"email_verified_at": now, "updated_at": now}}, return_document=True
+    user = await update_and_get(
+        svc.db.users, {"_id": doc["user_id"]}, {"$set": {"email_verified_at": now, "updated_at": now}}
     )
     if user is None:
         raise NotFound("not_found", "account not found")
@@ -321,7 +324,7 @@ async def update_profile(svc: Services, user: Doc, changes: dict[str, Any]) -> D
     if not allowed:
         return user
     allowed["updated_at"] = svc.now()
-    updated = await svc.db.users.find_one_and_update({"_id": user["_id"]}, {"$set": allowed}, return_document=True)
+    updated = await update_and_get(svc.db.users, {"_id": user["_id"]}, {"$set": allowed})
     return updated or user
 
 

@@ -36,6 +36,7 @@ from server.domain.rooms import (
     user_room,
 )
 from server.services import Services
+from server.storage.atomic import update_and_get
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +85,17 @@ def clean_text(text: Any, *, field: str = "text", max_chars: int = MESSAGE_MAX_C
     if not text:
         raise ValidationFailed("empty_text", f"{field} is empty / pesan kosong", field=field)
     if len(text) > max_chars:
-        raise ValidationFailed("message_too_long",
-                               f"{field} is over {max_chars} characters / pesan melebihi {max_chars} karakter",
-                               field=field, max=max_chars)
+        raise ValidationFailed(
+            "message_too_long",
+            f"{field} is over {max_chars} characters / pesan melebihi {max_chars} karakter",
+            field=field,
+            max=max_chars,
+        )
     return text
 
 
 # --- visibility -------------------------------------------------------------------------------
+
 
 def can_view(user: Doc, c: Doc) -> bool:
     """Its user, or staff of its office (a national admin sees every office)."""
@@ -120,6 +125,7 @@ async def load_for(svc: Services, user: Doc, consultation_id: Any) -> Doc:
 
 # --- events -----------------------------------------------------------------------------------
 
+
 async def emit_updated(svc: Services, c: Doc) -> None:
     """consultation:updated to everyone concerned, each seeing their own view (unread differs)."""
     cid = str(c["_id"])
@@ -141,6 +147,7 @@ async def queue_of(svc: Services, office: str, limit: int = 200) -> list[Doc]:
 
 
 # --- messages ---------------------------------------------------------------------------------
+
 
 def _author(user: Doc | None) -> Doc:
     if user is None:
@@ -190,8 +197,13 @@ def _preview(msg: Doc) -> Doc:
     text = msg.get("text", "")
     if msg["kind"] == "file" and msg.get("attachment"):
         text = "📎 " + msg["attachment"].get("filename", "")
-    return {"seq": msg["seq"], "kind": msg["kind"], "text": text[:PREVIEW_CHARS],
-            "author_name": msg.get("author_name"), "created_at": msg["created_at"]}
+    return {
+        "seq": msg["seq"],
+        "kind": msg["kind"],
+        "text": text[:PREVIEW_CHARS],
+        "author_name": msg.get("author_name"),
+        "created_at": msg["created_at"],
+    }
 
 
 async def post_message(
@@ -231,8 +243,14 @@ async def post_message(
     now = svc.now()
     reopened = False
     if c["status"] == "closed":
-        if (user is not None and not staff and c.get("close_reason") == "idle" and c.get("closed_at")
-                and now - c["closed_at"] <= REOPEN_AFTER_IDLE_WINDOW and kind in ("text", "file")):
+        if (
+            user is not None
+            and not staff
+            and c.get("close_reason") == "idle"
+            and c.get("closed_at")
+            and now - c["closed_at"] <= REOPEN_AFTER_IDLE_WINDOW
+            and kind in ("text", "file")
+        ):
             c = await _reopen(svc, c, user)
             reopened = True
         elif kind not in ("system", "rating"):
@@ -262,9 +280,15 @@ async def post_message(
     else:
         await svc.events.emit("message:new", out, consultation_room(str(c["_id"])))
         # Staff of the office who have not joined still see their rooms' badges move.
-        await svc.events.emit("room:activity", {"consultation_id": str(c["_id"]), "message": out,
-                                                "consultation": public_consultation(c, {"_id": None, "role": "officer"})},
-                              office_staff_room(c["office"]))
+        await svc.events.emit(
+            "room:activity",
+            {
+                "consultation_id": str(c["_id"]),
+                "message": out,
+                "consultation": public_consultation(c, {"_id": None, "role": "officer"}),
+            },
+            office_staff_room(c["office"]),
+        )
     if reopened:
         await emit_updated(svc, c)
         await emit_queue(svc, c["office"])
@@ -309,11 +333,12 @@ async def _after_message(svc: Services, c: Doc, msg: Doc, user: Doc | None) -> D
             unsets["sla.check_at"] = ""
     update: Doc = {"$set": sets, "$max": maxes}
     if unsets:
-        update["$unset"] = {k: v for k, v in unsets.items() if k not in sets and not any(
-            s.startswith(k + ".") for s in sets)}
+        update["$unset"] = {
+            k: v for k, v in unsets.items() if k not in sets and not any(s.startswith(k + ".") for s in sets)
+        }
         if not update["$unset"]:
             del update["$unset"]
-    updated = await svc.db.consultations.find_one_and_update({"_id": c["_id"]}, update, return_document=True)
+    updated = await update_and_get(svc.db.consultations, {"_id": c["_id"]}, update)
     return updated or c
 
 
@@ -330,8 +355,13 @@ def _idle_plan(office: Doc, last_staff_at: datetime) -> Doc:
     warn_at = calendar.idle_warning_at(close_at, idle, tz, extra, lead)
     # A lead as long as the idle period leaves no moment to warn in: the room just closes.
     no_warning = warn_at <= last_staff_at
-    return {"last_staff_at": last_staff_at, "warn_at": warn_at, "close_at": close_at, "warned": no_warning,
-            "check_at": close_at if no_warning else warn_at}
+    return {
+        "last_staff_at": last_staff_at,
+        "warn_at": warn_at,
+        "close_at": close_at,
+        "warned": no_warning,
+        "check_at": close_at if no_warning else warn_at,
+    }
 
 
 def _extra_closed(office: Doc) -> list[Any]:
@@ -358,8 +388,15 @@ def sla_plan(office: Doc, received_at: datetime) -> Doc:
     state = calendar.sla_state(received_at, due, margin, tz, extra)
     # The scheduler's SLA sweep looks at a consultation first at its at-risk moment, even when that is
     # already past (a margin as long as the SLA: at risk from the start), so the at-risk alert goes out.
-    return {"started_at": started, "due_at": due, "at_risk_at": at_risk, "state": state, "paused": False,
-            "alerted": [], "check_at": at_risk}
+    return {
+        "started_at": started,
+        "due_at": due,
+        "at_risk_at": at_risk,
+        "state": state,
+        "paused": False,
+        "alerted": [],
+        "check_at": at_risk,
+    }
 
 
 def _resume_sla(office: Doc, c: Doc, now: datetime) -> Doc:
@@ -372,8 +409,14 @@ def _resume_sla(office: Doc, c: Doc, now: datetime) -> Doc:
     at_risk = calendar.at_risk_at(due, margin, tz, extra)
     state = calendar.sla_state(now, due, margin, tz, extra)
     # Past the at-risk moment the sweep is due at once: it sends whichever alert has not gone out yet.
-    return {"sla.paused": False, "sla.paused_at": None, "sla.due_at": due, "sla.at_risk_at": at_risk,
-            "sla.state": state, "sla.check_at": at_risk if state == "on_track" else now}
+    return {
+        "sla.paused": False,
+        "sla.paused_at": None,
+        "sla.due_at": due,
+        "sla.at_risk_at": at_risk,
+        "sla.state": state,
+        "sla.check_at": at_risk if state == "on_track" else now,
+    }
 
 
 async def _office(svc: Services, code: str) -> Doc:
@@ -389,9 +432,11 @@ async def _maybe_mail_reply(svc: Services, c: Doc, msg: Doc) -> None:
     if presence is not None and presence.is_online(str(c["user_id"])):
         return
     now = svc.now()
-    claimed = await svc.db.consultations.find_one_and_update(
+    claimed = await update_and_get(
+        svc.db.consultations,
         {"_id": c["_id"], "$or": [{"reply_mail_at": None}, {"reply_mail_at": {"$lte": now - REPLY_MAIL_INTERVAL}}]},
         {"$set": {"reply_mail_at": now}},
+        after=False,
     )
     if claimed is None:
         return
@@ -401,6 +446,7 @@ async def _maybe_mail_reply(svc: Services, c: Doc, msg: Doc) -> None:
 
 
 # --- lifecycle --------------------------------------------------------------------------------
+
 
 async def _next_number(svc: Services, office: str, now: datetime) -> str:
     year = now.year
@@ -464,7 +510,10 @@ async def open_consultation(
         "last_seq": 0,
         "last_visible_seq": 0,
         "reads": {},
-        "sla": {**sla_plan(off, now), "margin": int((off.get("policy") or {}).get("sla_at_risk_margin_working_days", 1))},
+        "sla": {
+            **sla_plan(off, now),
+            "margin": int((off.get("policy") or {}).get("sla_at_risk_margin_working_days", 1)),
+        },
         "kb_query": kb_query,
         "kb_opened": opened,
         "transfers": [],
@@ -500,8 +549,9 @@ async def auto_assign(svc: Services, c: Doc, office: Doc) -> Doc | None:
             staff_id = ObjectId(uid)
         except InvalidId:
             continue
-        staff = await svc.db.users.find_one({"_id": staff_id, "office": office["code"],
-                                             "role": {"$in": ["officer", "supervisor"]}})
+        staff = await svc.db.users.find_one(
+            {"_id": staff_id, "office": office["code"], "role": {"$in": ["officer", "supervisor"]}}
+        )
         if staff is None:
             continue
         load_n = await svc.db.consultations.count_documents({"assigned_to": staff_id, "status": "active"})
@@ -527,25 +577,38 @@ async def claim(svc: Services, staff: Doc, consultation: Doc | Any, *, auto: boo
     if c["status"] == "closed":
         raise Conflict("consultation_closed", "this consultation is closed / konsultasi sudah ditutup")
     now = svc.now()
-    updated = await svc.db.consultations.find_one_and_update(
+    updated = await update_and_get(
+        svc.db.consultations,
         {"_id": c["_id"], "status": "queued"},
-        {"$set": {"status": "active", "assigned_to": staff["_id"], "assigned_name": staff["name"],
-                  "claimed_at": now, "updated_at": now}},
-        return_document=True,
+        {
+            "$set": {
+                "status": "active",
+                "assigned_to": staff["_id"],
+                "assigned_name": staff["name"],
+                "claimed_at": now,
+                "updated_at": now,
+            }
+        },
     )
     if updated is None:
         raise Conflict("already_claimed", "someone else has taken this consultation / sudah diambil petugas lain")
     verb = "ditugaskan kepada" if auto else "diambil oleh"
-    _, updated = await post_message(svc, None, updated,
-                                    text=f"Konsultasi {verb} {staff['name']}.", kind="system",
-                                    data={"event": "claimed", "by": str(staff["_id"]), "auto": auto})
+    _, updated = await post_message(
+        svc,
+        None,
+        updated,
+        text=f"Konsultasi {verb} {staff['name']}.",
+        kind="system",
+        data={"event": "claimed", "by": str(staff["_id"]), "auto": auto},
+    )
     await emit_updated(svc, updated)
     await emit_queue(svc, updated["office"])
     return updated
 
 
-async def transfer(svc: Services, staff: Doc, consultation: Any, *, to_user: Any = None,
-                   to_office: str | None = None) -> Doc:
+async def transfer(
+    svc: Services, staff: Doc, consultation: Any, *, to_user: Any = None, to_office: str | None = None
+) -> Doc:
     """Hand a consultation to another officer or another office; history stays with it."""
     if not is_staff(staff):
         raise Forbidden("forbidden", "only staff can transfer")
@@ -559,15 +622,21 @@ async def transfer(svc: Services, staff: Doc, consultation: Any, *, to_user: Any
     off = await svc.db.offices.find_one({"code": target_office})
     if off is None:
         raise ValidationFailed("invalid_office", f"unknown office {target_office!r}", field="to_office")
-    record: Doc = {"at": now, "by": staff["_id"], "from_office": c["office"], "to_office": target_office,
-                   "from_user": c.get("assigned_to")}
+    record: Doc = {
+        "at": now,
+        "by": staff["_id"],
+        "from_office": c["office"],
+        "to_office": target_office,
+        "from_user": c.get("assigned_to"),
+    }
     sets: Doc = {"office": target_office, "time_zone": off["time_zone"], "updated_at": now}
     if to_user:
         target = await svc.db.users.find_one({"_id": oid(to_user, "officer")})
         if target is None or not is_staff(target) or (target.get("office") not in (None, target_office)):
             raise ValidationFailed("invalid_to_user", "the officer is not staff of that office", field="to_user")
-        sets.update({"status": "active", "assigned_to": target["_id"], "assigned_name": target["name"],
-                     "claimed_at": now})
+        sets.update(
+            {"status": "active", "assigned_to": target["_id"], "assigned_name": target["name"], "claimed_at": now}
+        )
         record["to_user"] = target["_id"]
         text = f"Konsultasi dialihkan ke {target['name']}"
         if target_office != c["office"]:
@@ -576,14 +645,25 @@ async def transfer(svc: Services, staff: Doc, consultation: Any, *, to_user: Any
         sets.update({"status": "queued", "assigned_to": None, "assigned_name": None})
         record["to_user"] = None
         text = f"Konsultasi dialihkan ke {off['name']}"
-    updated = await svc.db.consultations.find_one_and_update(
+    updated = await update_and_get(
+        svc.db.consultations,
         {"_id": c["_id"], "status": {"$ne": "closed"}},
-        {"$set": sets, "$push": {"transfers": record}}, return_document=True)
+        {"$set": sets, "$push": {"transfers": record}},
+    )
     if updated is None:
         raise Conflict("consultation_closed", "this consultation is closed / konsultasi sudah ditutup")
-    _, updated = await post_message(svc, None, updated, text=text + ".", kind="system",
-                                    data={"event": "transferred", "to_office": target_office,
-                                          "to_user": str(record["to_user"]) if record["to_user"] else None})
+    _, updated = await post_message(
+        svc,
+        None,
+        updated,
+        text=text + ".",
+        kind="system",
+        data={
+            "event": "transferred",
+            "to_office": target_office,
+            "to_user": str(record["to_user"]) if record["to_user"] else None,
+        },
+    )
     await emit_updated(svc, updated)
     await emit_queue(svc, c["office"])
     if target_office != c["office"]:
@@ -591,8 +671,15 @@ async def transfer(svc: Services, staff: Doc, consultation: Any, *, to_user: Any
     return updated
 
 
-async def close(svc: Services, actor: Doc | None, consultation: Any, *, summary: str | None = None,
-                reason: str | None = None, only_if: Doc | None = None) -> Doc:
+async def close(
+    svc: Services,
+    actor: Doc | None,
+    consultation: Any,
+    *,
+    summary: str | None = None,
+    reason: str | None = None,
+    only_if: Doc | None = None,
+) -> Doc:
     """Close (staff, its user, or the idle scheduler); queues the transcript and the rating request.
 
     `only_if` adds conditions to the closing write (the idle scheduler passes its claim, so a reply
@@ -606,27 +693,45 @@ async def close(svc: Services, actor: Doc | None, consultation: Any, *, summary:
         summary = clean_text(summary, field="summary") if summary.strip() else None
     why = reason or ("resolved" if is_staff(actor) else "user")
     now = svc.now()
-    updated = await svc.db.consultations.find_one_and_update(
+    updated = await update_and_get(
+        svc.db.consultations,
         {**(only_if or {}), "_id": c["_id"], "status": {"$ne": "closed"}},
-        {"$set": {"status": "closed", "close_reason": why, "closed_at": now, "closed_by": actor["_id"] if actor else None,
-                  "summary": summary, "updated_at": now, "rating_reminder_at": now + RATING_REMINDER_DELAY},
-         "$unset": {"idle": "", "sla.check_at": ""}},
-        return_document=True,
+        {
+            "$set": {
+                "status": "closed",
+                "close_reason": why,
+                "closed_at": now,
+                "closed_by": actor["_id"] if actor else None,
+                "summary": summary,
+                "updated_at": now,
+                "rating_reminder_at": now + RATING_REMINDER_DELAY,
+            },
+            "$unset": {"idle": "", "sla.check_at": ""},
+        },
     )
     if updated is None:
         if only_if:
             raise Conflict("not_closed", "the consultation changed; it was not closed")
         raise Conflict("consultation_closed", "this consultation is closed already / konsultasi sudah ditutup")
     who = actor["name"] if actor else "sistem"
-    text = {"resolved": f"Konsultasi ditutup oleh {who}.", "user": f"Konsultasi ditutup oleh {who}.",
-            "idle": "Konsultasi ditutup otomatis karena tidak ada balasan dari pengguna."}.get(why, "Konsultasi ditutup.")
+    text = {
+        "resolved": f"Konsultasi ditutup oleh {who}.",
+        "user": f"Konsultasi ditutup oleh {who}.",
+        "idle": "Konsultasi ditutup otomatis karena tidak ada balasan dari pengguna.",
+    }.get(why, "Konsultasi ditutup.")
     if summary:
         text += f" Ringkasan: {summary}"
-    _, updated = await post_message(svc, None, updated, text=text, kind="system",
-                                    data={"event": "closed", "reason": why})
-    _, updated = await post_message(svc, None, updated, kind="system",
-                                    text="Mohon beri penilaian atas layanan ini (1–5) / Please rate this service.",
-                                    data={"event": "rating_prompt"})
+    _, updated = await post_message(
+        svc, None, updated, text=text, kind="system", data={"event": "closed", "reason": why}
+    )
+    _, updated = await post_message(
+        svc,
+        None,
+        updated,
+        kind="system",
+        text="Mohon beri penilaian atas layanan ini (1–5) / Please rate this service.",
+        data={"event": "rating_prompt"},
+    )
     from server.domain import mailing
 
     await mailing.consultation_closed(svc, updated)
@@ -639,17 +744,24 @@ async def close(svc: Services, actor: Doc | None, consultation: Any, *, summary:
 async def _reopen(svc: Services, c: Doc, user: Doc) -> Doc:
     now = svc.now()
     status = "active" if c.get("assigned_to") else "queued"
-    updated = await svc.db.consultations.find_one_and_update(
+    updated = await update_and_get(
+        svc.db.consultations,
         {"_id": c["_id"], "status": "closed", "close_reason": "idle"},
-        {"$set": {"status": status, "close_reason": None, "closed_at": None, "reopened_at": now, "updated_at": now},
-         "$unset": {"rating_reminder_at": ""}},
-        return_document=True,
+        {
+            "$set": {"status": status, "close_reason": None, "closed_at": None, "reopened_at": now, "updated_at": now},
+            "$unset": {"rating_reminder_at": ""},
+        },
     )
     if updated is None:
         raise Conflict("consultation_closed", "this consultation is closed / konsultasi sudah ditutup")
-    _, updated = await post_message(svc, None, updated, kind="system",
-                                    text=f"Konsultasi dibuka kembali oleh {user['name']}.",
-                                    data={"event": "reopened"})
+    _, updated = await post_message(
+        svc,
+        None,
+        updated,
+        kind="system",
+        text=f"Konsultasi dibuka kembali oleh {user['name']}.",
+        data={"event": "reopened"},
+    )
     return updated
 
 
@@ -672,11 +784,11 @@ async def set_awaiting_clarification(svc: Services, staff: Doc, consultation: An
         text = "Permintaan dinyatakan jelas; batas waktu layanan berjalan kembali."
     else:
         return c
-    updated = await svc.db.consultations.find_one_and_update({"_id": c["_id"]}, {"$set": sets},
-                                                             return_document=True)
+    updated = await update_and_get(svc.db.consultations, {"_id": c["_id"]}, {"$set": sets})
     assert updated is not None
-    _, updated = await post_message(svc, None, updated, kind="system", text=text,
-                                    data={"event": "sla_paused" if awaiting else "sla_resumed"})
+    _, updated = await post_message(
+        svc, None, updated, kind="system", text=text, data={"event": "sla_paused" if awaiting else "sla_resumed"}
+    )
     await emit_updated(svc, updated)
     return updated
 
@@ -689,17 +801,19 @@ async def mark_read(svc: Services, user: Doc, consultation: Any, seq: Any) -> Do
     limit = int(c.get("last_seq", 0)) if is_staff(user) else int(c.get("last_visible_seq", c.get("last_seq", 0)))
     seq = min(seq, limit)
     key = f"reads.{user['_id']}"
-    updated = await svc.db.consultations.find_one_and_update(
-        {"_id": c["_id"]}, {"$max": {key: seq}}, return_document=True)
+    updated = await update_and_get(svc.db.consultations, {"_id": c["_id"]}, {"$max": {key: seq}})
     assert updated is not None
-    await svc.events.emit("message:read", {"consultation_id": str(c["_id"]), "user_id": str(user["_id"]),
-                                           "seq": int(updated["reads"][str(user["_id"])])},
-                          consultation_room(str(c["_id"])))
+    await svc.events.emit(
+        "message:read",
+        {"consultation_id": str(c["_id"]), "user_id": str(user["_id"]), "seq": int(updated["reads"][str(user["_id"])])},
+        consultation_room(str(c["_id"])),
+    )
     return updated
 
 
-async def history(svc: Services, user: Doc, consultation: Any, *, after_seq: int = 0,
-                  limit: int = 100, before_seq: int | None = None) -> tuple[Doc, list[Doc]]:
+async def history(
+    svc: Services, user: Doc, consultation: Any, *, after_seq: int = 0, limit: int = 100, before_seq: int | None = None
+) -> tuple[Doc, list[Doc]]:
     """Messages after `after_seq` in seq order (or the last `limit` before `before_seq`); notes for staff only."""
     c = await load_for(svc, user, consultation)
     limit = max(1, min(int(limit), HISTORY_PAGE_MAX))
@@ -718,8 +832,15 @@ async def history(svc: Services, user: Doc, consultation: Any, *, after_seq: int
     return c, msgs
 
 
-async def list_for(svc: Services, user: Doc, *, status: str | None = None, assigned: str | None = None,
-                   office: str | None = None, limit: int = 100) -> list[Doc]:
+async def list_for(
+    svc: Services,
+    user: Doc,
+    *,
+    status: str | None = None,
+    assigned: str | None = None,
+    office: str | None = None,
+    limit: int = 100,
+) -> list[Doc]:
     """A user's own consultations; staff see their office's (or their own with assigned=me)."""
     query: Doc = {}
     if is_staff(user):

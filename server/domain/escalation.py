@@ -44,6 +44,7 @@ from server.integrations.jitsi import (
 )
 from server.integrations.links import pasted_link_meeting
 from server.services import Services
+from server.storage.atomic import update_and_get
 
 log = logging.getLogger(__name__)
 
@@ -415,8 +416,8 @@ async def _set_consultation_meeting(svc: Services, c: Doc, m: Doc, *, only_if_cu
     query: Doc = {"_id": c["_id"]}
     if only_if_current:
         query["meeting.id"] = str(m["_id"])
-    updated = await svc.db.consultations.find_one_and_update(
-        query, {"$set": {"meeting": _public_parts(m), "updated_at": svc.now()}}, return_document=True
+    updated = await update_and_get(
+        svc.db.consultations, query, {"$set": {"meeting": _public_parts(m), "updated_at": svc.now()}}
     )
     if updated is None:
         return await cons.load(svc, c["_id"])
@@ -612,15 +613,13 @@ async def reschedule_meeting(
     else:
         update["$unset"] = {"reminder_at": ""}
     # Guarded by the sequence read above: two officers moving it at once must not both win silently.
-    updated = await svc.db.meetings.find_one_and_update(
+    updated = await update_and_get(
+        svc.db.meetings,
         {"_id": m["_id"], "status": "scheduled", "sequence": m.get("sequence", 0)},
         update,
-        return_document=True,
     )
     if updated is None:
-        raise Conflict(
-            "meeting_changed", "the meeting changed meanwhile; reload it / pertemuan baru saja berubah"
-        )
+        raise Conflict("meeting_changed", "the meeting changed meanwhile; reload it / pertemuan baru saja berubah")
     msg, c = await _post_meeting_message(svc, c, updated, "updated")
     c = await _set_consultation_meeting(svc, c, updated, only_if_current=True)
     await cons.emit_updated(svc, c)
@@ -636,7 +635,8 @@ async def cancel_meeting(svc: Services, staff: Doc, meeting_id: Any) -> tuple[Do
         return m, None, c
     await meeting_backends(svc)[m["provider"]].cancel(m)
     now = svc.now()
-    updated = await svc.db.meetings.find_one_and_update(
+    updated = await update_and_get(
+        svc.db.meetings,
         {"_id": m["_id"], "status": "scheduled"},
         {
             "$set": {
@@ -648,7 +648,6 @@ async def cancel_meeting(svc: Services, staff: Doc, meeting_id: Any) -> tuple[Do
             "$inc": {"sequence": 1},
             "$unset": {"reminder_at": ""},
         },
-        return_document=True,
     )
     if updated is None:  # cancelled by someone else in the meantime
         return await _load_meeting(svc, m["_id"]), None, c
@@ -687,10 +686,12 @@ async def remind_meeting(svc: Services, m: Doc) -> bool:
 async def claim_due_reminder(svc: Services) -> Doc | None:
     """Take one meeting whose reminder is due; the unset makes two schedulers never take the same one."""
     now = svc.now()
-    doc: Doc | None = await svc.db.meetings.find_one_and_update(
+    doc: Doc | None = await update_and_get(
+        svc.db.meetings,
         {"reminder_at": {"$lte": now}},
         {"$unset": {"reminder_at": ""}, "$set": {"reminded_at": now}},
         sort=[("reminder_at", 1)],
+        after=False,
     )
     return doc
 
@@ -863,8 +864,7 @@ def _closed_error(d: date, reason: str) -> ValidationFailed:
     }.get(reason, "kantor tutup / the office is closed")
     return ValidationFailed(
         "office_closed",
-        f"Kantor tidak menerima kunjungan pada tanggal itu ({what}) / "
-        "The office takes no visits on that date",
+        f"Kantor tidak menerima kunjungan pada tanggal itu ({what}) / The office takes no visits on that date",
         field="date",
         reason=reason,
     )
@@ -875,14 +875,11 @@ def _check_slot(office: Doc, start: datetime, now: datetime) -> tuple[datetime, 
     tz = ZoneInfo(str(office["time_zone"]))
     local = start.astimezone(tz)
     if start <= now:
-        raise ValidationFailed(
-            "slot_in_past", "Waktu kunjungan sudah lewat / That time is in the past", field="date"
-        )
+        raise ValidationFailed("slot_in_past", "Waktu kunjungan sudah lewat / That time is in the past", field="date")
     if start - now > MAX_BOOKING_AHEAD:
         raise ValidationFailed(
             "slot_too_far",
-            "Kunjungan hanya dapat dipesan hingga 180 hari ke depan / "
-            "Visits can be booked up to 180 days ahead",
+            "Kunjungan hanya dapat dipesan hingga 180 hari ke depan / Visits can be booked up to 180 days ahead",
             field="date",
         )
     reason = closed_reason(local.date(), office)
@@ -1164,9 +1161,7 @@ async def book_visit(
         svc, None, c, kind="system", text=_visit_text(parts, "booked"), data={"visit": parts}
     )
     c = (
-        await svc.db.consultations.find_one_and_update(
-            {"_id": c["_id"]}, {"$set": {"visit": parts, "updated_at": now}}, return_document=True
-        )
+        await update_and_get(svc.db.consultations, {"_id": c["_id"]}, {"$set": {"visit": parts, "updated_at": now}})
         or c
     )
     await cons.emit_updated(svc, c)
@@ -1180,8 +1175,8 @@ async def _cancel_visit_doc(svc: Services, code: str, *, replaced_by: str | None
     sets: Doc = {"status": "cancelled", "cancelled_at": now, "updated_at": now}
     if replaced_by:
         sets["replaced_by"] = replaced_by
-    v: Doc | None = await svc.db.visits.find_one_and_update(
-        {"code": code, "status": "booked"}, {"$set": sets, "$inc": {"sequence": 1}}, return_document=True
+    v: Doc | None = await update_and_get(
+        svc.db.visits, {"code": code, "status": "booked"}, {"$set": sets, "$inc": {"sequence": 1}}
     )
     if v is not None:
         await _release(svc, v["office"], v["slot_start"])
@@ -1205,10 +1200,10 @@ async def cancel_visit(svc: Services, actor: Doc, consultation_id: Any) -> tuple
         svc, None, c, kind="system", text=_visit_text(parts, "cancelled"), data={"visit": parts}
     )
     c = (
-        await svc.db.consultations.find_one_and_update(
+        await update_and_get(
+            svc.db.consultations,
             {"_id": c["_id"], "visit.code": v["code"]},
             {"$set": {"visit": parts, "updated_at": svc.now()}},
-            return_document=True,
         )
         or c
     )

@@ -24,6 +24,7 @@ from server.domain import consultations as cons
 from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.domain.models import TOPICS, is_staff, iso
 from server.services import Services
+from server.storage.atomic import update_and_get
 
 log = logging.getLogger(__name__)
 
@@ -290,7 +291,7 @@ async def update_article(svc: Services, user: Doc, article_id: str, data: Doc) -
     if "scope" in changes:
         _check_scope(user, changes["scope"])
     changes.update({"updated_at": svc.now(), "rev": await _next_rev(svc), "editor_name": user["name"]})
-    updated = await svc.db.kb_articles.find_one_and_update({"_id": a["_id"]}, {"$set": changes}, return_document=True)
+    updated = await update_and_get(svc.db.kb_articles, {"_id": a["_id"]}, {"$set": changes})
     assert updated is not None
     await _apply_local(svc, updated)
     return updated

@@ -11,6 +11,7 @@ from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.files import check_attachment
 from server.domain.models import is_staff, iso
 from server.services import Services
+from server.storage.atomic import update_and_get
 
 Doc = dict[str, Any]
 
@@ -149,9 +150,7 @@ async def update_canned(svc: Services, user: Doc, canned_id: str, changes: Doc) 
     _check_office(user, doc["office"])
     sets = _canned_fields(changes.get("title"), changes.get("text"), changes.get("shortcut"))
     sets.update({"updated_at": svc.now(), "updated_by": user["_id"], "updated_by_name": user["name"]})
-    updated = await svc.db.canned_responses.find_one_and_update(
-        {"_id": doc["_id"]}, {"$set": sets}, return_document=True
-    )
+    updated = await update_and_get(svc.db.canned_responses, {"_id": doc["_id"]}, {"$set": sets})
     return updated or doc
 
 
