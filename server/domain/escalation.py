@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from mongo_init.schema import SWEEP_FLOOR
 
 from notifier import mails
 from server.domain import calendar, mailing
@@ -688,7 +689,7 @@ async def claim_due_reminder(svc: Services) -> Doc | None:
     now = svc.now()
     doc: Doc | None = await update_and_get(
         svc.db.meetings,
-        {"reminder_at": {"$lte": now}},
+        {"reminder_at": {"$gte": SWEEP_FLOOR, "$lte": now}},
         {"$unset": {"reminder_at": ""}, "$set": {"reminded_at": now}},
         sort=[("reminder_at", 1)],
         after=False,
