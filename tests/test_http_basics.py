@@ -128,3 +128,11 @@ async def test_test_clock_is_404_without_the_variable(settings: Any, aiohttp_cli
     client = await aiohttp_client(app)
     resp = await client.post("/api/v1/_test/clock", json={"advance_seconds": 1})
     assert resp.status == 404
+
+
+async def test_idle_warning_lead_is_an_admin_setting(make_staff: Any) -> None:
+    admin = await make_staff("admin", None)
+    status, body = await admin.call("PATCH", "/offices/7406/policy", {"idle_warning_lead": 2})
+    assert status == 200 and body["policy"]["idle_warning_lead"] == 2
+    status, body = await admin.call("PATCH", "/offices/7406/policy", {"idle_warning_lead": 7})
+    assert status == 422 and body["error"]["code"] == "invalid_idle_warning_lead"

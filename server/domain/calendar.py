@@ -354,6 +354,7 @@ _POLICY_FIELDS = frozenset(
         "max_concurrent_rooms",
         "auto_assign",
         "walk_in_service_minutes",
+        "idle_warning_lead",
     }
 )
 MAX_EXTRA_CLOSED_DATES = 366
@@ -446,6 +447,16 @@ def validate_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
         out["walk_in_service_minutes"] = _int_in(
             policy, "walk_in_service_minutes", 1, 240, "invalid_walk_in_service_minutes"
         )
+    if policy.get("idle_warning_lead") is not None:
+        # In the unit of idle_close (days or working days); it must leave time before the close.
+        lead = _int_in(policy, "idle_warning_lead", 0, 30, "invalid_idle_warning_lead")
+        if lead >= out["idle_close"]["amount"]:
+            raise ValidationFailed(
+                "invalid_idle_warning_lead",
+                "idle_warning_lead must be shorter than idle_close / peringatan harus sebelum penutupan",
+                field="idle_warning_lead",
+            )
+        out["idle_warning_lead"] = lead
     return out
 
 

@@ -103,6 +103,7 @@ class PolicyOut(Out):
     max_concurrent_rooms: int = 8
     sla_at_risk_margin_working_days: int = 1
     extra_closed_dates: list[str] = []
+    idle_warning_lead: int | None = None
 
 
 class OfficeOut(Out):
@@ -132,6 +133,7 @@ class PolicyIn(In):
     max_concurrent_rooms: int | None = None
     sla_at_risk_margin_working_days: int | None = None
     extra_closed_dates: list[str] | None = None
+    idle_warning_lead: int | None = None
 
 
 class HealthOut(Out):
