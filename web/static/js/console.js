@@ -1,11 +1,13 @@
 // The officer console (/console/): the office queue, my rooms with live badges, several rooms open
-// side by side, notes, canned responses, transfer, close, clarification, escalation, delivery log.
+// side by side, notes, canned responses, transfer, close, clarification, escalation, delivery log;
+// and the knowledge base (#kb…, see kb_admin.js), with drafts made from closed consultations.
 import { api, currentUser, errorText, forgetSession, offices, signIn, signOut } from "./api.js";
 import { ChatRoom, RoomHub, refusedForAuth } from "./chat.js";
 import { $, confirmModal, externalLink, field, fill, h, modal, say } from "./dom.js";
 import * as fmt from "./fmt.js";
 import { chosenHere, lang, onLangChange, setLang, t } from "./i18n.js";
 import * as kb from "./kb.js";
+import { KbAdmin, parseRoute } from "./kb_admin.js";
 import { initLayout, setSignedIn, toast } from "./layout.js";
 import { openSocket } from "./rt.js";
 
@@ -28,6 +30,8 @@ let opened = []; // pane ids in the order they were opened
 let recent = []; // pane ids, most recently activated first
 let phoneShowsRoom = false;
 let canned = null; // the office's canned responses (loaded on first use)
+let view = "rooms"; // which view shows: "rooms" (queue and rooms) or "kb" (the knowledge base)
+let kbAdmin = null;
 
 // --- small helpers ----------------------------------------------------------------------------
 
@@ -132,7 +136,7 @@ function renderShell() {
     officeSel || h("span", { class: "office-name", text: officeMap.get(office)?.name || office || "" }),
     h("span", { class: "who", text: me.name }),
     h("button", { type: "button", class: "btn ghost small", text: t("nav.logout"), onclick: logout }));
-  fill(main, h("div", { class: "console-grid", id: "grid" },
+  const grid = h("div", { class: "console-grid", id: "grid" },
     h("aside", { class: "sidebar", "aria-label": t("console.title") },
       h("section", { class: "side-block", "aria-labelledby": "queue-h" },
         h("h2", { id: "queue-h" }, t("console.queue"), " ", h("span", { class: "count", id: "queue-count" })),
@@ -146,10 +150,64 @@ function renderShell() {
           onclick: () => showRoomOnPhone(false) }),
         h("nav", { class: "tabs", id: "tabs", "aria-label": t("console.mine") })),
       h("div", { class: "panes", id: "panes" },
-        h("p", { class: "empty muted", id: "panes-empty", text: t("console.none.open") })))));
+        h("p", { class: "empty muted", id: "panes-empty", text: t("console.none.open") }))));
+  const viewTab = (name, href, label, extra) => h("a", { href, class: "view-tab", id: `view-${name}`,
+    "aria-current": view === name ? "page" : null }, h("span", { text: label }), extra);
+  fill(main, h("div", { class: "console-shell" },
+    h("nav", { class: "viewbar", "aria-label": t("console.views") },
+      viewTab("rooms", "#rooms", t("console.view.rooms"), h("span", { class: "badge unread", id: "view-unread", hidden: true })),
+      viewTab("kb", kbAdmin.hash, t("console.view.kb"))),
+    grid, kbAdmin.el));
+  kbAdmin.render();
+  showView(view);
   paintQueue();
   paintMine();
   paintTabs();
+}
+
+// --- views: rooms or the knowledge base ---------------------------------------------------------
+
+function showView(next) {
+  view = next;
+  const grid = $("#grid");
+  if (grid) grid.hidden = view !== "rooms";
+  if (kbAdmin) kbAdmin.el.hidden = view !== "kb";
+  for (const name of ["rooms", "kb"]) {
+    const tab = $(`#view-${name}`);
+    if (!tab) continue;
+    if (name === view) tab.setAttribute("aria-current", "page");
+    else tab.removeAttribute("aria-current");
+  }
+  const kbTab = $("#view-kb");
+  if (kbTab && kbAdmin) kbTab.setAttribute("href", kbAdmin.hash);
+  layoutPanes();
+}
+
+/** Follow the hash: #kb… is the knowledge base, #rooms (or none) the rooms; other anchors are left alone. */
+function route() {
+  if (!me || !kbAdmin) return;
+  const hash = location.hash;
+  if (parseRoute(hash)) {
+    if (view !== "kb") showView("kb");
+    kbAdmin.go(hash);
+  } else if (!hash || hash === "#" || hash === "#rooms") {
+    if (view !== "rooms") showView("rooms");
+  }
+}
+
+function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function paintViewBadge() {
+  const badge = $("#view-unread");
+  if (!badge) return;
+  let n = 0;
+  for (const id of mine.keys()) n += unreadOf(id);
+  badge.hidden = !n;
+  badge.textContent = n ? String(n) : "";
+  badge.setAttribute("aria-label", n ? t("list.unread", { n }) : "");
 }
 
 function showRoomOnPhone(on) {
@@ -223,6 +281,7 @@ function paintMine() {
   const items = [...mine.values()].sort((a, b) =>
     String(b.last_message_at || b.claimed_at || "").localeCompare(String(a.last_message_at || a.claimed_at || "")));
   $("#mine-count").textContent = items.length ? `(${items.length})` : "";
+  paintViewBadge();
   if (!items.length) {
     fill(ul, h("li", { class: "empty muted", text: t("console.mine.empty") }));
     return;
@@ -288,7 +347,8 @@ function visibleCount() {
 function layoutPanes() {
   const n = visibleCount();
   // On a phone the lists and the room take turns: a room behind the list is not being read.
-  const visible = new Set(MEDIUM.matches || phoneShowsRoom ? recent.slice(0, n) : []);
+  // Nor is one behind the knowledge base.
+  const visible = new Set(view === "rooms" && (MEDIUM.matches || phoneShowsRoom) ? recent.slice(0, n) : []);
   for (const [id, pane] of panes) {
     pane.visible = visible.has(id);
     pane.el.hidden = !pane.visible;
@@ -321,6 +381,10 @@ function paintTabs() {
 
 function openRoom(id) {
   if (!OBJECT_ID.test(id)) return;
+  if (view !== "rooms") {
+    history.pushState(null, "", "#rooms");
+    showView("rooms");
+  }
   if (!panes.has(id)) createPane(id);
   recent = [id, ...recent.filter((x) => x !== id)];
   phoneShowsRoom = true;
@@ -401,10 +465,28 @@ function paintRoomHead(room, c) {
         text: "×", onclick: () => closePane(room.id) })));
   if (closed) {
     fill(room.footer, h("p", { text: t("room.closed") }),
-      h("a", { class: "btn small", href: `/api/v1/consultations/${encodeURIComponent(c.id)}/transcript`,
-        target: "_blank", rel: "noopener noreferrer", text: t("room.transcript") }));
+      h("div", { class: "actions wrap" },
+        h("a", { class: "btn small", href: `/api/v1/consultations/${encodeURIComponent(c.id)}/transcript`,
+          target: "_blank", rel: "noopener noreferrer", text: t("room.transcript") }),
+        h("button", { type: "button", class: "btn primary small kb-draft", text: t("console.kb.draft"),
+          title: t("console.kb.draft.hint"), onclick: (ev) => makeDraft(room, ev.currentTarget) })));
     room.footer.hidden = false;
   } else room.footer.hidden = true;
+}
+
+/** One click: the closed consultation's question and answers become a draft article, opened in the editor. */
+async function makeDraft(room, btn) {
+  btn.disabled = true;
+  try {
+    const art = await api("POST", `/consultations/${encodeURIComponent(room.id)}/kb-draft`);
+    toast(t("console.kb.draft.done"));
+    kbAdmin.remember(art);
+    navigate(`#kb/${art.id}`);
+  } catch (err) {
+    toast(err.code === "not_closed" ? t("err.not_closed") : errorText(err), "error");
+  } finally {
+    btn.disabled = false;
+  }
 }
 
 async function setClarification(room, awaiting) {
@@ -681,7 +763,11 @@ async function start(user) {
   setSignedIn(true);
   if (!chosenHere() && user.lang && user.lang !== lang()) setLang(user.lang);
   office = me.office || [...officeMap.keys()][0] || null;
+  kbAdmin = new KbAdmin({ me, offices: officeMap, navigate,
+    tz: () => officeMap.get(me.office || office)?.time_zone || "Asia/Jakarta" });
+  if (parseRoute(location.hash)) view = "kb";
   renderShell();
+  if (view === "kb") kbAdmin.go(location.hash);
   socket = openSocket();
   hub = new RoomHub(socket, { onStatus: setConnection });
   socket.on("connect_error", (err) => {
@@ -692,6 +778,8 @@ async function start(user) {
       socket.disconnect();
       setConnection(true);
       me = null;
+      kbAdmin = null;
+      view = "rooms";
       for (const id of [...panes.keys()]) panes.get(id).room.leave();
       panes.clear();
       opened = [];
@@ -735,6 +823,7 @@ async function boot() {
   document.addEventListener("click", (ev) => {
     for (const d of document.querySelectorAll("details.menu[open]")) if (!d.contains(ev.target)) d.open = false;
   });
+  window.addEventListener("hashchange", route);
   onLangChange(() => {
     if (!me) return viewLogin();
     const keep = { opened: [...opened], recent: [...recent] };

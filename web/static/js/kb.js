@@ -1,10 +1,13 @@
 // Knowledge-base search and articles. The endpoints may not exist yet on a given server: then
 // search says so plainly instead of failing.
 import { api, errorText } from "./api.js";
-import { cleanArticle, h, markOnly, modal } from "./dom.js";
+import { cleanArticle, externalLink, h, markOnly, modal } from "./dom.js";
 import { t } from "./i18n.js";
 
 export class KbUnavailable extends Error {}
+
+export const TOPICS = ["data", "metadata", "classification", "other"];
+export const MAX_QUERY = 500;
 
 /** Results [{id, title, snippet, score}] best first; KbUnavailable when the server has no search. */
 export async function search(q, office) {
@@ -28,13 +31,28 @@ export function resultList(results, onOpen) {
       r.snippet ? h("p", { class: "kb-snippet" }, markOnly(r.snippet)) : null)));
 }
 
+/**
+ * An article's body for display: the server's sanitised HTML copied through dom.js's allowlist
+ * once more, then the related links (http(s) only, opened in a new tab).
+ */
+export function renderArticle(art) {
+  const frag = document.createDocumentFragment();
+  frag.append(h("div", { class: "kb-body" }, cleanArticle((art && art.html) || "")));
+  const links = ((art && art.links) || []).map((l) => externalLink(l.url, l.title || l.url)).filter(Boolean);
+  if (links.length) {
+    frag.append(h("section", { class: "kb-links" }, h("h3", { text: t("kb.links") }),
+      h("ul", {}, links.map((a) => h("li", {}, a)))));
+  }
+  return frag;
+}
+
 /** Open an article in a dialog. */
 export async function openArticle(id, title) {
   const body = h("div", { class: "kb-article" }, h("p", { class: "muted", text: t("kb.loading") }));
   modal(title || t("kb.title"), body, { wide: true });
   try {
     const art = await api("GET", `/kb/articles/${encodeURIComponent(id)}`);
-    body.replaceChildren(cleanArticle(art.html || ""));
+    body.replaceChildren(renderArticle(art));
     const heading = body.closest("dialog")?.querySelector("h2");
     if (heading && art.title) heading.textContent = art.title;
     return art;
