@@ -229,9 +229,10 @@ async def test_empty_long_and_punctuation_queries_on_home(
     await page.goto("/")
     await expect(page.locator("#kb-office option")).not_to_have_count(1)
     box, out = page.locator("#kb-q"), page.locator("#kb-out")
-    # Empty: nothing is searched, nothing breaks.
+    # Empty: nothing is searched; the page says what to do.
     await box.fill("")
     await box.press("Enter")
+    await expect(out).to_contain_text("Tuliskan kata kunci")
     await expect(out.locator(".kb-result")).to_have_count(0)
     await expect(out.locator(".error")).to_have_count(0)
     # Punctuation only: a plain "nothing found".

@@ -90,7 +90,11 @@ async function onSearch(ev) {
   ev.preventDefault();
   const q = $("#kb-q").value.trim();
   const out = $("#kb-out");
-  if (!q) return;
+  if (!q) {
+    lastResults = null;
+    fill(out, h("p", { class: "notice", role: "status", text: t("kb.empty") }));
+    return;
+  }
   fill(out, h("p", { class: "muted", text: t("kb.loading") }));
   try {
     lastResults = await kb.search(q, $("#kb-office").value);
