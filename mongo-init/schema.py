@@ -236,7 +236,9 @@ COLLECTIONS: list[Collection] = [
         "meetings",
         [
             IndexModel([("consultation_id", ASC)], name="consultation"),
-            IndexModel([("reminder_at", ASC)], name="reminder_sweep", **_partial({"reminder_at": {"$gte": SWEEP_FLOOR}})),
+            IndexModel(
+                [("reminder_at", ASC)], name="reminder_sweep", **_partial({"reminder_at": {"$gte": SWEEP_FLOOR}})
+            ),
         ],
     ),
     Collection(

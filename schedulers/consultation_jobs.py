@@ -95,7 +95,8 @@ def idle_step(c: Doc, now: datetime) -> tuple[IdleAction, datetime | None]:
     close_at: datetime = idle["close_at"]
     warn_at: datetime | None = idle.get("warn_at")
     warned = bool(idle.get("warned")) or warn_at is None
-    if not warned and now >= warn_at:  # type: ignore[operator]
+    # `not warned` implies warn_at is set; the explicit check is for the type checker.
+    if not warned and warn_at is not None and now >= warn_at:
         # Even when the close is due too (the scheduler was down): warn first, close on the next pass.
         return "warn", close_at
     if now >= close_at:

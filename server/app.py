@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
 
@@ -15,7 +14,7 @@ from server import __version__
 from server.domain.clock import SystemClock, TestClock
 from server.domain.errors import BadRequest, NotFound
 from server.http import auth as http_auth
-from server.http.api import Api, Route, json_response, parse_body, read_json, require_role
+from server.http.api import Api, Handler, Route, json_response, parse_body, read_json, require_role
 from server.http.middleware import error_middleware
 from server.http.openapi import build_openapi
 from server.keys import DATABASE, NOTIFIER, SCHEDULER, SERVICES, SETTINGS, SIO
@@ -32,7 +31,7 @@ def _all_apis() -> list[Api]:
     return [routes_accounts.api, routes_consultations.api, *routes_extra.apis()]
 
 
-def _wrap(route: Route) -> Any:
+def _wrap(route: Route) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         user = await http_auth.current_user(request)
         require_role(user, route.auth)
@@ -171,5 +170,4 @@ def create_app(settings: Settings) -> web.Application:
 
 
 def database_of(app: web.Application) -> Database:
-    database: Database = app[DATABASE]
-    return database
+    return app[DATABASE]

@@ -7,12 +7,18 @@ import asyncio
 import gc
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from server.settings import ROLES, Settings, SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from server.services import Services
+
 log = logging.getLogger("server")
+
+T = TypeVar("T")
 
 
 class JsonishFormatter(logging.Formatter):
@@ -88,7 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_services(settings: Settings, fn: Any) -> Any:
+async def _with_services(settings: Settings, fn: Callable[[Services], Awaitable[T]]) -> T:
     from server.domain.clock import SystemClock
     from server.services import Services
     from server.storage.db import open_database
@@ -106,7 +112,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     setup_logging("WARNING")
     password = sys.stdin.readline().rstrip("\r\n")
 
-    async def run(svc: Any) -> Any:
+    async def run(svc: Services) -> dict[str, Any]:
         return await accounts.create_staff(
             svc, email=args.email, name=args.name, role=args.role, office=args.office, password=password
         )

@@ -144,19 +144,25 @@ class EmbeddedDatabase:
             "--log-level",
             "WARNING",
         ]
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        log_file = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
         self.proc = subprocess.Popen(  # noqa: S603
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+            cmd,
+            stdout=log_file if log_file is not None else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
-        if out is not subprocess.DEVNULL:
-            out.close()
+        if log_file is not None:
+            log_file.close()  # the child has its own copy of the descriptor
         if str(self.storage_path) != ":memory:":
             self._pid_file.write_text(json.dumps({"pid": self.proc.pid, "port": self.port, "owner": os.getpid()}))
         log.info("embedded database starting (pid %s, port %s)", self.proc.pid, self.port)
 
-    async def wait_ready(self, timeout: float = START_TIMEOUT_SECS) -> None:
+    async def wait_ready(self, within_secs: float = START_TIMEOUT_SECS) -> None:
         """Poll until the server answers a ping; fail clearly if the child died."""
-        deadline = time.monotonic() + timeout
+        # A deadline rather than asyncio.timeout: each ping has its own short timeouts, and on expiry we
+        # want the clear RuntimeError below, not a TimeoutError out of a cancelled ping.
+        deadline = time.monotonic() + within_secs
         client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
             self.uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -24,5 +25,5 @@ class Services:
     # Filled by the parts that own them (search index, meeting providers, presence, ...).
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def now(self) -> Any:
+    def now(self) -> datetime:
         return self.clock.now()

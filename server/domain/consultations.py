@@ -29,6 +29,7 @@ from server.domain.models import (
     public_consultation,
     public_message,
 )
+from server.domain.ports import PresenceLookup
 from server.domain.rooms import (
     consultation_room,
     consultation_staff_room,
@@ -81,17 +82,17 @@ def clean_text(text: Any, *, field: str = "text", max_chars: int = MESSAGE_MAX_C
     """Message text as stored: no control characters, trimmed, not empty, not too long."""
     if not isinstance(text, str):
         raise ValidationFailed("invalid_text", f"{field} must be a string", field=field)
-    text = _CONTROL.sub("", text).strip()
-    if not text:
+    cleaned = _CONTROL.sub("", text).strip()
+    if not cleaned:
         raise ValidationFailed("empty_text", f"{field} is empty / pesan kosong", field=field)
-    if len(text) > max_chars:
+    if len(cleaned) > max_chars:
         raise ValidationFailed(
             "message_too_long",
             f"{field} is over {max_chars} characters / pesan melebihi {max_chars} karakter",
             field=field,
             max=max_chars,
         )
-    return text
+    return cleaned
 
 
 # --- visibility -------------------------------------------------------------------------------
@@ -428,7 +429,7 @@ async def _office(svc: Services, code: str) -> Doc:
 
 async def _maybe_mail_reply(svc: Services, c: Doc, msg: Doc) -> None:
     """E-mail the user about a reply when they are not connected, at most once per 15 minutes."""
-    presence = svc.extras.get("presence")
+    presence: PresenceLookup | None = svc.extras.get("presence")
     if presence is not None and presence.is_online(str(c["user_id"])):
         return
     now = svc.now()
@@ -453,6 +454,7 @@ async def _next_number(svc: Services, office: str, now: datetime) -> str:
     counter = await svc.db.counters.find_one_and_update(
         {"_id": f"consultation:{office}:{year}"}, {"$inc": {"n": 1}}, upsert=True, return_document=True
     )
+    assert counter is not None  # upsert with return_document=AFTER always returns the document
     return f"{office}-{year}-{int(counter['n']):05d}"
 
 
@@ -536,7 +538,7 @@ async def open_consultation(
 
 async def auto_assign(svc: Services, c: Doc, office: Doc) -> Doc | None:
     """Give a queued consultation to the least-loaded online officer under the office's maximum."""
-    presence = svc.extras.get("presence")
+    presence: PresenceLookup | None = svc.extras.get("presence")
     if presence is None:
         return None
     online = presence.online_staff(office["code"])
@@ -798,7 +800,8 @@ async def mark_read(svc: Services, user: Doc, consultation: Any, seq: Any) -> Do
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
         raise ValidationFailed("invalid_seq", "seq must be a non-negative integer", field="seq")
     c = await load_for(svc, user, consultation)
-    limit = int(c.get("last_seq", 0)) if is_staff(user) else int(c.get("last_visible_seq", c.get("last_seq", 0)))
+    last_seq = int(c.get("last_seq", 0))
+    limit = last_seq if is_staff(user) else int(c.get("last_visible_seq", last_seq))
     seq = min(seq, limit)
     key = f"reads.{user['_id']}"
     updated = await update_and_get(svc.db.consultations, {"_id": c["_id"]}, {"$max": {key: seq}})

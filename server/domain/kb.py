@@ -60,6 +60,7 @@ async def _next_rev(svc: Services) -> int:
     doc = await svc.db.counters.find_one_and_update(
         {"_id": "kb_rev"}, {"$inc": {"n": 1}}, upsert=True, return_document=True
     )
+    assert doc is not None  # upsert with return_document=AFTER always returns the document
     return int(doc["n"])
 
 
@@ -125,6 +126,7 @@ async def seed_articles(svc: Services) -> int:
     counter = await svc.db.counters.find_one_and_update(
         {"_id": "kb_rev"}, {"$inc": {"n": len(missing)}}, upsert=True, return_document=True
     )
+    assert counter is not None  # upsert with return_document=AFTER always returns the document
     first_rev = int(counter["n"]) - len(missing) + 1
     now = svc.now()
     docs = []
@@ -356,7 +358,7 @@ async def misses(
         match["office"] = scope
     if since:
         match["at"] = {"$gte": since}
-    pipeline = [
+    pipeline: list[Doc] = [
         {"$match": match},
         {"$group": {"_id": {"$toLower": "$q"}, "count": {"$sum": 1}, "last_at": {"$max": "$at"}}},
         {"$sort": {"count": -1, "last_at": -1}},

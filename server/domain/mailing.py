@@ -98,7 +98,8 @@ async def officer_replied(svc: Services, c: Doc, msg: Doc) -> None:
     user = await recipient(svc, c)
     office = await _office(svc, c["office"])
     excerpt = (msg.get("text") or "")[:300]
-    await queue_mail(svc, user, c, "officer_replied", mails.officer_replied(user, c, office, room_link(svc, c), excerpt))
+    mail = mails.officer_replied(user, c, office, room_link(svc, c), excerpt)
+    await queue_mail(svc, user, c, "officer_replied", mail)
 
 
 async def consultation_closed(svc: Services, c: Doc) -> None:

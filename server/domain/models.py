@@ -37,7 +37,7 @@ def sid(value: Any) -> str | None:
 
 
 def is_staff(user: Doc | None) -> bool:
-    return bool(user) and user.get("role") in STAFF_ROLES  # type: ignore[union-attr]
+    return user is not None and user.get("role") in STAFF_ROLES
 
 
 class AuthorOut(TypedDict):
@@ -57,6 +57,7 @@ class MessageOut(TypedDict, total=False):
     client_id: str | None
     attachment: Doc | None
     meeting: Doc | None
+    data: Doc
 
 
 def public_user(user: Doc) -> Doc:
@@ -121,7 +122,7 @@ def public_message(msg: Doc) -> MessageOut:
     if msg.get("meeting"):
         out["meeting"] = public_meeting(msg["meeting"])
     if msg.get("data"):
-        out["data"] = _jsonable(msg["data"])  # type: ignore[typeddict-unknown-key]
+        out["data"] = _jsonable(msg["data"])
     return out
 
 

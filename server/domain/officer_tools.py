@@ -10,6 +10,7 @@ from server.domain import consultations as cons
 from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.files import check_attachment
 from server.domain.models import is_staff, iso
+from server.domain.ports import PresenceLookup
 from server.services import Services
 from server.storage.atomic import update_and_get
 
@@ -201,7 +202,7 @@ async def office_staff(svc: Services, user: Doc, office: str) -> list[Doc]:
     """Staff of an office (for transfers), with whether each is online now."""
     if not is_staff(user):
         raise Forbidden("forbidden", "staff only")
-    presence = svc.extras.get("presence")
+    presence: PresenceLookup | None = svc.extras.get("presence")
     cursor = (
         svc.db.users.find(
             {"office": office, "role": {"$in": ["officer", "supervisor", "admin"]}}, {"name": 1, "role": 1, "office": 1}

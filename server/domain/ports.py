@@ -18,6 +18,14 @@ class EventSink(Protocol):
     async def emit(self, event: str, data: Any, room: str) -> None: ...
 
 
+class PresenceLookup(Protocol):
+    """Who is connected to this process; server.realtime.events.Presence, kept in svc.extras["presence"]."""
+
+    def is_online(self, user_id: str) -> bool: ...
+
+    def online_staff(self, office: str) -> list[str]: ...
+
+
 class MeetingProvider(Protocol):
     """Creates, updates and cancels an online meeting."""
 

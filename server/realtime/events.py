@@ -9,6 +9,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from server.domain.ports import EventSink
 from server.keys import SIO
 from server.services import Services
 
@@ -69,7 +70,7 @@ class Presence:
         return [uid for uid, off in self.staff_office.items() if off == office and self.sids.get(uid)]
 
 
-def make_event_sink(app: web.Application, services: Services) -> Any:
+def make_event_sink(app: web.Application, services: Services) -> EventSink:
     sio = app.get(SIO)
     services.extras.setdefault("presence", Presence())
     if sio is not None:
