@@ -120,3 +120,31 @@ async def test_closed_consultation_becomes_a_draft_article(make_user: Any, make_
     draft = await officer.post(f"/consultations/{c['id']}/kb-draft", expect=201)
     assert draft["status"] == "draft" and draft["scope"] == "7411"
     assert "Kode KBLI untuk kopi bubuk?" in draft["body"] and "Gunakan KBLI 10761." in draft["body"]
+
+
+async def test_live_suggestions_are_not_misses_but_unanswered_consultations_are(
+    make_user: Any, make_staff: Any, anon: Api
+) -> None:
+    await anon.get("/kb/search?q=qwzx%20vbnmk&office=7406&live=1")
+    await anon.get("/kb/search?q=%3F%3F%21&office=7406")  # punctuation only: not a question
+    sup = await make_staff("supervisor", "7406")
+    assert (await sup.get("/kb/misses"))["misses"] == []
+    user = await make_user()
+    await user.post("/consultations", {"office": "7406", "topic": "other", "subject": "qwzx vbnmk",
+                                       "text": "Saya cari qwzx vbnmk", "kb_query": "qwzx vbnmk"}, expect=201)
+    # A search across all offices (no office) is shown to every office's supervisors too.
+    await anon.get("/kb/search?q=zzyzx%20plokk")
+    misses = {m["query"]: m["count"] for m in (await sup.get("/kb/misses"))["misses"]}
+    assert misses == {"qwzx vbnmk": 1, "zzyzx plokk": 1}
+
+
+async def test_draft_button_twice_gives_the_same_draft(make_user: Any, make_staff: Any) -> None:
+    user = await make_user()
+    officer = await make_staff("officer", "7406")
+    c = await user.post("/consultations", {"office": "7406", "topic": "data", "subject": "Data ekspor rumput laut",
+                                           "text": "Ada data ekspor?"}, expect=201)
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    await officer.post(f"/consultations/{c['id']}/close", {}, expect=200)
+    first = await officer.post(f"/consultations/{c['id']}/kb-draft", expect=201)
+    second = await officer.post(f"/consultations/{c['id']}/kb-draft", expect=200)
+    assert first["id"] == second["id"] and second["source_consultation"] == c["id"]

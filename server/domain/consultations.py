@@ -528,6 +528,9 @@ async def open_consultation(
     from server.domain import mailing
 
     await mailing.consultation_received(svc, c, off)
+    from server.domain import kb
+
+    await kb.record_unanswered(svc, user, kb_query, office)
     if (off.get("policy") or {}).get("auto_assign"):
         c = await auto_assign(svc, c, off) or c
     await emit_updated(svc, c)

@@ -313,8 +313,14 @@ async def list_articles(
     return [a async for a in cursor]
 
 
-async def search(svc: Services, user: Doc | None, q: str, office: str | None = None, limit: int = 10) -> list[Doc]:
-    """Ranked results; a query that finds nothing is remembered for the supervisors."""
+async def search(
+    svc: Services, user: Doc | None, q: str, office: str | None = None, limit: int = 10, *, record: bool = True
+) -> list[Doc]:
+    """Ranked results; a query that finds nothing is remembered for the supervisors.
+
+    `record=False` for live suggestions while typing: half-typed words are not misses. What the
+    user finally asked about is recorded when they open a consultation (record_unanswered).
+    """
     from server.search.engine import normalize_query
 
     query = normalize_query(q)  # raises query_too_long
@@ -322,16 +328,8 @@ async def search(svc: Services, user: Doc | None, q: str, office: str | None = N
     if kb is None or not query:
         return []
     hits = kb.index.search(query, office=office, limit=max(1, min(limit, 20)))
-    if not hits and len(query) >= MISS_MIN_CHARS:
-        await svc.db.kb_queries.insert_one(
-            {
-                "q": query[:500],
-                "office": office,
-                "found": False,
-                "at": svc.now(),
-                "user_id": user["_id"] if user else None,
-            }
-        )
+    if not hits and record:
+        await _record_miss(svc, user, query, office, source="search")
     return [
         {
             "id": h.id,
@@ -346,6 +344,38 @@ async def search(svc: Services, user: Doc | None, q: str, office: str | None = N
     ]
 
 
+async def _record_miss(svc: Services, user: Doc | None, query: str, office: str | None, *, source: str) -> None:
+    # Punctuation and stray letters are not questions anyone can write an article for.
+    if len(query) < MISS_MIN_CHARS or not re.search(r"\w{3,}", query):
+        return
+    await svc.db.kb_queries.insert_one(
+        {
+            "q": query[:500],
+            "office": office,
+            "found": False,
+            "source": source,
+            "at": svc.now(),
+            "user_id": user["_id"] if user else None,
+        }
+    )
+
+
+async def record_unanswered(svc: Services, user: Doc, kb_query: str | None, office: str) -> None:
+    """A user opened a consultation after searching: if that search finds nothing, it is a miss."""
+    from server.search.engine import normalize_query
+
+    if not kb_query:
+        return
+    try:
+        query = normalize_query(kb_query)
+    except ValidationFailed:
+        return
+    kb = index_of(svc)
+    if kb is None or not query or kb.index.search(query, office=office, limit=1):
+        return
+    await _record_miss(svc, user, query, office, source="consultation")
+
+
 async def misses(
     svc: Services, user: Doc, *, office: str | None, since: datetime | None, limit: int = 100
 ) -> list[Doc]:
@@ -355,7 +385,8 @@ async def misses(
     match: Doc = {"found": False}
     scope = user.get("office") or office
     if scope:
-        match["office"] = scope
+        # The office's own misses and the ones searched across all offices (home page default).
+        match["office"] = {"$in": [scope, None]}
     if since:
         match["at"] = {"$gte": since}
     pipeline: list[Doc] = [
@@ -368,13 +399,19 @@ async def misses(
     return [{"query": d["_id"], "count": d["count"], "last_at": iso(d["last_at"])} async for d in cursor]
 
 
-async def draft_from_consultation(svc: Services, user: Doc, consultation_id: str) -> Doc:
-    """Turn a closed consultation's question and answers into a draft article (one click)."""
+async def draft_from_consultation(svc: Services, user: Doc, consultation_id: str) -> tuple[Doc, bool]:
+    """Turn a closed consultation's question and answers into a draft article (one click): (article, created).
+
+    A second click returns the draft made the first time instead of a copy.
+    """
     c = await cons.load_for(svc, user, consultation_id)
     if not is_staff(user):
         raise Forbidden("forbidden", "staff only")
     if c["status"] != "closed":
         raise Conflict("not_closed", "close the consultation first")
+    existing = await svc.db.kb_articles.find_one({"source_consultation": c["_id"], "status": {"$ne": "archived"}})
+    if existing is not None:
+        return existing, False
     msgs = [
         m
         async for m in svc.db.messages.find({"consultation_id": c["_id"], "kind": {"$in": ["text", "meeting"]}}).sort(
@@ -399,4 +436,4 @@ async def draft_from_consultation(svc: Services, user: Doc, consultation_id: str
     doc = await create_article(svc, {**user, "role": user["role"]}, data)
     await svc.db.kb_articles.update_one({"_id": doc["_id"]}, {"$set": {"source_consultation": c["_id"]}})
     doc["source_consultation"] = c["_id"]
-    return doc
+    return doc, True

@@ -70,6 +70,8 @@ class ArticleOut(Out):
     updated_at: str | None
     body: str | None = None
     html: str | None = Field(default=None, description="sanitised HTML rendered from the Markdown body")
+    author_name: str | None = None
+    source_consultation: str | None = Field(default=None, description="the consultation a draft was made from")
 
 
 class ArticlesOut(Out):
@@ -98,6 +100,7 @@ class MissesOut(Out):
         "q": {"type": "string", "maxLength": 500, "required": True},
         "office": {"type": "string"},
         "limit": {"type": "integer", "maximum": 20},
+        "live": {"type": "string", "enum": ["1"], "description": "suggestions while typing: not logged as misses"},
     },
 )
 async def search(request: web.Request) -> web.Response:
@@ -108,7 +111,9 @@ async def search(request: web.Request) -> web.Response:
     except ValueError:
         raise BadRequest("invalid_limit", "limit must be an integer") from None
     user = await current_user(request)
-    results = await kb.search(request.app[SERVICES], user, q, office=office, limit=limit)
+    # live=1: suggestions while typing are not recorded as misses.
+    live = request.query.get("live") == "1"
+    results = await kb.search(request.app[SERVICES], user, q, office=office, limit=limit, record=not live)
     return json_response({"results": results})
 
 
@@ -208,5 +213,5 @@ async def misses(request: web.Request) -> web.Response:
     errors=(404, 409),
 )
 async def draft(request: web.Request) -> web.Response:
-    a = await kb.draft_from_consultation(request.app[SERVICES], _me(request), request.match_info["id"])
-    return json_response(kb.public_article(a), status=201)
+    a, created = await kb.draft_from_consultation(request.app[SERVICES], _me(request), request.match_info["id"])
+    return json_response(kb.public_article(a), status=201 if created else 200)

@@ -10,9 +10,11 @@ export const TOPICS = ["data", "metadata", "classification", "other"];
 export const MAX_QUERY = 500;
 
 /** Results [{id, title, snippet, score}] best first; KbUnavailable when the server has no search. */
-export async function search(q, office) {
+export async function search(q, office, { live = false } = {}) {
   const params = new URLSearchParams({ q });
   if (office) params.set("office", office);
+  // Suggestions while typing are not logged as unanswered searches.
+  if (live) params.set("live", "1");
   try {
     const body = await api("GET", `/kb/search?${params}`);
     return (body && body.results) || [];

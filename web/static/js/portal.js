@@ -407,7 +407,7 @@ async function viewNew(params) {
     }
     const mine = ++seq;
     try {
-      const results = await kb.search(q, officeSel.value);
+      const results = await kb.search(q, officeSel.value, { live: true });
       if (mine !== seq) return;
       kbQuery = q;
       if (!results.length) {
