@@ -1,0 +1,101 @@
+"""Several web processes: with REDIS_URL, an event emitted by one reaches sockets connected to another."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from server.app import create_app
+from server.embedded import free_port
+from server.settings import Settings
+from tests.conftest import Api, SocketClient, outbox_link
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free port (installed by .ci/run)."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.fail("redis-server is required: apt-get install -y redis-server")
+    port = free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import socket
+        import time
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+async def two_processes(settings: Settings, redis_url: str) -> AsyncIterator[tuple[TestClient, TestClient]]:
+    """Two web apps on one database and one Redis, as two `pst serve --role web` would be."""
+    clients = []
+    for _ in range(2):
+        app = create_app(settings.model_copy(update={"redis_url": redis_url, "role": "web"}))
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+    yield clients[0], clients[1]
+    for client in clients:
+        await client.close()
+
+
+async def _login_user(client: TestClient, app_db: Any) -> Api:
+    api = Api(client)
+    email = "lintas@example.id"
+    await api.call("POST", "/auth/register", {"email": email, "password": "rahasia-123", "name": "Lintas"}, expect=201)
+    token = (await outbox_link(app_db, email, "verify_email")).split("token=")[1]
+    await api.call("POST", "/auth/verify", {"token": token}, expect=200)
+    _, body = await api.call("POST", "/auth/login", {"email": email, "password": "rahasia-123"}, expect=200)
+    api.token, api.user = body["token"], body["user"]
+    return api
+
+
+async def test_message_sent_through_one_process_reaches_a_socket_on_the_other(
+        two_processes: tuple[TestClient, TestClient], db: Any) -> None:
+    from server.domain import accounts
+    from server.keys import SERVICES
+
+    a, b = two_processes
+    user = await _login_user(a, db)
+    await accounts.create_staff(a.app[SERVICES], email="lintas-petugas@bps.go.id", name="Petugas Lintas",
+                                role="officer", office="1808", password="petugas-123")
+    officer = Api(a)
+    _, body = await officer.call("POST", "/auth/login", {"email": "lintas-petugas@bps.go.id",
+                                                         "password": "petugas-123"}, expect=200)
+    officer.token = body["token"]
+    c = await user.post("/consultations", {"office": "1808", "topic": "data", "subject": "Lintas proses",
+                                           "text": "Halo dari proses A"}, expect=201)
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    # The user is connected to process B only.
+    sock = SocketClient(str(b.make_url("/")), user.token)
+    await sock.connect()
+    try:
+        joined = await sock.call("consultation:join", {"consultation_id": c["id"]})
+        assert joined["ok"]
+        await asyncio.sleep(0.3)  # let the room membership settle in B
+        await officer.post(f"/consultations/{c['id']}/messages", {"text": "Jawaban dari proses A", "client_id": "x"},
+                           expect=201)
+        got = await sock.wait_for("message:new", lambda d: d["text"] == "Jawaban dari proses A", timeout=10)
+        assert got["consultation_id"] == c["id"]
+    finally:
+        await sock.close()
