@@ -332,61 +332,41 @@ def consultation_closed(
     return subject, text, html
 
 
+# Subject, title and the one sentence that differ between the rating request and its reminder.
+_RATING_WORDING = {
+    ("request", "en"): ("How was consultation {n}? Rate our service", "Please rate our service",
+                        "Your rating takes a minute and helps us improve. You can also leave a complaint there."),
+    ("request", "id"): ("Bagaimana konsultasi {n}? Beri penilaian layanan kami", "Mohon beri penilaian layanan kami",
+                        "Penilaian Anda hanya perlu satu menit dan membantu kami menjadi lebih baik. "
+                        "Anda juga dapat menyampaikan pengaduan di sana."),
+    ("reminder", "en"): ("Reminder: rate consultation {n}", "A reminder to rate our service",
+                         "You have not rated this consultation yet. This is the only reminder we send."),
+    ("reminder", "id"): ("Pengingat: beri penilaian konsultasi {n}", "Pengingat penilaian layanan",
+                         "Anda belum memberi penilaian untuk konsultasi ini. Ini satu-satunya pengingat dari kami."),
+}
+
+
+def _rating_mail(which: str, user: Doc, consultation: Doc, office: Doc, rating_link: str, lang: str | None) -> Mail:
+    lg = _pick_lang(user, lang)
+    subject_t, title, sentence = _RATING_WORDING[(which, lg)]
+    paragraphs = [_hello(user, lg), _about(consultation, lg), sentence]
+    link_part = ("Rate the service" if lg == "en" else "Beri penilaian", rating_link)
+    text, html = layout(title, paragraphs, link=link_part, office=office, lang=lg)
+    return subject_t.format(n=_one_line(consultation.get("number"))), text, html
+
+
 def rating_request(
     user: Doc, consultation: Doc, office: Doc, rating_link: str, *, lang: str | None = None
 ) -> Mail:
     """Asks for a 1–5 rating through a signed one-click link."""
-    lg = _pick_lang(user, lang)
-    number = _one_line(consultation.get("number"))
-    if lg == "en":
-        subject = f"How was consultation {number}? Rate our service"
-        title = "Please rate our service"
-        paragraphs = [
-            _hello(user, lg),
-            _about(consultation, lg),
-            "Your rating takes a minute and helps us improve. You can also leave a complaint there.",
-        ]
-        link_part = ("Rate the service", rating_link)
-    else:
-        subject = f"Bagaimana konsultasi {number}? Beri penilaian layanan kami"
-        title = "Mohon beri penilaian layanan kami"
-        paragraphs = [
-            _hello(user, lg),
-            _about(consultation, lg),
-            "Penilaian Anda hanya perlu satu menit dan membantu kami menjadi lebih baik. "
-            "Anda juga dapat menyampaikan pengaduan di sana.",
-        ]
-        link_part = ("Beri penilaian", rating_link)
-    text, html = layout(title, paragraphs, link=link_part, office=office, lang=lg)
-    return subject, text, html
+    return _rating_mail("request", user, consultation, office, rating_link, lang)
 
 
 def rating_reminder(
     user: Doc, consultation: Doc, office: Doc, rating_link: str, *, lang: str | None = None
 ) -> Mail:
     """A single reminder for a rating not given yet."""
-    lg = _pick_lang(user, lang)
-    number = _one_line(consultation.get("number"))
-    if lg == "en":
-        subject = f"Reminder: rate consultation {number}"
-        title = "A reminder to rate our service"
-        paragraphs = [
-            _hello(user, lg),
-            _about(consultation, lg),
-            "You have not rated this consultation yet. This is the only reminder we send.",
-        ]
-        link_part = ("Rate the service", rating_link)
-    else:
-        subject = f"Pengingat: beri penilaian konsultasi {number}"
-        title = "Pengingat penilaian layanan"
-        paragraphs = [
-            _hello(user, lg),
-            _about(consultation, lg),
-            "Anda belum memberi penilaian untuk konsultasi ini. Ini satu-satunya pengingat dari kami.",
-        ]
-        link_part = ("Beri penilaian", rating_link)
-    text, html = layout(title, paragraphs, link=link_part, office=office, lang=lg)
-    return subject, text, html
+    return _rating_mail("reminder", user, consultation, office, rating_link, lang)
 
 
 _PROVIDER_NAMES = {"zoom": "Zoom", "jitsi": "Jitsi Meet", "link": "", "google_meet": "Google Meet"}

@@ -143,14 +143,14 @@ async def register(
     return user
 
 
-async def send_verification(svc: Services, user: Doc) -> None:
-    token = await _issue_token(svc, user, "verify_email", VERIFY_TOKEN_TTL)
-    link = f"{svc.settings.base_url}/verify?token={token}"
-    subject, text, html = mails.verify_email(user, link)
+async def _mail_link(svc: Services, user: Doc, purpose: str, ttl: timedelta, page: str, render: Any) -> None:
+    """Issue a single-use token and queue the e-mail carrying its link."""
+    token = await _issue_token(svc, user, purpose, ttl)
+    subject, text, html = render(user, f"{svc.settings.base_url}/{page}?token={token}")
     await enqueue(
         svc.db,
         svc.now(),
-        kind="verify_email",
+        kind=purpose,
         to=user["email"],
         to_name=user["name"],
         lang=user.get("lang", "id"),
@@ -159,6 +159,10 @@ async def send_verification(svc: Services, user: Doc) -> None:
         html=html,
         user_id=user["_id"],
     )
+
+
+async def send_verification(svc: Services, user: Doc) -> None:
+    await _mail_link(svc, user, "verify_email", VERIFY_TOKEN_TTL, "verify", mails.verify_email)
 
 
 async def resend_verification(svc: Services, email: str) -> None:
@@ -247,21 +251,7 @@ async def request_password_reset(svc: Services, email: str) -> None:
     user = await svc.db.users.find_one({"email": email})
     if user is None:
         return
-    token = await _issue_token(svc, user, "reset_password", RESET_TOKEN_TTL)
-    link = f"{svc.settings.base_url}/reset?token={token}"
-    subject, text, html = mails.reset_password(user, link)
-    await enqueue(
-        svc.db,
-        svc.now(),
-        kind="reset_password",
-        to=user["email"],
-        to_name=user["name"],
-        lang=user.get("lang", "id"),
-        subject=subject,
-        text=text,
-        html=html,
-        user_id=user["_id"],
-    )
+    await _mail_link(svc, user, "reset_password", RESET_TOKEN_TTL, "reset", mails.reset_password)
 
 
 async def reset_password(svc: Services, token: str, password: str) -> None:
