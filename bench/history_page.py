@@ -30,7 +30,7 @@ from server.embedded import EmbeddedDatabase  # noqa: E402
 from server.services import Services  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
-BATCH = 5_000
+BATCH = 1_000
 
 
 def pct(values: list[float], p: float) -> float:

@@ -817,25 +817,56 @@ async def mark_read(svc: Services, user: Doc, consultation: Any, seq: Any) -> Do
     return updated
 
 
+HISTORY_WINDOWS_MAX = 50
+
+
+async def _window(svc: Services, cid: Any, lo: int, hi: int, staff: bool, descending: bool) -> list[Doc]:
+    """Messages with lo <= seq <= hi (an equality plus a closed range: answered from the index)."""
+    cursor = svc.db.messages.find({"consultation_id": cid, "seq": {"$gte": lo, "$lte": hi}}).sort(
+        "seq", -1 if descending else 1
+    )
+    return [m async for m in cursor if staff or m["kind"] != "note"]
+
+
 async def history(
     svc: Services, user: Doc, consultation: Any, *, after_seq: int = 0, limit: int = 100, before_seq: int | None = None
 ) -> tuple[Doc, list[Doc]]:
-    """Messages after `after_seq` in seq order (or the last `limit` before `before_seq`); notes for staff only."""
+    """Messages after `after_seq` in seq order (or the last `limit` before `before_seq`); notes for staff only.
+
+    Seqs have no gaps, so a page is a window of seqs read by equality + closed range on the
+    (consultation_id, seq) index; an open-ended or filtered query makes the embedded database read
+    the whole room (or collection). For a user, notes are dropped and the window widens until the
+    page is full. A last window past `last_seq` picks up a message whose room update is still in flight.
+    """
     c = await load_for(svc, user, consultation)
     limit = max(1, min(int(limit), HISTORY_PAGE_MAX))
-    query: Doc = {"consultation_id": c["_id"]}
-    if not is_staff(user):
-        query["kind"] = {"$ne": "note"}
+    staff = is_staff(user)
+    last = int(c.get("last_seq", 0))
+    msgs: list[Doc] = []
     if before_seq is not None:
-        query["seq"] = {"$lt": before_seq}
-        cursor = svc.db.messages.find(query).sort("seq", -1).limit(limit)
-        msgs = [m async for m in cursor]
+        hi = min(int(before_seq), last + 1) - 1
+        for _ in range(HISTORY_WINDOWS_MAX):
+            if hi < 1 or len(msgs) >= limit:
+                break
+            lo = max(1, hi - (limit - len(msgs)) + 1)
+            msgs.extend(await _window(svc, c["_id"], lo, hi, staff, descending=True))
+            hi = lo - 1
+        msgs = msgs[:limit]
         msgs.reverse()
-    else:
-        query["seq"] = {"$gt": max(0, after_seq)}
-        cursor = svc.db.messages.find(query).sort("seq", 1).limit(limit)
-        msgs = [m async for m in cursor]
-    return c, msgs
+        return c, msgs
+    lo = max(0, int(after_seq)) + 1
+    for _ in range(HISTORY_WINDOWS_MAX):
+        if len(msgs) >= limit:
+            break
+        hi = lo + (limit - len(msgs)) - 1
+        page = await _window(svc, c["_id"], lo, hi, staff, descending=False)
+        msgs.extend(page)
+        if hi >= last and not page:
+            break
+        lo = hi + 1
+        if lo > last + limit:
+            break
+    return c, msgs[:limit]
 
 
 async def list_for(
