@@ -44,24 +44,46 @@ async def run(uri: str, db_name: str, n_messages: int, iterations: int, label: s
     db = client[db_name]
     now = datetime.now(UTC)
     user = {"_id": None, "name": "Bench", "role": "user", "email": "bench@example.id", "email_verified_at": now}
-    user["_id"] = (await db.users.insert_one({k: v for k, v in user.items() if k != "_id"} | {"created_at": now})).inserted_id
-    c = {"number": "7406-2026-99999", "office": "7406", "time_zone": "Asia/Makassar", "channel": "online",
-         "topic": "data", "subject": "bench", "user_id": user["_id"], "status": "active", "created_at": now,
-         "last_seq": n_messages, "last_visible_seq": n_messages, "reads": {}}
+    user["_id"] = (
+        await db.users.insert_one({k: v for k, v in user.items() if k != "_id"} | {"created_at": now})
+    ).inserted_id
+    c = {
+        "number": "7406-2026-99999",
+        "office": "7406",
+        "time_zone": "Asia/Makassar",
+        "channel": "online",
+        "topic": "data",
+        "subject": "bench",
+        "user_id": user["_id"],
+        "status": "active",
+        "created_at": now,
+        "last_seq": n_messages,
+        "last_visible_seq": n_messages,
+        "reads": {},
+    }
     c["_id"] = (await db.consultations.insert_one(c)).inserted_id
     # A second, busy room so the index holds other rooms' messages too.
-    other = (await db.consultations.insert_one({**{k: v for k, v in c.items() if k != "_id"},
-                                                 "number": "7406-2026-99998"})).inserted_id
+    other = (
+        await db.consultations.insert_one({**{k: v for k, v in c.items() if k != "_id"}, "number": "7406-2026-99998"})
+    ).inserted_id
     t0 = time.perf_counter()
     start = now - timedelta(days=30)
     for base in range(0, n_messages, BATCH):
         docs = []
         for seq in range(base + 1, min(n_messages, base + BATCH) + 1):
             for room in (c["_id"], other):
-                docs.append({"consultation_id": room, "seq": seq, "kind": "text" if seq % 7 else "note",
-                             "author_id": user["_id"], "author_name": "Bench", "author_role": "user",
-                             "text": f"pesan nomor {seq} tentang data inflasi dan kemiskinan",
-                             "created_at": start + timedelta(seconds=seq)})
+                docs.append(
+                    {
+                        "consultation_id": room,
+                        "seq": seq,
+                        "kind": "text" if seq % 7 else "note",
+                        "author_id": user["_id"],
+                        "author_name": "Bench",
+                        "author_role": "user",
+                        "text": f"pesan nomor {seq} tentang data inflasi dan kemiskinan",
+                        "created_at": start + timedelta(seconds=seq),
+                    }
+                )
         await db.messages.insert_many(docs, ordered=False)
     load_secs = time.perf_counter() - t0
     # Indexes after the load: SecantusDB maintains an index on every insert far more slowly than it
@@ -70,8 +92,9 @@ async def run(uri: str, db_name: str, n_messages: int, iterations: int, label: s
     await apply(db)
     await seed_offices(db)
     index_secs = time.perf_counter() - t1
-    svc = Services(settings=Settings(mongodb_uri=uri, pst_db_name=db_name, pst_secret_key="bench"), db=db,
-                   clock=SystemClock())
+    svc = Services(
+        settings=Settings(mongodb_uri=uri, pst_db_name=db_name, pst_secret_key="bench"), db=db, clock=SystemClock()
+    )
     before = n_messages + 1
     action_ms: list[float] = []
     query_ms: list[float] = []
@@ -98,16 +121,25 @@ async def run(uri: str, db_name: str, n_messages: int, iterations: int, label: s
     old_plan = (await db.messages.find(open_ended).sort("seq", -1).limit(50).explain()).get("executionStats", {})
     info = await db.command("buildInfo")
     print(f"database: {label} (server version {info.get('version')})")
-    print(f"room size: {n_messages:,} messages (+{n_messages:,} in another room); loaded in {load_secs:.1f} s, "
-          f"indexes built in {index_secs:.1f} s")
+    print(
+        f"room size: {n_messages:,} messages (+{n_messages:,} in another room); loaded in {load_secs:.1f} s, "
+        f"indexes built in {index_secs:.1f} s"
+    )
     print(f"{'':28}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
-    for name, xs in (("history action (user view)", action_ms), ("seq-window query", query_ms),
-                     ("old open-ended query", old_ms)):
+    for name, xs in (
+        ("history action (user view)", action_ms),
+        ("seq-window query", query_ms),
+        ("old open-ended query", old_ms),
+    ):
         print(f"{name:28}{statistics.median(xs):10.2f}{pct(xs, 99):10.2f}{max(xs):10.2f}")
-    print(f"seq-window plan: keys examined {stats.get('totalKeysExamined')}, docs examined "
-          f"{stats.get('totalDocsExamined')}, returned {stats.get('nReturned')} (target p99 <= 10 ms)")
-    print(f"old open-ended plan ({{consultation_id, kind: {{$ne: note}}, seq: {{$lt}}}} sort -1 limit 50): keys "
-          f"{old_plan.get('totalKeysExamined')}, docs {old_plan.get('totalDocsExamined')} — what this design avoids")
+    print(
+        f"seq-window plan: keys examined {stats.get('totalKeysExamined')}, docs examined "
+        f"{stats.get('totalDocsExamined')}, returned {stats.get('nReturned')} (target p99 <= 10 ms)"
+    )
+    print(
+        f"old open-ended plan ({{consultation_id, kind: {{$ne: note}}, seq: {{$lt}}}} sort -1 limit 50): keys "
+        f"{old_plan.get('totalKeysExamined')}, docs {old_plan.get('totalDocsExamined')} — what this design avoids"
+    )
     await client.drop_database(db_name)
     await client.close()
 
