@@ -77,10 +77,16 @@ def make_app(*, compress: bool = False) -> web.Application:
         cid = data["consultation_id"]
         seq = seqs[cid] = seqs.get(cid, 0) + 1
         # About the shape and size of our server's message:new payload (server/domain/models.py).
-        msg = {"id": f"{next(ids):024x}", "consultation_id": cid, "seq": seq, "kind": "text",
-               "author": {"id": sid, "name": names.get(sid, sid), "role": "user"},
-               "text": str(data.get("text", "")), "created_at": datetime.now(UTC).isoformat(),
-               "client_id": data.get("client_id")}
+        msg = {
+            "id": f"{next(ids):024x}",
+            "consultation_id": cid,
+            "seq": seq,
+            "kind": "text",
+            "author": {"id": sid, "name": names.get(sid, sid), "role": "user"},
+            "text": str(data.get("text", "")),
+            "created_at": datetime.now(UTC).isoformat(),
+            "client_id": data.get("client_id"),
+        }
         await sio.emit("message:new", msg, room="c:" + cid)
         return {"ok": True, "message": msg}
 
@@ -91,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--untuned", action="store_true",
-                        help="python-socketio defaults: asyncio loop, ws compression on, default gc")
+    parser.add_argument(
+        "--untuned", action="store_true", help="python-socketio defaults: asyncio loop, ws compression on, default gc"
+    )
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "::1", "localhost"):
         print("bare_relay: loopback addresses only", file=sys.stderr)

@@ -81,6 +81,7 @@ def log(msg: str) -> None:
 
 # --- processes ----------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -161,12 +162,20 @@ class Child:
             if shutil.which("taskset"):
                 prefix = ["taskset", "-c", str(core)]
             else:
+
                 def preexec() -> None:
                     os.sched_setaffinity(0, {core})
+
         with open(log_path, "ab") as out:
             self.proc = subprocess.Popen(  # noqa: S603
-                prefix + cmd, env=env, cwd=str(REPO), stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=preexec,
+                prefix + cmd,
+                env=env,
+                cwd=str(REPO),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=preexec,
             )
         self.pid = self.proc.pid  # taskset execs, so this is the Python process itself
 
@@ -205,6 +214,7 @@ async def wait_http_ok(url: str, child: Child, limit_secs: float = START_TIMEOUT
 
 # --- topology -----------------------------------------------------------------------------------
 
+
 @dataclass
 class Conn:
     """One Socket.IO connection of the load: a user (one room) or an officer (one or many rooms)."""
@@ -236,8 +246,14 @@ def build_topology(pairs: int, officers: int, rooms_per_officer: int) -> tuple[l
         conns.append(Conn(index=n_rooms + p, role="officer", rooms=[p], name=f"Bench Officer {p}"))
     for m in range(officers):
         first = pairs + m * rooms_per_officer
-        conns.append(Conn(index=n_rooms + pairs + m, role="officer", name=f"Bench Desk Officer {m}",
-                          rooms=list(range(first, first + rooms_per_officer))))
+        conns.append(
+            Conn(
+                index=n_rooms + pairs + m,
+                role="officer",
+                name=f"Bench Desk Officer {m}",
+                rooms=list(range(first, first + rooms_per_officer)),
+            )
+        )
     rooms = []
     for r in range(n_rooms):
         officer = n_rooms + r if r < pairs else n_rooms + pairs + (r - pairs) // rooms_per_officer
@@ -246,6 +262,7 @@ def build_topology(pairs: int, officers: int, rooms_per_officer: int) -> tuple[l
 
 
 # --- measurement --------------------------------------------------------------------------------
+
 
 def pct(values: list[float], q: float) -> float:
     """Nearest-rank percentile, NaN when empty."""
@@ -305,6 +322,7 @@ class StepResult:
     duration: float
     clients: int
     rooms: int
+    span: float = 0.0  # the measured window as it really was (longer than `duration` when sends fell behind)
     sent: int = 0
     delivered: int = 0
     lost: int = 0
@@ -344,7 +362,7 @@ class StepResult:
     def server_us_per_msg_net_idle(self) -> float | None:
         if self.server_cpu_s is None or not self.sent or self.idle_server_cpu_pct is None:
             return None
-        net = self.server_cpu_s - self.idle_server_cpu_pct / 100.0 * self.duration
+        net = self.server_cpu_s - self.idle_server_cpu_pct / 100.0 * self.span
         return max(0.0, net) / self.sent * 1e6
 
     @property
@@ -353,15 +371,15 @@ class StepResult:
 
     @property
     def server_cpu_pct(self) -> float | None:
-        return None if self.server_cpu_s is None else self.server_cpu_s / self.duration * 100.0
+        return None if self.server_cpu_s is None else self.server_cpu_s / self.span * 100.0
 
     @property
     def db_cpu_pct(self) -> float | None:
-        return None if self.db_cpu_s is None else self.db_cpu_s / self.duration * 100.0
+        return None if self.db_cpu_s is None else self.db_cpu_s / self.span * 100.0
 
     @property
     def gen_cpu_pct(self) -> float:
-        return self.gen_cpu_s / self.duration * 100.0
+        return self.gen_cpu_s / self.span * 100.0
 
     @property
     def generator_saturated(self) -> bool:
@@ -394,6 +412,7 @@ class Target:
 
 # --- the load -----------------------------------------------------------------------------------
 
+
 class Load:
     """The connections of one target and the sending loop."""
 
@@ -419,12 +438,16 @@ class Load:
             client.on("message:new", functools.partial(rec.on_message, conn.index))
             client.on("*", rec.on_other)
             async with sem:
-                await client.connect(self.target.url, auth=self.target.auth(conn), transports=["websocket"],
-                                     socketio_path="socket.io", wait_timeout=30)
+                await client.connect(
+                    self.target.url,
+                    auth=self.target.auth(conn),
+                    transports=["websocket"],
+                    socketio_path="socket.io",
+                    wait_timeout=30,
+                )
                 conn.client = client
                 for r in conn.rooms:
-                    ack = await client.call("consultation:join", {"consultation_id": self.rooms[r].cid},
-                                            timeout=60)
+                    ack = await client.call("consultation:join", {"consultation_id": self.rooms[r].cid}, timeout=60)
                     if not (isinstance(ack, dict) and ack.get("ok")):
                         raise RuntimeError(f"join failed for {conn.name}: {ack!r}")
 
@@ -433,8 +456,10 @@ class Load:
         # The clients live for the whole run: keep them out of the generator's collections.
         gc.collect()
         gc.freeze()
-        log(f"{self.target.name}: {len(self.conns)} clients connected and joined "
-            f"{sum(len(c.rooms) for c in self.conns)} rooms in {time.monotonic() - t0:.1f} s")
+        log(
+            f"{self.target.name}: {len(self.conns)} clients connected and joined "
+            f"{sum(len(c.rooms) for c in self.conns)} rooms in {time.monotonic() - t0:.1f} s"
+        )
 
     async def close(self) -> None:
         async def one(conn: Conn) -> None:
@@ -449,11 +474,16 @@ class Load:
             self.http = None
 
     def _own_cpu(self) -> tuple[float | None, float | None, float, float | None]:
-        return (cpu_seconds(self.target.server_pid), cpu_seconds(self.target.db_pid), time.process_time(),
-                runqueue_wait_seconds(self.target.server_pid))
+        return (
+            cpu_seconds(self.target.server_pid),
+            cpu_seconds(self.target.db_pid),
+            time.process_time(),
+            runqueue_wait_seconds(self.target.server_pid),
+        )
 
-    def _other_load(self, c0: tuple[Any, ...], c1: tuple[Any, ...], b0: dict[int, float],
-                    b1: dict[int, float], span: float) -> dict[int, float]:
+    def _other_load(
+        self, c0: tuple[Any, ...], c1: tuple[Any, ...], b0: dict[int, float], b1: dict[int, float], span: float
+    ) -> dict[int, float]:
         """% of the server's and the generator's cores used by anything but us (a shared machine)."""
         mine: Counter[int] = Counter()
         a = self.args
@@ -463,8 +493,11 @@ class Load:
             mine[self.target.db_core] += c1[1] - c0[1]
         if a.generator_core is not None:
             mine[a.generator_core] += c1[2] - c0[2]
-        return {core: max(0.0, (b1[core] - b0[core]) - mine[core]) / span * 100.0
-                for core in sorted(mine) if core in b0 and core in b1}
+        return {
+            core: max(0.0, (b1[core] - b0[core]) - mine[core]) / span * 100.0
+            for core in sorted(mine)
+            if core in b0 and core in b1
+        }
 
     async def idle_cpu(self, secs: float) -> tuple[float | None, float | None]:
         """CPU % of the server and the database with every client connected and nobody talking."""
@@ -500,8 +533,10 @@ class Load:
                 return
             if time.monotonic() - last_log > 15:
                 last_log = time.monotonic()
-                log(f"{self.target.name}: waiting for a quiet machine; others use "
-                    + ", ".join(f"{v:.0f} % of core {k}" for k, v in other.items()))
+                log(
+                    f"{self.target.name}: waiting for a quiet machine; others use "
+                    + ", ".join(f"{v:.0f} % of core {k}" for k, v in other.items())
+                )
         log(f"{self.target.name}: the machine did not get quiet in {limit_secs:.0f} s; measuring anyway")
 
     async def step(self, rate: float, duration: float, warmup: float) -> StepResult:
@@ -515,18 +550,19 @@ class Load:
         start = time.perf_counter() + 0.05
         win0, win1 = start + warmup, start + warmup + duration
         rec.reset(window=(win0, win1))
-        res = StepResult(target=self.target.name, rate=rate, duration=duration, clients=len(self.conns),
-                         rooms=len(self.rooms))
+        res = StepResult(
+            target=self.target.name, rate=rate, duration=duration, clients=len(self.conns), rooms=len(self.rooms)
+        )
         max_sends = int(rate * (warmup + duration) * 1.5) + 10
         interval = 1.0 / rate
         poisson = args.arrivals == "poisson"
         at = start
-        snap0: tuple[tuple[Any, ...], dict[int, float], int] | None = None
+        snap0: tuple[tuple[Any, ...], dict[int, float], int, float] | None = None
         ops0: int | None = None
         for k in range(max_sends):
             now = time.perf_counter()
             if snap0 is None and now >= win0:
-                snap0 = (self._own_cpu(), core_busy_seconds(), rec.events)
+                snap0 = (self._own_cpu(), core_busy_seconds(), rec.events, time.perf_counter())
                 ops0 = await self.target.db_ops()
             if at >= win1:
                 break
@@ -548,22 +584,25 @@ class Load:
                 res.sent += 1
             try:
                 await conn.client.emit(
-                    "message:send", {"consultation_id": room.cid, "text": self.text, "client_id": client_id},
-                    callback=functools.partial(rec.on_ack, sent_at, counted))
+                    "message:send",
+                    {"consultation_id": room.cid, "text": self.text, "client_id": client_id},
+                    callback=functools.partial(rec.on_ack, sent_at, counted),
+                )
             except Exception as exc:  # noqa: BLE001 - a dead connection is a result, not a crash
                 rec.errors[f"emit:{type(exc).__name__}"] += 1
                 rec.pending.pop(client_id, None)
             at += rng.expovariate(rate) if poisson else interval
         if snap0 is None:
-            snap0 = (self._own_cpu(), core_busy_seconds(), rec.events)
+            snap0 = (self._own_cpu(), core_busy_seconds(), rec.events, time.perf_counter())
             ops0 = await self.target.db_ops()
         if win1 - time.perf_counter() > 0:
             await asyncio.sleep(win1 - time.perf_counter())
-        cpu1, busy1, events1 = self._own_cpu(), core_busy_seconds(), rec.events
+        cpu1, busy1, events1, t1 = self._own_cpu(), core_busy_seconds(), rec.events, time.perf_counter()
         ops1 = await self.target.db_ops()
         if ops0 is not None and ops1 is not None:
             res.db_ops = ops1 - ops0 - 1  # less our own serverStatus
-        cpu0, busy0, events0 = snap0
+        cpu0, busy0, events0, t0 = snap0
+        res.span = max(t1 - t0, 1e-3)
         with contextlib.suppress(OSError):
             res.loadavg = " ".join(Path("/proc/loadavg").read_text().split()[:3])  # noqa: ASYNC240 - procfs
         res.server_rss_mb, res.db_rss_mb = rss_mb(self.target.server_pid), rss_mb(self.target.db_pid)
@@ -576,7 +615,7 @@ class Load:
         res.delivered = len(rec.latencies)
         res.errors = dict(rec.errors)
         res.delivered_per_sec = rec.delivered_in_window / duration
-        res.events_per_sec = (events1 - events0) / duration
+        res.events_per_sec = (events1 - events0) / res.span
         res.p50_ms, res.p95_ms, res.p99_ms, res.max_ms = (pct(rec.latencies, q) * 1e3 for q in (50, 95, 99, 100))
         res.ack_p50_ms, res.ack_p99_ms = (pct(rec.ack_latencies, q) * 1e3 for q in (50, 99))
         res.gen_lag_p99_ms, res.gen_lag_max_ms = (pct(rec.lags, q) * 1e3 for q in (99, 100))
@@ -586,13 +625,14 @@ class Load:
             res.db_cpu_s = cpu1[1] - cpu0[1]
         res.gen_cpu_s = cpu1[2] - cpu0[2]
         if cpu0[3] is not None and cpu1[3] is not None:
-            res.server_wait_ms_per_s = (cpu1[3] - cpu0[3]) / duration * 1e3
-        res.other_load_pct = self._other_load(cpu0, cpu1, busy0, busy1, duration)
+            res.server_wait_ms_per_s = (cpu1[3] - cpu0[3]) / res.span * 1e3
+        res.other_load_pct = self._other_load(cpu0, cpu1, busy0, busy1, res.span)
         rec.pending.clear()
         return res
 
 
 # --- our server ---------------------------------------------------------------------------------
+
 
 class OurServer(Target):
     name = "ours"
@@ -640,8 +680,18 @@ class OurServer(Target):
             env["MONGODB_URI"] = self.args.mongodb_uri
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        cmd = [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--data-dir", str(self.data_dir)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "server",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(self.data_dir),
+        ]
         self.child = Child("pst serve", cmd, env, self.workdir / "server.log", self.args.server_core)
         self.server_pid = self.child.pid
         await wait_http_ok(f"{self.url}/healthz", self.child)
@@ -668,10 +718,14 @@ class OurServer(Target):
                 pkg = importlib.metadata.version("secantusdb")
             except importlib.metadata.PackageNotFoundError:
                 pkg = "?"
-            self.db_label = (f"embedded SecantusDB {pkg} (buildInfo version {version}), started by pst serve, "
-                             f"on core(s) {sorted(os.sched_getaffinity(self.db_pid))}")
-        log(f"ours: pst serve pid {self.server_pid} on {self.url}{' (set-up)' if setup else ''}; "
-            f"database: {self.db_label}")
+            self.db_label = (
+                f"embedded SecantusDB {pkg} (buildInfo version {version}), started by pst serve, "
+                f"on core(s) {sorted(os.sched_getaffinity(self.db_pid))}"
+            )
+        log(
+            f"ours: pst serve pid {self.server_pid} on {self.url}{' (set-up)' if setup else ''}; "
+            f"database: {self.db_label}"
+        )
 
     async def restart(self) -> None:
         """A fresh `pst serve` with the product's defaults over the same data: the one we measure."""
@@ -691,8 +745,12 @@ class OurServer(Target):
             from server.settings import load_settings
 
             assert self.mongo is not None
-            settings = load_settings(mongodb_uri=self.db_uri, pst_db_name=self.db_name,
-                                     pst_data_dir=self.workdir / "bench-side", public_base_url=self.url)
+            settings = load_settings(
+                mongodb_uri=self.db_uri,
+                pst_db_name=self.db_name,
+                pst_data_dir=self.workdir / "bench-side",
+                public_base_url=self.url,
+            )
             self.svc = Services(settings=settings, db=self.mongo[self.db_name], clock=SystemClock())
         return self.svc
 
@@ -707,8 +765,7 @@ class OurServer(Target):
             self.child.stop()
 
 
-async def _http(http: aiohttp.ClientSession, method: str, url: str, body: Any = None,
-                token: str | None = None) -> Any:
+async def _http(http: aiohttp.ClientSession, method: str, url: str, body: Any = None, token: str | None = None) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     for attempt in range(5):
         async with http.request(method, url, json=body, headers=headers) as resp:
@@ -779,17 +836,20 @@ async def setup_accounts(ours: OurServer, conns: list[Conn], rooms: list[Room], 
         c.email = f"bench-{tag}-{c.index}@bench.example.org"
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
+
         async def login(c: Conn) -> None:
             if mode == "api":
-                c.token = (await _http(http, "POST", f"{api}/auth/login",
-                                       {"email": c.email, "password": PASSWORD}))["token"]
+                c.token = (await _http(http, "POST", f"{api}/auth/login", {"email": c.email, "password": PASSWORD}))[
+                    "token"
+                ]
             else:
                 c.token, _ = await accounts.login(svc, email=c.email, password=PASSWORD)
 
         async def make_staff(c: Conn) -> None:
             # What `pst admin create-user` does.
-            await accounts.create_staff(svc, email=c.email, name=c.name, role="officer", office=c.office,
-                                        password=PASSWORD)
+            await accounts.create_staff(
+                svc, email=c.email, name=c.name, role="officer", office=c.office, password=PASSWORD
+            )
             await login(c)
 
         async def verify_token(email: str) -> str:
@@ -803,16 +863,26 @@ async def setup_accounts(ours: OurServer, conns: list[Conn], rooms: list[Room], 
 
         async def make_user(c: Conn) -> None:
             if mode == "api":
-                await _http(http, "POST", f"{api}/auth/register",
-                            {"email": c.email, "password": PASSWORD, "name": c.name})
+                await _http(
+                    http, "POST", f"{api}/auth/register", {"email": c.email, "password": PASSWORD, "name": c.name}
+                )
                 await _http(http, "POST", f"{api}/auth/verify", {"token": await verify_token(c.email)})
             await login(c)
 
         async def open_and_claim(room: Room) -> None:
             user, officer = conns[room.user], conns[room.officer]
-            opened = await _http(http, "POST", f"{api}/consultations",
-                                 {"office": user.office, "topic": "data", "subject": f"Bench room {room.index}",
-                                  "text": "Halo, saya membutuhkan data inflasi bulanan."}, token=user.token)
+            opened = await _http(
+                http,
+                "POST",
+                f"{api}/consultations",
+                {
+                    "office": user.office,
+                    "topic": "data",
+                    "subject": f"Bench room {room.index}",
+                    "text": "Halo, saya membutuhkan data inflasi bulanan.",
+                },
+                token=user.token,
+            )
             room.cid = opened["id"]
             await _http(http, "POST", f"{api}/consultations/{room.cid}/claim", token=officer.token)
 
@@ -821,10 +891,25 @@ async def setup_accounts(ours: OurServer, conns: list[Conn], rooms: list[Room], 
             # Verified users in bulk, in the shape accounts.register writes; sessions from accounts.login.
             now = svc.now()
             hashed = await security.hash_password(PASSWORD)
-            await db.users.insert_many([{
-                "email": accounts.normalize_email(c.email), "name": c.name, "role": "user", "office": None,
-                "phone": None, "institution": None, "occupation": None, "lang": "id", "password_hash": hashed,
-                "email_verified_at": now, "created_at": now, "updated_at": now} for c in users])
+            await db.users.insert_many(
+                [
+                    {
+                        "email": accounts.normalize_email(c.email),
+                        "name": c.name,
+                        "role": "user",
+                        "office": None,
+                        "phone": None,
+                        "institution": None,
+                        "occupation": None,
+                        "lang": "id",
+                        "password_hash": hashed,
+                        "email_verified_at": now,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for c in users
+                ]
+            )
         await _bounded(users, make_user, "users", SETUP_CONCURRENCY)
         # The first consultation of an office in a year creates its number counter with an upsert;
         # SecantusDB answers None to one of two racing upserts and POST /consultations fails with a 500
@@ -835,12 +920,21 @@ async def setup_accounts(ours: OurServer, conns: list[Conn], rooms: list[Room], 
         await _bounded(list(firsts.values()), open_and_claim, "first consultation of each office", 1)
         rest = [r for r in rooms if firsts[conns[r.user].office] is not r]
         await _bounded(rest, open_and_claim, "consultations opened and claimed", SETUP_CONCURRENCY)
-    res = await db.outbox.update_many({"status": "pending"}, {"$set": {
-        "status": "failed", "lease_until": None, "last_error": "not sent: bench/chat_latency.py set-up mail"}})
+    res = await db.outbox.update_many(
+        {"status": "pending"},
+        {
+            "$set": {
+                "status": "failed",
+                "lease_until": None,
+                "last_error": "not sent: bench/chat_latency.py set-up mail",
+            }
+        },
+    )
     log(f"ours: {res.modified_count} set-up e-mails cancelled (the measured notifier has nothing to send)")
 
 
 # --- the bare relay -----------------------------------------------------------------------------
+
 
 class BareRelay(Target):
     name = "bare"
@@ -869,6 +963,7 @@ class BareRelay(Target):
 
 # --- reporting ----------------------------------------------------------------------------------
 
+
 def _f(v: float | None, fmt: str = "{:.1f}") -> str:
     return "n/a" if v is None or math.isnan(v) else fmt.format(v)
 
@@ -894,10 +989,8 @@ def print_comparison(ours: StepResult | None, bare: StepResult | None, db_label:
     def add(label: str, cells: list[str], ratio: str = "") -> None:
         rows.append([label, *cells, *([ratio] if both else [])])
 
-    def num(label: str, get: Callable[[StepResult], float | None], fmt: str = "{:.1f}",
-            ratio: bool = False) -> None:
-        add(label, [_f(get(r), fmt) for r in cols],
-            _ratio(get(ours), get(bare)) if ratio and ours and bare else "")
+    def num(label: str, get: Callable[[StepResult], float | None], fmt: str = "{:.1f}", ratio: bool = False) -> None:
+        add(label, [_f(get(r), fmt) for r in cols], _ratio(get(ours), get(bare)) if ratio and ours and bare else "")
 
     add("clients / rooms", [f"{r.clients} / {r.rooms}" for r in cols])
     num("offered rate, msg/s", lambda r: r.rate, "{:.0f}")
@@ -917,15 +1010,20 @@ def print_comparison(ours: StepResult | None, bare: StepResult | None, db_label:
     num("database CPU per message, us", lambda r: r.db_us_per_msg, "{:.0f}")
     num("database operations per message", lambda r: r.db_ops_per_msg, "{:.2f}")
     num("  database idle CPU before, %", lambda r: r.idle_db_cpu_pct)
-    num("server + database per message, us",
+    num(
+        "server + database per message, us",
         lambda r: None if r.server_us_per_msg is None else r.server_us_per_msg + (r.db_us_per_msg or 0.0),
-        "{:.0f}", ratio=True)
+        "{:.0f}",
+        ratio=True,
+    )
     num("server RSS, MB", lambda r: r.server_rss_mb, "{:.0f}", ratio=True)
     num("database RSS, MB", lambda r: r.db_rss_mb, "{:.0f}")
     num("events received by clients /s", lambda r: r.events_per_sec, "{:.0f}")
     num("generator CPU, % of a core", lambda r: r.gen_cpu_pct, "{:.0f}")
-    add("generator send lag p99 / max, ms",
-        [f"{_f(r.gen_lag_p99_ms, '{:.2f}')} / {_f(r.gen_lag_max_ms, '{:.1f}')}" for r in cols])
+    add(
+        "generator send lag p99 / max, ms",
+        [f"{_f(r.gen_lag_p99_ms, '{:.2f}')} / {_f(r.gen_lag_max_ms, '{:.1f}')}" for r in cols],
+    )
     add("other processes, % of core", [_other(r) for r in cols])
     num("server waited for a CPU, ms/s", lambda r: r.server_wait_ms_per_s)
     add("load average 1/5/15 min", [r.loadavg or "n/a" for r in cols])
@@ -934,30 +1032,39 @@ def print_comparison(ours: StepResult | None, bare: StepResult | None, db_label:
     print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
     for line in rows:
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                        for i, (c, w) in enumerate(zip(line, widths, strict=True))))
+        print(
+            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True)))
+        )
     if ours is not None:
         print(f"\ndatabase: {db_label}")
     for r in cols:
         if r.generator_saturated:
-            print(f"WARNING: the load generator used {r.gen_cpu_pct:.0f} % of its core during the {r.target} "
-                  "run: latencies include its own queueing; throughput is a lower bound of the server's.")
+            print(
+                f"WARNING: the load generator used {r.gen_cpu_pct:.0f} % of its core during the {r.target} "
+                "run: latencies include its own queueing; throughput is a lower bound of the server's."
+            )
         elif r.generator_late:
-            print(f"WARNING: the load generator sent late during the {r.target} run (lag p99 "
-                  f"{r.gen_lag_p99_ms:.1f} ms at {r.gen_cpu_pct:.0f} % CPU): something else held its core.")
+            print(
+                f"WARNING: the load generator sent late during the {r.target} run (lag p99 "
+                f"{r.gen_lag_p99_ms:.1f} ms at {r.gen_cpu_pct:.0f} % CPU): something else held its core."
+            )
         busy = {k: v for k, v in r.other_load_pct.items() if v > OTHER_LOAD_WARN_PCT}
         if busy:
-            print(f"WARNING: other processes used {', '.join(f'{v:.0f} % of core {k}' for k, v in busy.items())} "
-                  f"during the {r.target} window: its latencies are inflated by CPU contention; CPU time per "
-                  "message (utime + stime) is affected much less.")
+            print(
+                f"WARNING: other processes used {', '.join(f'{v:.0f} % of core {k}' for k, v in busy.items())} "
+                f"during the {r.target} window: its latencies are inflated by CPU contention; CPU time per "
+                "message (utime + stime) is affected much less."
+            )
     if ours is None or bare is None:
         return
     print()
     a, b = ours.server_us_per_msg, bare.server_us_per_msg
     if a is not None and b:
         verdict = "meets" if a / b <= CPU_RATIO_TARGET else "MISSES"
-        print(f"server CPU per message: {a / b:.2f}x the bare relay's ({verdict} the <= {CPU_RATIO_TARGET:.0f}x "
-              "target of shared/PERFORMANCE.md; the database's CPU not included)")
+        print(
+            f"server CPU per message: {a / b:.2f}x the bare relay's ({verdict} the <= {CPU_RATIO_TARGET:.0f}x "
+            "target of shared/PERFORMANCE.md; the database's CPU not included)"
+        )
         an, bn = ours.server_us_per_msg_net_idle, bare.server_us_per_msg_net_idle
         if an is not None and bn:
             print(f"  net of idle CPU: {an / bn:.2f}x")
@@ -965,27 +1072,35 @@ def print_comparison(ours: StepResult | None, bare: StepResult | None, db_label:
             print(f"  with the database's CPU: {(a + ours.db_us_per_msg) / b:.2f}x")
     verdict = "meets" if ours.p99_ms <= P99_TARGET_MS else "MISSES"
     note = "" if ours.clients >= 1000 else f"; the target is stated for 1,000 clients, this run has {ours.clients}"
-    print(f"p99 send->delivery: {ours.p99_ms:.1f} ms ({verdict} the <= {P99_TARGET_MS:.0f} ms target at "
-          f"{ours.rate:.0f} msg/s{note})")
+    print(
+        f"p99 send->delivery: {ours.p99_ms:.1f} ms ({verdict} the <= {P99_TARGET_MS:.0f} ms target at "
+        f"{ours.rate:.0f} msg/s{note})"
+    )
 
 
 def print_ladder(results: list[StepResult]) -> None:
     print(f"\nfind-max ladder, {results[0].target} (fails at p99 > {FIND_MAX_P99_MS:.0f} ms, a loss or an error ack):")
-    print(f"  {'rate':>6} {'sent':>6} {'deliv/s':>8} {'lost':>5} {'err':>4} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'max ms':>8} {'srv us/msg':>10} {'db us/msg':>9} {'srv %':>5} {'db %':>5} {'gen %':>5} "
-          f"{'others %':>8}  verdict")
+    print(
+        f"  {'rate':>6} {'sent':>6} {'deliv/s':>8} {'lost':>5} {'err':>4} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'max ms':>8} {'srv us/msg':>10} {'db us/msg':>9} {'srv %':>5} {'db %':>5} {'gen %':>5} "
+        f"{'others %':>8}  verdict"
+    )
     for r in results:
         verdict = "ok" if r.passes(FIND_MAX_P99_MS) else "FAIL"
         if r.generator_saturated:
             verdict += " (generator saturated)"
         elif r.generator_late:
             verdict += " (generator sent late)"
+        if any(v > OTHER_LOAD_WARN_PCT for v in r.other_load_pct.values()):
+            verdict += " (other processes busy)"
         others = "/".join(f"{v:.0f}" for v in r.other_load_pct.values())
-        print(f"  {r.rate:>6.0f} {r.sent:>6} {r.delivered_per_sec:>8.1f} {r.lost:>5} {sum(r.errors.values()):>4} "
-              f"{_f(r.p50_ms, '{:.2f}'):>8} {_f(r.p99_ms, '{:.2f}'):>8} {_f(r.max_ms, '{:.1f}'):>8} "
-              f"{_f(r.server_us_per_msg, '{:.0f}'):>10} {_f(r.db_us_per_msg, '{:.0f}'):>9} "
-              f"{_f(r.server_cpu_pct, '{:.0f}'):>5} {_f(r.db_cpu_pct, '{:.0f}'):>5} {r.gen_cpu_pct:>5.0f} "
-              f"{others:>8}  {verdict}")
+        print(
+            f"  {r.rate:>6.0f} {r.sent:>6} {r.delivered_per_sec:>8.1f} {r.lost:>5} {sum(r.errors.values()):>4} "
+            f"{_f(r.p50_ms, '{:.2f}'):>8} {_f(r.p99_ms, '{:.2f}'):>8} {_f(r.max_ms, '{:.1f}'):>8} "
+            f"{_f(r.server_us_per_msg, '{:.0f}'):>10} {_f(r.db_us_per_msg, '{:.0f}'):>9} "
+            f"{_f(r.server_cpu_pct, '{:.0f}'):>5} {_f(r.db_cpu_pct, '{:.0f}'):>5} {r.gen_cpu_pct:>5.0f} "
+            f"{others:>8}  {verdict}"
+        )
     ok = [r for r in results if r.passes(FIND_MAX_P99_MS) and not r.generator_saturated]
     best = f"{ok[-1].rate:.0f} msg/s" if ok else "none"
     tail = ""
@@ -998,6 +1113,7 @@ def print_ladder(results: list[StepResult]) -> None:
 
 # --- main ---------------------------------------------------------------------------------------
 
+
 def start_profiler(args: argparse.Namespace, pid: int) -> subprocess.Popen[bytes] | None:
     """py-spy over the measured window of the first step (needs ptrace rights over the server)."""
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -1005,14 +1121,28 @@ def start_profiler(args: argparse.Namespace, pid: int) -> subprocess.Popen[bytes
         log("py-spy not found (pip install py-spy): no profile")
         return None
     fmt = {".txt": "raw", ".json": "speedscope"}.get(Path(args.py_spy).suffix, "flamegraph")
-    cmd = [exe, "record", "--pid", str(pid), "--duration", str(max(1, int(args.duration))), "--rate", "250",
-           "--format", fmt, "--output", args.py_spy, "--nonblocking"]
+    cmd = [
+        exe,
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(max(1, int(args.duration))),
+        "--rate",
+        "250",
+        "--format",
+        fmt,
+        "--output",
+        args.py_spy,
+        "--nonblocking",
+    ]
     log(f"py-spy records the server for {args.duration:.0f} s into {args.py_spy}")
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
 
 
-async def run_target(target: Target, conns: list[Conn], rooms: list[Room], args: argparse.Namespace,
-                     rates: list[float]) -> list[StepResult]:
+async def run_target(
+    target: Target, conns: list[Conn], rooms: list[Room], args: argparse.Namespace, rates: list[float]
+) -> list[StepResult]:
     """Connect, then one step per rate (the find-max ladder stops at its first failure)."""
     load = Load(target, conns, rooms, args)
     results: list[StepResult] = []
@@ -1023,11 +1153,16 @@ async def run_target(target: Target, conns: list[Conn], rooms: list[Room], args:
         for i, rate in enumerate(rates):
             per_conn = rate / len(conns)
             if target.name == "ours" and per_conn > 0.8 * SERVER_MSG_PER_CONN_LIMIT:
-                log(f"ours: {per_conn:.1f} msg/s a connection is near the server's limit of "
-                    f"{SERVER_MSG_PER_CONN_LIMIT:.0f}: add clients")
-            log(f"{target.name}: {rate:.0f} msg/s for {args.warmup:.0f} + {args.duration:.0f} s "
-                f"({per_conn:.2f} msg/s a connection, {args.arrivals} arrivals)")
+                log(
+                    f"ours: {per_conn:.1f} msg/s a connection is near the server's limit of "
+                    f"{SERVER_MSG_PER_CONN_LIMIT:.0f}: add clients"
+                )
+            log(
+                f"{target.name}: {rate:.0f} msg/s for {args.warmup:.0f} + {args.duration:.0f} s "
+                f"({per_conn:.2f} msg/s a connection, {args.arrivals} arrivals)"
+            )
             if i == 0 and args.py_spy and isinstance(target, OurServer) and target.server_pid is not None:
+
                 def profile(pid: int = target.server_pid) -> None:
                     profilers.append(start_profiler(args, pid))
 
@@ -1037,14 +1172,18 @@ async def run_target(target: Target, conns: list[Conn], rooms: list[Room], args:
                 res = await load.step(rate, args.duration, args.warmup)
                 if load.quiet(res.other_load_pct) or attempt == args.retry_busy:
                     break
-                log(f"{target.name}: other processes used {_other(res)} % of our cores; measuring again "
-                    f"({attempt + 1}/{args.retry_busy})")
+                log(
+                    f"{target.name}: other processes used {_other(res)} % of our cores; measuring again "
+                    f"({attempt + 1}/{args.retry_busy})"
+                )
             res.idle_server_cpu_pct, res.idle_db_cpu_pct = idle_srv, idle_db
             results.append(res)
-            log(f"{target.name}: {rate:.0f} msg/s -> delivered {res.delivered_per_sec:.1f}/s, "
+            log(
+                f"{target.name}: {rate:.0f} msg/s -> delivered {res.delivered_per_sec:.1f}/s, "
                 f"p50 {res.p50_ms:.2f} ms, p99 {res.p99_ms:.2f} ms, lost {res.lost}, errors {res.errors or 0}, "
                 f"server {_f(res.server_us_per_msg, '{:.0f}')} us/msg, generator {res.gen_cpu_pct:.0f} % CPU, "
-                f"others {_other(res)} %")
+                f"others {_other(res)} %"
+            )
             if args.find_max:
                 if not res.passes(FIND_MAX_P99_MS) or res.generator_saturated:
                     break
@@ -1082,8 +1221,10 @@ async def amain(args: argparse.Namespace) -> int:
         os.sched_setaffinity(0, {args.generator_core})
     workdir = Path(tempfile.mkdtemp(prefix="pst-bench-"))
     conns, rooms = build_topology(args.pairs, args.officers, args.rooms_per_officer)
-    log(f"{len(conns)} clients: {args.pairs} user/officer pairs + {args.officers} officers x "
-        f"{args.rooms_per_officer} rooms with their users; {len(rooms)} rooms; work dir {workdir}")
+    log(
+        f"{len(conns)} clients: {args.pairs} user/officer pairs + {args.officers} officers x "
+        f"{args.rooms_per_officer} rooms with their users; {len(rooms)} rooms; work dir {workdir}"
+    )
     rates = ladder(args) if args.find_max else [args.rate]
     out: dict[str, list[StepResult]] = {}
     db_label = ""
@@ -1120,11 +1261,13 @@ async def amain(args: argparse.Namespace) -> int:
             log(f"work dir kept: {workdir}")
         elif not args.keep_data:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\n== bench/chat_latency.py: {len(conns)} clients ({args.pairs} pairs + {args.officers} officers x "
-          f"{args.rooms_per_officer} rooms), {len(rooms)} rooms, {args.staff_per_office} officers an office, "
-          f"{args.text_bytes}-byte messages, {args.arrivals} arrivals, {args.duration:.0f} s measured after "
-          f"{args.warmup:.0f} s warm-up; server on core {args.server_core}, generator on core "
-          f"{args.generator_core}; run took {time.monotonic() - started:.0f} s")
+    print(
+        f"\n== bench/chat_latency.py: {len(conns)} clients ({args.pairs} pairs + {args.officers} officers x "
+        f"{args.rooms_per_officer} rooms), {len(rooms)} rooms, {args.staff_per_office} officers an office, "
+        f"{args.text_bytes}-byte messages, {args.arrivals} arrivals, {args.duration:.0f} s measured after "
+        f"{args.warmup:.0f} s warm-up; server on core {args.server_core}, generator on core "
+        f"{args.generator_core}; run took {time.monotonic() - started:.0f} s"
+    )
     if args.find_max:
         for results in out.values():
             if results:
@@ -1140,8 +1283,10 @@ async def amain(args: argparse.Namespace) -> int:
     if args.json:
         doc: dict[str, Any] = {"argv": sys.argv[1:], "database": db_label}
         for name, results in out.items():
-            doc[name] = [dataclasses.asdict(r) | {"server_us_per_msg": r.server_us_per_msg,
-                                                   "db_us_per_msg": r.db_us_per_msg} for r in results]
+            doc[name] = [
+                dataclasses.asdict(r) | {"server_us_per_msg": r.server_us_per_msg, "db_us_per_msg": r.db_us_per_msg}
+                for r in results
+            ]
         Path(args.json).write_text(json.dumps(doc, indent=1))  # noqa: ASYNC240 - after the measurements
     return 0
 
@@ -1149,46 +1294,80 @@ async def amain(args: argparse.Namespace) -> int:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pairs", type=int, default=40, help="user/officer pairs, one room each (40)")
-    p.add_argument("--officers", type=int, default=1,
-                   help="officers holding --rooms-per-officer rooms each, with their users (1)")
+    p.add_argument(
+        "--officers", type=int, default=1, help="officers holding --rooms-per-officer rooms each, with their users (1)"
+    )
     p.add_argument("--rooms-per-officer", type=int, default=20)
-    p.add_argument("--staff-per-office", type=int, default=5,
-                   help="officers an office (5); each message also goes to its office's staff as room:activity")
-    p.add_argument("--rate", type=float, default=30.0,
-                   help="total messages a second (30: what the embedded SecantusDB carries with p99 < 100 ms)")
+    p.add_argument(
+        "--staff-per-office",
+        type=int,
+        default=5,
+        help="officers an office (5); each message also goes to its office's staff as room:activity",
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=30.0,
+        help="total messages a second (30: well inside the ~45 msg/s the embedded SecantusDB sustains here)",
+    )
     p.add_argument("--duration", type=float, default=20.0, help="measured seconds a step (20)")
     p.add_argument("--warmup", type=float, default=3.0, help="seconds of load before measuring (3)")
     p.add_argument("--idle-secs", type=float, default=3.0, help="idle CPU measured before the load (3)")
     p.add_argument("--drain-secs", type=float, default=5.0, help="wait for in-flight messages after a step (5)")
     p.add_argument("--pause-secs", type=float, default=2.0, help="pause between find-max steps (2)")
-    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECS",
-                   help=f"before each step wait up to SECS for other processes to use <= {QUIET_PCT:.0f} %% "
-                        f"of the server's core and <= {QUIET_GENERATOR_CORE_PCT:.0f} %% of the generator's "
-                        "(a shared machine)")
-    p.add_argument("--retry-busy", type=int, default=0, metavar="N",
-                   help="measure a step again, up to N times, when other processes used more of our cores "
-                        "during it than --wait-quiet allows")
+    p.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECS",
+        help=f"before each step wait up to SECS for other processes to use <= {QUIET_PCT:.0f} %% "
+        f"of the server's core and <= {QUIET_GENERATOR_CORE_PCT:.0f} %% of the generator's "
+        "(a shared machine)",
+    )
+    p.add_argument(
+        "--retry-busy",
+        type=int,
+        default=0,
+        metavar="N",
+        help="measure a step again, up to N times, when other processes used more of our cores "
+        "during it than --wait-quiet allows",
+    )
     p.add_argument("--arrivals", choices=["even", "poisson"], default="even")
     p.add_argument("--text-bytes", type=int, default=100)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--target", choices=["both", "ours", "bare"], default="both")
-    p.add_argument("--find-max", action="store_true",
-                   help=f"step the rate up until p99 > {FIND_MAX_P99_MS:.0f} ms, a loss or an error, for each")
+    p.add_argument(
+        "--find-max",
+        action="store_true",
+        help=f"step the rate up until p99 > {FIND_MAX_P99_MS:.0f} ms, a loss or an error, for each",
+    )
     p.add_argument("--find-start", type=float, default=20.0)
     p.add_argument("--find-factor", type=float, default=1.5)
     p.add_argument("--find-limit", type=float, default=20000.0)
     p.add_argument("--mongodb-uri", default=None, help="an external MongoDB (loopback) instead of the embedded one")
     p.add_argument("--db-pid", type=int, default=None, help="with --mongodb-uri: a local database pid to measure")
-    p.add_argument("--db-core", type=int, default=None,
-                   help="move the embedded database to this core (default: it inherits the server's)")
-    p.add_argument("--accounts", choices=["auto", "api", "direct"], default="auto",
-                   help="api: register, verify (token read from the outbox) and log in over HTTP; direct: "
-                        "verified users inserted in bulk, accounts.login in this process, a cheap password "
-                        "hash (auto: api up to 250 clients)")
+    p.add_argument(
+        "--db-core",
+        type=int,
+        default=None,
+        help="move the embedded database to this core (default: it inherits the server's)",
+    )
+    p.add_argument(
+        "--accounts",
+        choices=["auto", "api", "direct"],
+        default="auto",
+        help="api: register, verify (token read from the outbox) and log in over HTTP; direct: "
+        "verified users inserted in bulk, accounts.login in this process, a cheap password "
+        "hash (auto: api up to 250 clients)",
+    )
     p.add_argument("--server-core", type=int, default=0)
     p.add_argument("--generator-core", type=int, default=1)
-    p.add_argument("--py-spy", default=None, metavar="FILE",
-                   help="record our server with py-spy over the first measured window (.svg, .txt raw, .json)")
+    p.add_argument(
+        "--py-spy",
+        default=None,
+        metavar="FILE",
+        help="record our server with py-spy over the first measured window (.svg, .txt raw, .json)",
+    )
     p.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
     p.add_argument("--keep-data", action="store_true", help="keep the work dir (logs, database)")
     args = p.parse_args(argv)
