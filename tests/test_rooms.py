@@ -337,3 +337,12 @@ async def test_open_bad_input(make_user: Any, services: Any) -> None:
         status, _ = await user.call("POST", "/consultations", body)
         assert status == want, body
     assert await services.db.consultations.count_documents({}) == 0
+
+
+async def test_concurrent_first_consultations_of_an_office_all_get_numbers(make_user: Any) -> None:
+    users = [await make_user() for _ in range(6)]
+    opened = await asyncio.gather(*[u.call("POST", "/consultations", {
+        "office": "7411", "topic": "data", "subject": "Serentak", "text": "Pertanyaan serentak"}) for u in users])
+    assert [status for status, _ in opened] == [201] * 6, opened
+    numbers = {body["number"] for _, body in opened}
+    assert len(numbers) == 6

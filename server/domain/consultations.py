@@ -450,12 +450,22 @@ async def _maybe_mail_reply(svc: Services, c: Doc, msg: Doc) -> None:
 
 
 async def _next_number(svc: Services, office: str, now: datetime) -> str:
+    """The next human consultation number of an office for the year (e.g. 7406-2026-00012)."""
     year = now.year
-    counter = await svc.db.counters.find_one_and_update(
-        {"_id": f"consultation:{office}:{year}"}, {"$inc": {"n": 1}}, upsert=True, return_document=True
-    )
-    assert counter is not None  # upsert with return_document=AFTER always returns the document
-    return f"{office}-{year}-{int(counter['n']):05d}"
+    key = f"consultation:{office}:{year}"
+    for _ in range(10):
+        try:
+            counter = await svc.db.counters.find_one_and_update(
+                {"_id": key}, {"$inc": {"n": 1}}, upsert=True, return_document=True
+            )
+        except Exception as exc:  # two first-of-the-year upserts racing: the loser retries
+            if getattr(exc, "code", None) != 11000:
+                raise
+            continue
+        # SecantusDB can answer None to the losing one of two racing upserts (the counter still moved on).
+        if counter is not None:
+            return f"{office}-{year}-{int(counter['n']):05d}"
+    raise Conflict("busy", "could not number the consultation; try again / coba lagi")
 
 
 async def open_consultation(
