@@ -112,6 +112,39 @@ def _reap_stale(pid_file: Path) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+# A watchdog in its own process: PR_SET_PDEATHSIG alone was seen to miss (the database outlived a
+# SIGKILLed server), so this polls the server's pid and stops the database's process group when the
+# server is gone. It exits by itself once the database has exited.
+_WATCHDOG = """
+import os, signal, sys, time
+server, db = int(sys.argv[1]), int(sys.argv[2])
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return True
+while alive(db):
+    if not alive(server):
+        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 0.0)):
+            try:
+                os.killpg(db, sig)
+            except ProcessLookupError:
+                sys.exit(0)
+            end = time.monotonic() + wait
+            while time.monotonic() < end and alive(db):
+                time.sleep(0.1)
+        sys.exit(0)
+    time.sleep(0.5)
+"""
+
+
 class EmbeddedDatabase:
     """Starts SecantusDB on a free port storing under `storage_path`, and stops it."""
 
@@ -120,6 +153,7 @@ class EmbeddedDatabase:
         self.port = port or free_port()
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
+        self.watchdog: subprocess.Popen[bytes] | None = None
 
     @property
     def uri(self) -> str:
@@ -154,6 +188,10 @@ class EmbeddedDatabase:
         )
         if log_file is not None:
             log_file.close()  # the child has its own copy of the descriptor
+        self.watchdog = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(self.proc.pid)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
         if str(self.storage_path) != ":memory:":
             self._pid_file.write_text(json.dumps({"pid": self.proc.pid, "port": self.port, "owner": os.getpid()}))
         log.info("embedded database starting (pid %s, port %s)", self.proc.pid, self.port)
