@@ -7,8 +7,6 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from bson import ObjectId
-
 from notifier import mails
 from notifier.outbox import enqueue
 from server.domain.errors import (
@@ -19,8 +17,9 @@ from server.domain.errors import (
     RateLimited,
     Unauthorized,
     ValidationFailed,
+    is_duplicate_key,
 )
-from server.domain.models import LANGS, STAFF_ROLES
+from server.domain.models import LANGS, STAFF_ROLES, object_id
 from server.domain.security import hash_password, new_token, token_hash, verify_password
 from server.services import Services
 from server.storage.atomic import update_and_get
@@ -61,10 +60,6 @@ def check_password(password: str) -> None:
         )
     if len(password) > PASSWORD_MAX_CHARS:
         raise ValidationFailed("invalid_password", "password is too long", field="password")
-
-
-def _is_duplicate(exc: Exception) -> bool:
-    return getattr(exc, "code", None) == 11000
 
 
 async def _issue_token(svc: Services, user: Doc, purpose: str, ttl: timedelta) -> str:
@@ -134,7 +129,7 @@ async def register(
     try:
         res = await svc.db.users.insert_one(user)
     except Exception as exc:
-        if _is_duplicate(exc):
+        if is_duplicate_key(exc):
             raise Conflict("email_taken", "an account with this e-mail exists / e-mail sudah terdaftar") from None
         raise
     user["_id"] = res.inserted_id
@@ -296,7 +291,7 @@ async def create_staff(svc: Services, *, email: str, name: str, role: str, offic
     try:
         res = await svc.db.users.insert_one(user)
     except Exception as exc:
-        if _is_duplicate(exc):
+        if is_duplicate_key(exc):
             raise Conflict("email_taken", "an account with this e-mail exists") from None
         raise
     user["_id"] = res.inserted_id
@@ -320,7 +315,7 @@ async def update_profile(svc: Services, user: Doc, changes: dict[str, Any]) -> D
 
 async def get_user(svc: Services, user_id: Any) -> Doc | None:
     try:
-        oid = user_id if isinstance(user_id, ObjectId) else ObjectId(str(user_id))
-    except Exception:  # noqa: BLE001
+        oid = object_id(user_id)
+    except NotFound:
         return None
     return await svc.db.users.find_one({"_id": oid})

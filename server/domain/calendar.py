@@ -59,9 +59,7 @@ def validate_time_zone(tz: object) -> str:
     try:
         _zone(tz)
     except ValueError:
-        raise ValidationFailed(
-            "invalid_time_zone", f"unknown time zone {tz!r}", field="time_zone"
-        ) from None
+        raise ValidationFailed("invalid_time_zone", f"unknown time zone {tz!r}", field="time_zone") from None
     return tz
 
 
@@ -197,9 +195,7 @@ def subtract_working_days(moment: datetime, n: int, tz: str, extra_closed: Extra
     return datetime.combine(target, local.timetz()).astimezone(UTC)
 
 
-def sla_due_at(
-    received_at: datetime, sla_working_days: int, tz: str, extra_closed: ExtraClosed = ()
-) -> datetime:
+def sla_due_at(received_at: datetime, sla_working_days: int, tz: str, extra_closed: ExtraClosed = ()) -> datetime:
     """The answer deadline: sla_working_days working days after the SLA clock starts."""
     extra = _extra_set(extra_closed)
     return add_working_days(request_clock_start(received_at, tz, extra), sla_working_days, tz, extra)
@@ -272,9 +268,7 @@ def sla_resume_due_at(
     return add_working_seconds(due_at, lost, tz, extra)
 
 
-def at_risk_at(
-    due_at: datetime, margin_working_days: int, tz: str, extra_closed: ExtraClosed = ()
-) -> datetime:
+def at_risk_at(due_at: datetime, margin_working_days: int, tz: str, extra_closed: ExtraClosed = ()) -> datetime:
     """The moment a request turns "at risk": margin_working_days working days before its deadline."""
     return subtract_working_days(due_at, margin_working_days, tz, extra_closed)
 
@@ -362,9 +356,7 @@ DEFAULT_AT_RISK_MARGIN_WORKING_DAYS = 1
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _int_in(
-    policy: Mapping[str, Any], key: str, lo: int, hi: int, code: str, field: str | None = None
-) -> int:
+def _int_in(policy: Mapping[str, Any], key: str, lo: int, hi: int, code: str, field: str | None = None) -> int:
     value = policy.get(key)
     # bool is an int subclass in Python, but `true` days is never what an admin meant
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
@@ -391,7 +383,8 @@ def validate_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
     idle = policy.get("idle_close")
     if not isinstance(idle, Mapping) or set(idle) - {"amount", "unit"}:
         raise ValidationFailed(
-            "invalid_idle_close", 'idle_close must be {"amount": n, "unit": "days"|"working_days"}',
+            "invalid_idle_close",
+            'idle_close must be {"amount": n, "unit": "days"|"working_days"}',
             field="idle_close",
         )
     amount = _int_in(idle, "amount", 1, 90, "invalid_idle_close", field="idle_close.amount")
@@ -427,21 +420,18 @@ def validate_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
                 parsed = None
         if parsed is None:
             raise ValidationFailed(
-                "invalid_extra_closed_dates", f"{raw!r} is not a date in YYYY-MM-DD form",
+                "invalid_extra_closed_dates",
+                f"{raw!r} is not a date in YYYY-MM-DD form",
                 field="extra_closed_dates",
             )
         dates.add(parsed)
     out["extra_closed_dates"] = [d.isoformat() for d in sorted(dates)]
 
     if policy.get("max_concurrent_rooms") is not None:
-        out["max_concurrent_rooms"] = _int_in(
-            policy, "max_concurrent_rooms", 1, 100, "invalid_max_concurrent_rooms"
-        )
+        out["max_concurrent_rooms"] = _int_in(policy, "max_concurrent_rooms", 1, 100, "invalid_max_concurrent_rooms")
     if policy.get("auto_assign") is not None:
         if not isinstance(policy["auto_assign"], bool):
-            raise ValidationFailed(
-                "invalid_auto_assign", "auto_assign must be true or false", field="auto_assign"
-            )
+            raise ValidationFailed("invalid_auto_assign", "auto_assign must be true or false", field="auto_assign")
         out["auto_assign"] = policy["auto_assign"]
     if policy.get("walk_in_service_minutes") is not None:
         out["walk_in_service_minutes"] = _int_in(
@@ -474,10 +464,34 @@ _DAY_NAMES = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
 }
 _MONTH_NAMES = {
-    "id": ("Januari", "Februari", "Maret", "April", "Mei", "Juni",
-           "Juli", "Agustus", "September", "Oktober", "November", "Desember"),
-    "en": ("January", "February", "March", "April", "May", "June",
-           "July", "August", "September", "October", "November", "December"),
+    "id": (
+        "Januari",
+        "Februari",
+        "Maret",
+        "April",
+        "Mei",
+        "Juni",
+        "Juli",
+        "Agustus",
+        "September",
+        "Oktober",
+        "November",
+        "Desember",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
 }
 
 

@@ -22,13 +22,16 @@ from server.domain.errors import (
     Forbidden,
     NotFound,
     ValidationFailed,
+    is_duplicate_key,
 )
 from server.domain.models import (
     TOPICS,
     is_staff,
+    object_id,
     public_consultation,
     public_message,
 )
+from server.domain.offices import get_office
 from server.domain.ports import PresenceLookup
 from server.domain.rooms import (
     consultation_room,
@@ -56,26 +59,23 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # (consultation_id, seq) index is the arbiter and a loser simply retries.
 _room_locks: dict[str, asyncio.Lock] = {}
 _last_seq_cache: dict[str, int] = {}
+# Both are per-room hints (a missing entry costs one read); trim idle rooms so they never grow without bound.
+ROOM_CACHE_MAX = 20_000
 
 
 def _lock_for(cid: str) -> asyncio.Lock:
     lock = _room_locks.get(cid)
     if lock is None:
+        if len(_room_locks) >= ROOM_CACHE_MAX:
+            for key in [k for k, v in _room_locks.items() if not v.locked()][: ROOM_CACHE_MAX // 2]:
+                del _room_locks[key]
+                _last_seq_cache.pop(key, None)
         lock = _room_locks[cid] = asyncio.Lock()
     return lock
 
 
 def oid(value: Any, what: str = "consultation") -> ObjectId:
-    if isinstance(value, ObjectId):
-        return value
-    try:
-        return ObjectId(str(value))
-    except (InvalidId, TypeError):
-        raise NotFound("not_found", f"{what} not found / tidak ditemukan") from None
-
-
-def _is_duplicate(exc: Exception) -> bool:
-    return getattr(exc, "code", None) == 11000
+    return object_id(value, message=f"{what} not found / tidak ditemukan")
 
 
 def clean_text(text: Any, *, field: str = "text", max_chars: int = MESSAGE_MAX_CHARS) -> str:
@@ -180,7 +180,7 @@ async def _insert_message(svc: Services, c: Doc, doc: Doc) -> tuple[Doc, bool]:
             try:
                 res = await svc.db.messages.insert_one(doc)
             except Exception as exc:
-                if not _is_duplicate(exc):
+                if not is_duplicate_key(exc):
                     raise
                 if doc.get("client_id"):
                     existing = await svc.db.messages.find_one({"consultation_id": cid, "client_id": doc["client_id"]})
@@ -320,10 +320,10 @@ async def _after_message(svc: Services, c: Doc, msg: Doc, user: Doc | None) -> D
         unsets["idle"] = ""
         sla = c.get("sla") or {}
         if sla.get("paused"):
-            sets.update(_resume_sla(await _office(svc, c["office"]), c, now))
+            sets.update(_resume_sla(await get_office(svc, c["office"]), c, now))
     elif staff and msg["kind"] in ("text", "file", "meeting"):
         sets["last_staff_message_at"] = now
-        office = await _office(svc, c["office"])
+        office = await get_office(svc, c["office"])
         sets["idle"] = _idle_plan(office, now)
         sla = c.get("sla") or {}
         if sla.get("state") not in ("met",) and not c.get("first_response_at"):
@@ -420,13 +420,6 @@ def _resume_sla(office: Doc, c: Doc, now: datetime) -> Doc:
     }
 
 
-async def _office(svc: Services, code: str) -> Doc:
-    office = await svc.db.offices.find_one({"code": code})
-    if office is None:
-        raise NotFound("office_not_found", f"no office {code}")
-    return office
-
-
 async def _maybe_mail_reply(svc: Services, c: Doc, msg: Doc) -> None:
     """E-mail the user about a reply when they are not connected, at most once per 15 minutes."""
     presence: PresenceLookup | None = svc.extras.get("presence")
@@ -459,7 +452,7 @@ async def _next_number(svc: Services, office: str, now: datetime) -> str:
                 {"_id": key}, {"$inc": {"n": 1}}, upsert=True, return_document=True
             )
         except Exception as exc:  # two first-of-the-year upserts racing: the loser retries
-            if getattr(exc, "code", None) != 11000:
+            if not is_duplicate_key(exc):
                 raise
             continue
         # SecantusDB can answer None to the losing one of two racing upserts (the counter still moved on).
@@ -795,7 +788,7 @@ async def set_awaiting_clarification(svc: Services, staff: Doc, consultation: An
         sets: Doc = {"sla.paused": True, "sla.paused_at": now, "sla.check_at": None}
         text = "Petugas meminta klarifikasi; batas waktu layanan dihentikan sementara sampai Anda membalas."
     elif not awaiting and sla.get("paused"):
-        sets = _resume_sla(await _office(svc, c["office"]), c, now)
+        sets = _resume_sla(await get_office(svc, c["office"]), c, now)
         text = "Permintaan dinyatakan jelas; batas waktu layanan berjalan kembali."
     else:
         return c

@@ -23,6 +23,11 @@ class DomainError(Exception):
         return out
 
 
+def is_duplicate_key(exc: BaseException) -> bool:
+    """A write refused by a unique index (MongoDB error 11000), seen without importing the driver."""
+    return getattr(exc, "code", None) == 11000 or "E11000" in str(exc)
+
+
 class BadRequest(DomainError):
     status = 400
 

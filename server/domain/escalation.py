@@ -25,14 +25,13 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bson import ObjectId
-from bson.errors import InvalidId
 from mongo_init.schema import SWEEP_FLOOR
 
 from notifier import mails
 from server.domain import calendar, mailing
 from server.domain import consultations as cons
-from server.domain.errors import Conflict, Forbidden, NotFound, Unavailable, ValidationFailed
-from server.domain.models import is_staff
+from server.domain.errors import Conflict, Forbidden, NotFound, Unavailable, ValidationFailed, is_duplicate_key
+from server.domain.models import is_staff, object_id
 from server.domain.offices import get_office
 from server.integrations import check_duration, check_start, clean_topic
 from server.integrations.ics import build_invite
@@ -378,10 +377,7 @@ def _require_staff_of(staff: Doc, c: Doc) -> None:
 
 
 def _meeting_oid(value: Any) -> ObjectId:
-    try:
-        return value if isinstance(value, ObjectId) else ObjectId(str(value))
-    except (InvalidId, TypeError):
-        raise NotFound("meeting_not_found", "meeting not found / pertemuan tidak ditemukan") from None
+    return object_id(value, code="meeting_not_found", message="meeting not found / pertemuan tidak ditemukan")
 
 
 async def _load_meeting(svc: Services, meeting_id: Any) -> Doc:
@@ -909,7 +905,7 @@ async def _reserve(svc: Services, office_code: str, start: datetime, capacity: i
         res = await svc.db.visit_slots.update_one(guard, inc, upsert=True)
         return bool(res.modified_count or res.upserted_id is not None)
     except Exception as exc:
-        if getattr(exc, "code", None) != 11000:
+        if not is_duplicate_key(exc):
             raise
     # The counter exists (full, or just inserted by a concurrent booking): now the guard alone decides.
     res = await svc.db.visit_slots.update_one(guard, {"$inc": {"count": 1}})
@@ -1087,7 +1083,7 @@ async def _insert_visit(svc: Services, doc: Doc) -> Doc:
         try:
             res = await svc.db.visits.insert_one(doc)
         except Exception as exc:
-            if getattr(exc, "code", None) == 11000:
+            if is_duplicate_key(exc):
                 continue  # the unique index on code said no: draw again
             raise
         doc["_id"] = res.inserted_id

@@ -18,11 +18,10 @@ from importlib import resources
 from typing import Any
 
 from bson import ObjectId
-from bson.errors import InvalidId
 
 from server.domain import consultations as cons
-from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from server.domain.models import TOPICS, is_staff, iso
+from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed, is_duplicate_key
+from server.domain.models import TOPICS, is_staff, iso, object_id
 from server.services import Services
 from server.storage.atomic import update_and_get
 
@@ -145,7 +144,7 @@ async def seed_articles(svc: Services) -> int:
     try:
         await svc.db.kb_articles.insert_many(docs, ordered=False)
     except Exception as exc:  # noqa: BLE001 - another process seeded some of them first
-        if "11000" not in str(exc) and getattr(exc, "code", None) != 11000:
+        if not is_duplicate_key(exc):
             raise
     log.info("seeded %d knowledge-base articles", len(docs))
     return len(docs)
@@ -255,7 +254,7 @@ async def create_article(svc: Services, user: Doc, data: Doc) -> Doc:
             res = await svc.db.kb_articles.insert_one(doc)
             break
         except Exception as exc:
-            if getattr(exc, "code", None) != 11000:
+            if not is_duplicate_key(exc):
                 raise
             doc.pop("_id", None)
     else:
@@ -273,10 +272,7 @@ async def _apply_local(svc: Services, doc: Doc) -> None:
 
 
 def _oid(article_id: str) -> ObjectId:
-    try:
-        return ObjectId(article_id)
-    except (InvalidId, TypeError):
-        raise NotFound("not_found", "article not found") from None
+    return object_id(article_id, message="article not found / artikel tidak ditemukan")
 
 
 async def get_article(svc: Services, user: Doc | None, article_id: str) -> Doc:

@@ -102,17 +102,22 @@ async def officer_replied(svc: Services, c: Doc, msg: Doc) -> None:
     await queue_mail(svc, user, c, "officer_replied", mail)
 
 
-async def consultation_closed(svc: Services, c: Doc) -> None:
-    """The transcript e-mail and the rating request, queued together at close."""
+async def transcript(svc: Services, c: Doc, lang: str) -> tuple[Doc, str, str]:
+    """(office, text, html) of a consultation's transcript: every visible message in order, never notes."""
     from notifier.transcript import render_transcript
 
-    user = await recipient(svc, c)
     office = await _office(svc, c["office"])
-    lang = user.get("lang", "id")
     msgs = [
         m async for m in svc.db.messages.find({"consultation_id": c["_id"], "kind": {"$ne": "note"}}).sort("seq", 1)
     ]
-    t_text, t_html = render_transcript(c, msgs, office, lang)
+    text, html = render_transcript(c, msgs, office, lang)
+    return office, text, html
+
+
+async def consultation_closed(svc: Services, c: Doc) -> None:
+    """The transcript e-mail and the rating request, queued together at close."""
+    user = await recipient(svc, c)
+    office, t_text, t_html = await transcript(svc, c, user.get("lang", "id"))
     n = int(c.get("close_count", 0))
     await queue_mail(
         svc,
@@ -135,14 +140,8 @@ async def consultation_closed(svc: Services, c: Doc) -> None:
 
 async def transcript_again(svc: Services, c: Doc) -> Doc | None:
     """The user asked for the transcript again from the page."""
-    from notifier.transcript import render_transcript
-
     user = await recipient(svc, c)
-    office = await _office(svc, c["office"])
-    msgs = [
-        m async for m in svc.db.messages.find({"consultation_id": c["_id"], "kind": {"$ne": "note"}}).sort("seq", 1)
-    ]
-    t_text, t_html = render_transcript(c, msgs, office, user.get("lang", "id"))
+    office, t_text, t_html = await transcript(svc, c, user.get("lang", "id"))
     return await queue_mail(
         svc,
         user,

@@ -10,6 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from server.domain.errors import NotFound
+
 Doc = dict[str, Any]
 
 TOPICS = ("data", "metadata", "classification", "other")
@@ -34,6 +39,16 @@ def iso(value: datetime | None) -> str | None:
 
 def sid(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def object_id(value: Any, *, code: str = "not_found", message: str = "not found / tidak ditemukan") -> ObjectId:
+    """An id from a URL or payload as an ObjectId; anything malformed is simply not found."""
+    if isinstance(value, ObjectId):
+        return value
+    try:
+        return ObjectId(str(value))
+    except (InvalidId, TypeError):
+        raise NotFound(code, message) from None
 
 
 def is_staff(user: Doc | None) -> bool:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bson import ObjectId
-
 from server.domain import consultations as cons
 from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.files import check_attachment
-from server.domain.models import is_staff, iso
+from server.domain.models import is_staff, iso, object_id
 from server.domain.ports import PresenceLookup
 from server.services import Services
 from server.storage.atomic import update_and_get
@@ -71,10 +69,7 @@ async def download_attachment(svc: Services, user: Doc, attachment_id: str) -> t
     """The attachment's record and bytes, for participants of its consultation and its office's staff."""
     from server.storage import files
 
-    try:
-        fid = ObjectId(attachment_id)
-    except Exception:  # noqa: BLE001
-        raise NotFound("not_found", "attachment not found") from None
+    fid = object_id(attachment_id, message="attachment not found / lampiran tidak ditemukan")
     meta = await svc.db.attachments.find_one({"_id": fid})
     if meta is None:
         raise NotFound("not_found", "attachment not found")
@@ -162,10 +157,7 @@ async def delete_canned(svc: Services, user: Doc, canned_id: str) -> None:
 
 
 async def _load_canned(svc: Services, canned_id: str) -> Doc:
-    try:
-        oid = ObjectId(canned_id)
-    except Exception:  # noqa: BLE001
-        raise NotFound("not_found", "canned response not found") from None
+    oid = object_id(canned_id, message="canned response not found / jawaban templat tidak ditemukan")
     doc = await svc.db.canned_responses.find_one({"_id": oid})
     if doc is None:
         raise NotFound("not_found", "canned response not found")

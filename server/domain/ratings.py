@@ -38,8 +38,11 @@ class Gone(DomainError):
 
 def validate_score(score: Any) -> int:
     if isinstance(score, bool) or not isinstance(score, int) or not SCORE_MIN <= score <= SCORE_MAX:
-        raise ValidationFailed("invalid_score", f"score must be a whole number from {SCORE_MIN} to {SCORE_MAX}"
-                                                " / nilai harus 1 sampai 5", field="score")
+        raise ValidationFailed(
+            "invalid_score",
+            f"score must be a whole number from {SCORE_MIN} to {SCORE_MAX} / nilai harus 1 sampai 5",
+            field="score",
+        )
     return score
 
 
@@ -53,8 +56,16 @@ def _stars(score: int) -> str:
     return "★" * score + "☆" * (SCORE_MAX - score)
 
 
-async def rate(svc: Services, user: Doc, consultation: Any, *, score: Any, comment: Any = None,
-               complaint: Any = None, via: str = "app") -> Doc:
+async def rate(
+    svc: Services,
+    user: Doc,
+    consultation: Any,
+    *,
+    score: Any,
+    comment: Any = None,
+    complaint: Any = None,
+    via: str = "app",
+) -> Doc:
     """The consultation's user rates it once, after it closed; a complaint text opens a complaint case."""
     if is_staff(user):
         raise Forbidden("forbidden", "only the user who asked can rate / hanya pengguna yang dapat menilai")
@@ -80,22 +91,44 @@ async def rate(svc: Services, user: Doc, consultation: Any, *, score: Any, comme
     # Keyed by consultation: a redo after a crash between the two writes changes nothing.
     await svc.db.ratings.update_one(
         {"consultation_id": c["_id"]},
-        {"$setOnInsert": {"consultation_id": c["_id"], "number": c.get("number"), "office": c["office"],
-                          "user_id": c["user_id"], "assigned_to": c.get("assigned_to"), "score": score,
-                          "comment": comment, "via": via, "created_at": now}},
+        {
+            "$setOnInsert": {
+                "consultation_id": c["_id"],
+                "number": c.get("number"),
+                "office": c["office"],
+                "user_id": c["user_id"],
+                "assigned_to": c.get("assigned_to"),
+                "score": score,
+                "comment": comment,
+                "via": via,
+                "created_at": now,
+            }
+        },
         upsert=True,
     )
     if complaint:
-        await svc.db.complaints.insert_one({
-            "consultation_id": c["_id"], "number": c.get("number"), "office": c["office"],
-            "user_id": c["user_id"], "text": complaint, "status": "open", "created_at": now,
-        })
+        await svc.db.complaints.insert_one(
+            {
+                "consultation_id": c["_id"],
+                "number": c.get("number"),
+                "office": c["office"],
+                "user_id": c["user_id"],
+                "text": complaint,
+                "status": "open",
+                "created_at": now,
+            }
+        )
     text = f"Penilaian layanan / Service rating: {_stars(score)} ({score}/{SCORE_MAX})"
     if comment:
         text += f" — {comment}"
-    _, c = await cons.post_message(svc, None, c, kind="rating", text=text[:cons.MESSAGE_MAX_CHARS],
-                                   data={"event": "rated", "score": score, "comment": comment,
-                                         "complaint": bool(complaint)})
+    _, c = await cons.post_message(
+        svc,
+        None,
+        c,
+        kind="rating",
+        text=text[: cons.MESSAGE_MAX_CHARS],
+        data={"event": "rated", "score": score, "comment": comment, "complaint": bool(complaint)},
+    )
     after = await svc.db.consultations.find_one({"_id": c["_id"]}) or c
     await cons.emit_updated(svc, after)
     log.info("consultation %s rated %d via %s", c["_id"], score, via)
@@ -136,8 +169,7 @@ async def describe_by_token(svc: Services, token: Any) -> Doc:
     return await describe(svc, c)
 
 
-async def rate_by_token(svc: Services, token: Any, *, score: Any, comment: Any = None,
-                        complaint: Any = None) -> Doc:
+async def rate_by_token(svc: Services, token: Any, *, score: Any, comment: Any = None, complaint: Any = None) -> Doc:
     c, user = await _token_user(svc, token)
     return await rate(svc, user, c, score=score, comment=comment, complaint=complaint, via="link")
 
@@ -147,9 +179,14 @@ async def describe(svc: Services, c: Doc) -> Doc:
     rating = c.get("rating")
     return {
         "consultation": {
-            "id": str(c["_id"]), "number": c.get("number"), "subject": c.get("subject"),
-            "office": c["office"], "office_name": (office or {}).get("name"), "status": c["status"],
-            "closed_at": iso(c.get("closed_at")), "assigned_name": c.get("assigned_name"),
+            "id": str(c["_id"]),
+            "number": c.get("number"),
+            "subject": c.get("subject"),
+            "office": c["office"],
+            "office_name": (office or {}).get("name"),
+            "status": c["status"],
+            "closed_at": iso(c.get("closed_at")),
+            "assigned_name": c.get("assigned_name"),
         },
         "rated": bool(rating),
         "rating": public_rating(rating),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from aiohttp import web
 
@@ -10,7 +10,7 @@ from server.domain import accounts, offices
 from server.domain.errors import NotFound
 from server.domain.models import public_office, public_user
 from server.http.api import Api, json_response
-from server.http.auth import clear_session_cookie, current_user, request_token, set_session_cookie
+from server.http.auth import clear_session_cookie, current_user, me, request_token, set_session_cookie
 from server.http.schemas import (
     EmailIn,
     LoginIn,
@@ -25,13 +25,9 @@ from server.http.schemas import (
     TokenIn,
     UserOut,
 )
-from server.keys import DATABASE, SERVICES, USER
+from server.keys import DATABASE, SERVICES
 
 api = Api()
-
-
-def _me(request: web.Request) -> dict[str, Any]:
-    return cast(dict[str, Any], request[USER])
 
 
 @api.route(
@@ -150,8 +146,8 @@ async def password_reset_confirm(request: web.Request, body: ResetIn) -> web.Res
 
 
 @api.route("GET", "/me", summary="The signed-in user", response=UserOut, tags=["accounts"], errors=(401,))
-async def me(request: web.Request) -> web.Response:
-    return json_response(public_user(_me(request)))
+async def get_me(request: web.Request) -> web.Response:
+    return json_response(public_user(me(request)))
 
 
 @api.route(
@@ -164,7 +160,7 @@ async def me(request: web.Request) -> web.Response:
     errors=(401, 422),
 )
 async def update_me(request: web.Request, body: ProfileIn) -> web.Response:
-    user = await accounts.update_profile(request.app[SERVICES], _me(request), body.model_dump(exclude_none=True))
+    user = await accounts.update_profile(request.app[SERVICES], me(request), body.model_dump(exclude_none=True))
     return json_response(public_user(user))
 
 
@@ -201,7 +197,7 @@ async def get_office(request: web.Request) -> web.Response:
 )
 async def update_policy(request: web.Request, body: PolicyIn) -> web.Response:
     office = await offices.update_policy(
-        request.app[SERVICES], _me(request), request.match_info["code"], body.model_dump(exclude_none=True)
+        request.app[SERVICES], me(request), request.match_info["code"], body.model_dump(exclude_none=True)
     )
     return json_response(public_office(office))
 

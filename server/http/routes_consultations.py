@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import Field
@@ -11,8 +11,9 @@ from server.domain import consultations as cons
 from server.domain.errors import BadRequest
 from server.domain.models import public_consultation, public_message
 from server.http.api import Api, json_response
+from server.http.auth import me
 from server.http.schemas import In, OkOut, Out
-from server.keys import SERVICES, USER
+from server.keys import SERVICES
 
 api = Api()
 
@@ -106,10 +107,6 @@ class MessagesOut(Out):
     messages: list[MessageOut]
 
 
-def _me(request: web.Request) -> dict[str, Any]:
-    return cast(dict[str, Any], request[USER])
-
-
 @api.route(
     "POST",
     "/consultations",
@@ -121,7 +118,7 @@ def _me(request: web.Request) -> dict[str, Any]:
     errors=(403, 422),
 )
 async def open_consultation(request: web.Request, body: OpenIn) -> web.Response:
-    user = _me(request)
+    user = me(request)
     c, msg = await cons.open_consultation(request.app[SERVICES], user, **body.model_dump())
     out = public_consultation(c, user)
     out["message"] = public_message(msg) if msg else None
@@ -142,7 +139,7 @@ async def open_consultation(request: web.Request, body: OpenIn) -> web.Response:
     },
 )
 async def list_consultations(request: web.Request) -> web.Response:
-    user = _me(request)
+    user = me(request)
     q = request.query
     assigned = q.get("assigned")
     if assigned not in (None, "", "me"):
@@ -168,7 +165,7 @@ async def list_consultations(request: web.Request) -> web.Response:
     errors=(404,),
 )
 async def get_consultation(request: web.Request) -> web.Response:
-    user = _me(request)
+    user = me(request)
     c = await cons.load_for(request.app[SERVICES], user, request.match_info["id"])
     return json_response(public_consultation(c, user))
 
@@ -187,7 +184,7 @@ async def get_consultation(request: web.Request) -> web.Response:
     },
 )
 async def get_messages(request: web.Request) -> web.Response:
-    user = _me(request)
+    user = me(request)
     q = request.query
     after = cons.parse_int(q.get("after_seq"), "after_seq", 0, 0, 10**9)
     limit = cons.parse_int(q.get("limit"), "limit", 100, 1, cons.HISTORY_PAGE_MAX)
@@ -212,7 +209,7 @@ async def get_messages(request: web.Request) -> web.Response:
 async def post_message(request: web.Request, body: MessageIn) -> web.Response:
     msg, _ = await cons.post_message(
         request.app[SERVICES],
-        _me(request),
+        me(request),
         request.match_info["id"],
         text=body.text,
         kind=body.kind,
@@ -231,7 +228,7 @@ async def post_message(request: web.Request, body: MessageIn) -> web.Response:
     errors=(404,),
 )
 async def mark_read(request: web.Request, body: ReadIn) -> web.Response:
-    await cons.mark_read(request.app[SERVICES], _me(request), request.match_info["id"], body.seq)
+    await cons.mark_read(request.app[SERVICES], me(request), request.match_info["id"], body.seq)
     return json_response({"ok": True})
 
 
@@ -245,7 +242,7 @@ async def mark_read(request: web.Request, body: ReadIn) -> web.Response:
     errors=(404, 409),
 )
 async def claim(request: web.Request) -> web.Response:
-    user = _me(request)
+    user = me(request)
     c = await cons.claim(request.app[SERVICES], user, request.match_info["id"])
     return json_response(public_consultation(c, user))
 
@@ -261,7 +258,7 @@ async def claim(request: web.Request) -> web.Response:
     errors=(404, 409, 422),
 )
 async def transfer(request: web.Request, body: TransferIn) -> web.Response:
-    user = _me(request)
+    user = me(request)
     c = await cons.transfer(
         request.app[SERVICES], user, request.match_info["id"], to_user=body.to_user, to_office=body.to_office
     )
@@ -278,7 +275,7 @@ async def transfer(request: web.Request, body: TransferIn) -> web.Response:
     errors=(404, 409),
 )
 async def close(request: web.Request, body: CloseIn) -> web.Response:
-    user = _me(request)
+    user = me(request)
     c = await cons.close(request.app[SERVICES], user, request.match_info["id"], summary=body.summary)
     return json_response(public_consultation(c, user))
 
@@ -294,7 +291,7 @@ async def close(request: web.Request, body: CloseIn) -> web.Response:
     errors=(404, 409),
 )
 async def clarification(request: web.Request, body: ClarifyIn) -> web.Response:
-    user = _me(request)
+    user = me(request)
     c = await cons.set_awaiting_clarification(request.app[SERVICES], user, request.match_info["id"], body.awaiting)
     return json_response(public_consultation(c, user))
 
@@ -308,7 +305,7 @@ async def clarification(request: web.Request, body: ClarifyIn) -> web.Response:
     tags=["officer"],
 )
 async def office_queue(request: web.Request) -> web.Response:
-    user = _me(request)
+    user = me(request)
     code = request.match_info["code"]
     if user.get("office") not in (None, code):
         from server.domain.errors import Forbidden

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import Field
@@ -17,8 +17,9 @@ from server.domain import consultations as cons
 from server.domain import escalation as esc
 from server.domain.models import public_consultation, public_message
 from server.http.api import Api, Handler, Route, json_response
+from server.http.auth import me
 from server.http.schemas import In, Out
-from server.keys import SERVICES, USER
+from server.keys import SERVICES
 
 
 class _EscalationApi(Api):
@@ -44,9 +45,7 @@ class MeetingIn(In):
         default=None, description="ISO 8601 with an offset; omit for an instant meeting"
     )
     duration_min: int = Field(default=esc.DEFAULT_MEETING_MINUTES, ge=1, le=1440)
-    url: str | None = Field(
-        default=None, max_length=2000, description="provider link: the https URL to share"
-    )
+    url: str | None = Field(default=None, max_length=2000, description="provider link: the https URL to share")
     topic: str | None = Field(default=None, max_length=200)
 
 
@@ -132,10 +131,6 @@ class VisitLookupOut(Out):
     consultation: dict[str, Any]
 
 
-def _me(request: web.Request) -> dict[str, Any]:
-    return cast(dict[str, Any], request[USER])
-
-
 def _visit_json(parts: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in parts.items()}
 
@@ -143,8 +138,7 @@ def _visit_json(parts: dict[str, Any]) -> dict[str, Any]:
 @api.route(
     "POST",
     "/consultations/{id}/meeting",
-    summary="Create an online meeting, post it in the room and "
-    "e-mail the invite (the host link only in this answer)",
+    summary="Create an online meeting, post it in the room and e-mail the invite (the host link only in this answer)",
     auth="staff",
     body=MeetingIn,
     response=HostMeetingOut,
@@ -156,7 +150,7 @@ async def create_meeting(request: web.Request, body: MeetingIn) -> web.Response:
     svc = request.app[SERVICES]
     m, msg, _ = await esc.create_meeting(
         svc,
-        _me(request),
+        me(request),
         request.match_info["id"],
         provider=body.provider,
         start_time=body.start_time,
@@ -181,7 +175,7 @@ async def create_meeting(request: web.Request, body: MeetingIn) -> web.Response:
 )
 async def get_meeting(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
-    m = await esc.load_meeting_for_staff(svc, _me(request), request.match_info["id"])
+    m = await esc.load_meeting_for_staff(svc, me(request), request.match_info["id"])
     out = esc.public_meeting_of(m)
     out["host_start_url"] = await esc.host_start_url(svc, m) if m["status"] == "scheduled" else None
     return json_response(out)
@@ -201,7 +195,7 @@ async def reschedule_meeting(request: web.Request, body: RescheduleIn) -> web.Re
     svc = request.app[SERVICES]
     m, msg, _ = await esc.reschedule_meeting(
         svc,
-        _me(request),
+        me(request),
         request.match_info["id"],
         start_time=body.start_time,
         duration_min=body.duration_min,
@@ -213,7 +207,7 @@ async def reschedule_meeting(request: web.Request, body: RescheduleIn) -> web.Re
 
 async def _cancel(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
-    m, msg, _ = await esc.cancel_meeting(svc, _me(request), request.match_info["id"])
+    m, msg, _ = await esc.cancel_meeting(svc, me(request), request.match_info["id"])
     out = esc.public_meeting_of(m)
     out["message"] = public_message(msg) if msg else None
     return json_response(out)
@@ -279,7 +273,7 @@ async def visit_slots(request: web.Request) -> web.Response:
 async def book_visit(request: web.Request, body: VisitIn) -> web.Response:
     svc = request.app[SERVICES]
     visit, msg, _ = await esc.book_visit(
-        svc, _me(request), request.match_info["id"], date_text=body.date, slot=body.slot
+        svc, me(request), request.match_info["id"], date_text=body.date, slot=body.slot
     )
     out = _visit_json(msg["data"]["visit"])
     out["message"] = public_message(msg)
@@ -296,7 +290,7 @@ async def book_visit(request: web.Request, body: VisitIn) -> web.Response:
 )
 async def cancel_visit(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
-    _, parts, _ = await esc.cancel_visit(svc, _me(request), request.match_info["id"])
+    _, parts, _ = await esc.cancel_visit(svc, me(request), request.match_info["id"])
     return json_response(_visit_json(parts))
 
 
@@ -310,6 +304,6 @@ async def cancel_visit(request: web.Request) -> web.Response:
     errors=(404,),
 )
 async def visit_by_code(request: web.Request) -> web.Response:
-    user = _me(request)
+    user = me(request)
     _, parts, c = await esc.find_visit(request.app[SERVICES], user, request.match_info["code"])
     return json_response({"visit": _visit_json(parts), "consultation": public_consultation(c, user)})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import Field
@@ -11,15 +11,11 @@ from pydantic import Field
 from server.domain import kb
 from server.domain.errors import BadRequest
 from server.http.api import Api, json_response
-from server.http.auth import current_user
+from server.http.auth import current_user, me
 from server.http.schemas import In, Out
-from server.keys import SERVICES, USER
+from server.keys import SERVICES
 
 api = Api()
-
-
-def _me(request: web.Request) -> dict[str, Any]:
-    return cast(dict[str, Any], request[USER])
 
 
 class LinkModel(In):
@@ -161,7 +157,7 @@ async def get_article(request: web.Request) -> web.Response:
     errors=(422,),
 )
 async def create_article(request: web.Request, body: ArticleIn) -> web.Response:
-    a = await kb.create_article(request.app[SERVICES], _me(request), body.model_dump())
+    a = await kb.create_article(request.app[SERVICES], me(request), body.model_dump())
     return json_response(kb.public_article(a), status=201)
 
 
@@ -177,7 +173,7 @@ async def create_article(request: web.Request, body: ArticleIn) -> web.Response:
 )
 async def update_article(request: web.Request, body: ArticlePatch) -> web.Response:
     a = await kb.update_article(
-        request.app[SERVICES], _me(request), request.match_info["id"], body.model_dump(exclude_none=True)
+        request.app[SERVICES], me(request), request.match_info["id"], body.model_dump(exclude_none=True)
     )
     return json_response(kb.public_article(a))
 
@@ -198,7 +194,7 @@ async def misses(request: web.Request) -> web.Response:
             since = datetime.fromisoformat(request.query["from"]).replace(tzinfo=UTC)
         except ValueError:
             raise BadRequest("invalid_from", "from must be a date (YYYY-MM-DD)") from None
-    items = await kb.misses(request.app[SERVICES], _me(request), office=request.query.get("office"), since=since)
+    items = await kb.misses(request.app[SERVICES], me(request), office=request.query.get("office"), since=since)
     return json_response({"misses": items})
 
 
@@ -213,5 +209,5 @@ async def misses(request: web.Request) -> web.Response:
     errors=(404, 409),
 )
 async def draft(request: web.Request) -> web.Response:
-    a, created = await kb.draft_from_consultation(request.app[SERVICES], _me(request), request.match_info["id"])
+    a, created = await kb.draft_from_consultation(request.app[SERVICES], me(request), request.match_info["id"])
     return json_response(kb.public_article(a), status=201 if created else 200)

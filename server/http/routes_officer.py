@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
 from urllib.parse import quote
 
 import aiohttp
@@ -13,16 +12,13 @@ from server.domain import consultations as cons
 from server.domain import mailing, officer_tools
 from server.domain.errors import BadRequest, Conflict, PayloadTooLarge
 from server.domain.files import MAX_ATTACHMENT_BYTES
-from server.domain.models import is_staff, public_message
+from server.domain.models import public_message
 from server.http.api import Api, json_response
+from server.http.auth import me
 from server.http.schemas import In, OkOut, Out
-from server.keys import SERVICES, USER
+from server.keys import SERVICES
 
 api = Api()
-
-
-def _me(request: web.Request) -> dict[str, Any]:
-    return cast(dict[str, Any], request[USER])
 
 
 class CannedIn(In):
@@ -106,7 +102,7 @@ UPLOAD_CONTENT = {
     errors=(404, 409, 413, 415, 422),
 )
 async def upload(request: web.Request) -> web.Response:
-    user = _me(request)
+    user = me(request)
     if not request.content_type.startswith("multipart/"):
         raise BadRequest("expected_multipart", "upload as multipart/form-data with a 'file' field")
     reader = await request.multipart()
@@ -156,7 +152,7 @@ async def upload(request: web.Request) -> web.Response:
     errors=(404,),
 )
 async def download(request: web.Request) -> web.StreamResponse:
-    meta, data = await officer_tools.download_attachment(request.app[SERVICES], _me(request), request.match_info["id"])
+    meta, data = await officer_tools.download_attachment(request.app[SERVICES], me(request), request.match_info["id"])
     name = meta["filename"]
     inline = request.query.get("inline") == "1" and meta["content_type"] in ("image/png", "image/jpeg")
     disposition = "inline" if inline else "attachment"
@@ -178,7 +174,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     tags=["officer"],
 )
 async def list_canned(request: web.Request) -> web.Response:
-    items = await officer_tools.list_canned(request.app[SERVICES], _me(request), request.match_info["code"])
+    items = await officer_tools.list_canned(request.app[SERVICES], me(request), request.match_info["code"])
     return json_response({"canned_responses": [officer_tools.public_canned(d) for d in items]})
 
 
@@ -195,7 +191,7 @@ async def list_canned(request: web.Request) -> web.Response:
 )
 async def create_canned(request: web.Request, body: CannedIn) -> web.Response:
     doc = await officer_tools.create_canned(
-        request.app[SERVICES], _me(request), request.match_info["code"], **body.model_dump()
+        request.app[SERVICES], me(request), request.match_info["code"], **body.model_dump()
     )
     return json_response(officer_tools.public_canned(doc), status=201)
 
@@ -212,7 +208,7 @@ async def create_canned(request: web.Request, body: CannedIn) -> web.Response:
 )
 async def update_canned(request: web.Request, body: CannedPatch) -> web.Response:
     doc = await officer_tools.update_canned(
-        request.app[SERVICES], _me(request), request.match_info["id"], body.model_dump(exclude_none=True)
+        request.app[SERVICES], me(request), request.match_info["id"], body.model_dump(exclude_none=True)
     )
     return json_response(officer_tools.public_canned(doc))
 
@@ -227,7 +223,7 @@ async def update_canned(request: web.Request, body: CannedPatch) -> web.Response
     errors=(404,),
 )
 async def delete_canned(request: web.Request) -> web.Response:
-    await officer_tools.delete_canned(request.app[SERVICES], _me(request), request.match_info["id"])
+    await officer_tools.delete_canned(request.app[SERVICES], me(request), request.match_info["id"])
     return json_response({"ok": True})
 
 
@@ -241,7 +237,7 @@ async def delete_canned(request: web.Request) -> web.Response:
     errors=(404,),
 )
 async def deliveries(request: web.Request) -> web.Response:
-    items = await officer_tools.deliveries(request.app[SERVICES], _me(request), request.match_info["id"])
+    items = await officer_tools.deliveries(request.app[SERVICES], me(request), request.match_info["id"])
     return json_response({"deliveries": items})
 
 
@@ -254,7 +250,7 @@ async def deliveries(request: web.Request) -> web.Response:
     tags=["officer"],
 )
 async def staff(request: web.Request) -> web.Response:
-    items = await officer_tools.office_staff(request.app[SERVICES], _me(request), request.match_info["code"])
+    items = await officer_tools.office_staff(request.app[SERVICES], me(request), request.match_info["code"])
     return json_response({"staff": items})
 
 
@@ -269,21 +265,17 @@ async def staff(request: web.Request) -> web.Response:
     query={"format": {"type": "string", "enum": ["html", "text"]}},
 )
 async def transcript(request: web.Request) -> web.Response:
-    from notifier.transcript import render_transcript, transcript_page
+    from notifier.transcript import transcript_page
 
-    svc = request.app[SERVICES]
-    user = _me(request)
-    c = await cons.load_for(svc, user, request.match_info["id"])
-    office = await svc.db.offices.find_one({"code": c["office"]}) or {"name": c["office"], "time_zone": "Asia/Jakarta"}
-    msgs = [
-        m async for m in svc.db.messages.find({"consultation_id": c["_id"], "kind": {"$ne": "note"}}).sort("seq", 1)
-    ]
-    text, html = render_transcript(c, msgs, office, user.get("lang", "id"))
     fmt = request.query.get("format", "html")
+    if fmt not in ("html", "text"):
+        raise BadRequest("invalid_format", "format must be html or text")
+    svc = request.app[SERVICES]
+    user = me(request)
+    c = await cons.load_for(svc, user, request.match_info["id"])
+    _, text, html = await mailing.transcript(svc, c, user.get("lang", "id"))
     if fmt == "text":
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
-    if fmt != "html":
-        raise BadRequest("invalid_format", "format must be html or text")
     return web.Response(
         text=transcript_page(c, html, user.get("lang", "id")),
         content_type="text/html",
@@ -303,10 +295,8 @@ async def transcript(request: web.Request) -> web.Response:
 )
 async def transcript_email(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
-    user = _me(request)
+    user = me(request)
     c = await cons.load_for(svc, user, request.match_info["id"])
-    if is_staff(user) and c["user_id"] != user["_id"]:
-        pass  # staff may resend it to the user
     if c["status"] != "closed":
         raise Conflict("not_closed", "the transcript is e-mailed once the consultation is closed")
     await mailing.transcript_again(svc, c)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from aiohttp import web
 from pydantic import Field
@@ -11,8 +11,9 @@ from server.domain import consultations as cons
 from server.domain import ratings
 from server.domain.models import public_consultation
 from server.http.api import Api, json_response
+from server.http.auth import me
 from server.http.schemas import In, Out
-from server.keys import SERVICES, USER
+from server.keys import SERVICES
 
 api = Api()
 
@@ -45,39 +46,76 @@ class RatingTargetOut(Out):
     rating: RatingModel | None = None
 
 
-@api.route("POST", "/consultations/{id}/rating", summary="Rate a closed consultation (its user, once); "
-           "a complaint text opens a complaint case", body=RatingIn, response=RatingOut, status=201,
-           tags=["ratings"], errors=(403, 404, 409, 422))
+@api.route(
+    "POST",
+    "/consultations/{id}/rating",
+    summary="Rate a closed consultation (its user, once); a complaint text opens a complaint case",
+    body=RatingIn,
+    response=RatingOut,
+    status=201,
+    tags=["ratings"],
+    errors=(403, 404, 409, 422),
+)
 async def rate(request: web.Request, body: RatingIn) -> web.Response:
-    user = cast(dict[str, Any], request[USER])
-    c = await ratings.rate(request.app[SERVICES], user, request.match_info["id"], score=body.score,
-                           comment=body.comment, complaint=body.complaint)
-    return json_response({"rating": ratings.public_rating(c.get("rating")),
-                          "consultation": public_consultation(c, user)}, status=201)
+    user = me(request)
+    c = await ratings.rate(
+        request.app[SERVICES],
+        user,
+        request.match_info["id"],
+        score=body.score,
+        comment=body.comment,
+        complaint=body.complaint,
+    )
+    return json_response(
+        {"rating": ratings.public_rating(c.get("rating")), "consultation": public_consultation(c, user)}, status=201
+    )
 
 
-@api.route("GET", "/consultations/{id}/rating", summary="The rating of a consultation, if given",
-           response=RatingTargetOut, tags=["ratings"], errors=(403, 404))
+@api.route(
+    "GET",
+    "/consultations/{id}/rating",
+    summary="The rating of a consultation, if given",
+    response=RatingTargetOut,
+    tags=["ratings"],
+    errors=(403, 404),
+)
 async def get_rating(request: web.Request) -> web.Response:
-    user = cast(dict[str, Any], request[USER])
+    user = me(request)
     svc = request.app[SERVICES]
     c = await cons.load_for(svc, user, request.match_info["id"])
     return json_response(await ratings.describe(svc, c))
 
 
-@api.route("GET", "/ratings/by-token", summary="What a rating link from the e-mail is about (no sign-in)",
-           auth=None, response=RatingTargetOut, query={"token": {"type": "string", "required": True}},
-           tags=["ratings"], errors=(400, 404, 410))
+@api.route(
+    "GET",
+    "/ratings/by-token",
+    summary="What a rating link from the e-mail is about (no sign-in)",
+    auth=None,
+    response=RatingTargetOut,
+    query={"token": {"type": "string", "required": True}},
+    tags=["ratings"],
+    errors=(400, 404, 410),
+)
 async def describe_by_token(request: web.Request) -> web.Response:
     return json_response(await ratings.describe_by_token(request.app[SERVICES], request.query.get("token")))
 
 
-@api.route("POST", "/ratings/by-token", summary="Rate through the signed e-mail link (no sign-in; once)",
-           auth=None, body=TokenRatingIn, response=RatingOut, status=201, tags=["ratings"],
-           errors=(400, 404, 409, 410, 422))
+@api.route(
+    "POST",
+    "/ratings/by-token",
+    summary="Rate through the signed e-mail link (no sign-in; once)",
+    auth=None,
+    body=TokenRatingIn,
+    response=RatingOut,
+    status=201,
+    tags=["ratings"],
+    errors=(400, 404, 409, 410, 422),
+)
 async def rate_by_token(request: web.Request, body: TokenRatingIn) -> web.Response:
-    c = await ratings.rate_by_token(request.app[SERVICES], body.token, score=body.score, comment=body.comment,
-                                    complaint=body.complaint)
+    c = await ratings.rate_by_token(
+        request.app[SERVICES], body.token, score=body.score, comment=body.comment, complaint=body.complaint
+    )
     viewer = {"_id": c["user_id"], "role": "user"}
-    return json_response({"rating": ratings.public_rating(c.get("rating")),
-                          "consultation": public_consultation(c, viewer)}, status=201)
+    return json_response(
+        {"rating": ratings.public_rating(c.get("rating")), "consultation": public_consultation(c, viewer)}, status=201
+    )
