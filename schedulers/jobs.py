@@ -1,4 +1,4 @@
-"""The scheduler's jobs, gathered from the modules that own them.
+"""The scheduler's jobs, listed explicitly: a missing module is an import error, not a silent gap.
 
 Each job is `async def job(svc) -> int`: it claims and handles a batch of due items and returns how
 many it handled (0 when nothing is due), so the runner can call it until it drains.
@@ -6,28 +6,12 @@ many it handled (0 when nothing is due), so the runner can call it until it drai
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable
 
+from schedulers import consultation_jobs, meeting_jobs
 from server.services import Services
 
 Job = Callable[[Services], Awaitable[int]]
 
-# Modules exposing `JOBS: list[tuple[str, Job]]`.
-_MODULES = ("schedulers.consultation_jobs", "schedulers.meeting_jobs")
-
-
-def _collect() -> list[tuple[str, Job]]:
-    out: list[tuple[str, Job]] = []
-    for name in _MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        out.extend(module.JOBS)
-    return out
-
-
-JOBS: list[tuple[str, Job]] = _collect()
+# Every job of every module, in the order the runner runs them.
+JOBS: list[tuple[str, Job]] = [*consultation_jobs.JOBS, *meeting_jobs.JOBS]
