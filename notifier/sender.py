@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from notifier.outbox import sanitize_header
+from server.storage.outbox import sanitize_header
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +132,7 @@ def _attach(msg: EmailMessage, att: Doc) -> None:
         raise BuildError("attachment without bytes")
     content_type = str(att.get("content_type") or "application/octet-stream").lower()
     maintype, _, subtype = content_type.partition("/")
-    if not re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", maintype) or not re.fullmatch(
-        r"[a-z0-9][a-z0-9.+-]*", subtype
-    ):
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", maintype) or not re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", subtype):
         raise BuildError("invalid attachment content type")
     filename = sanitize_header(str(att.get("filename") or "attachment")).replace("/", "_").replace("\\", "_")
     params: dict[str, str] = {}
@@ -190,9 +188,7 @@ def classify_smtp_error(exc: BaseException) -> SendError:
         return PermanentSendError(f"recipient refused: {detail}", code=codes[0] if codes else None)
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         # Wrong credentials are our configuration, not this message: keep it queued while someone fixes it.
-        return TemporarySendError(
-            f"SMTP authentication failed: {exc.code} {_short(exc.message)}", code=exc.code
-        )
+        return TemporarySendError(f"SMTP authentication failed: {exc.code} {_short(exc.message)}", code=exc.code)
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         reason = f"{type(exc).__name__}: {exc.code} {_short(exc.message)}"
         if 400 <= exc.code < 500 or exc.code < 200 or exc.code == -1:
@@ -200,9 +196,7 @@ def classify_smtp_error(exc: BaseException) -> SendError:
         return PermanentSendError(reason, code=exc.code)
     if isinstance(exc, aiosmtplib.SMTPNotSupported):
         return PermanentSendError(f"not supported by the server: {_short(str(exc))}")
-    if isinstance(
-        exc, aiosmtplib.SMTPTimeoutError | aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPConnectError
-    ):
+    if isinstance(exc, aiosmtplib.SMTPTimeoutError | aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPConnectError):
         return TemporarySendError(f"{type(exc).__name__}: {_short(str(exc))}")
     if isinstance(exc, TimeoutError | OSError | aiosmtplib.SMTPException):
         return TemporarySendError(f"{type(exc).__name__}: {_short(str(exc))}")

@@ -30,11 +30,12 @@ from typing import Any, Literal
 
 from mongo_init.schema import SWEEP_FLOOR
 
-from server.domain import calendar, mailing
+from server.domain import calendar
 from server.domain import consultations as cons
 from server.domain.errors import Conflict
 from server.domain.models import iso
 from server.domain.rooms import office_staff_room
+from server.mail import mailing
 from server.services import Services
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.integrations.ics import build_invite
+from server.mail.ics import build_invite
 
 Prop = tuple[str, dict[str, str], str]
 

@@ -11,17 +11,15 @@ from typing import Any
 
 import pytest
 
-from notifier import mails
-from notifier.transcript import format_local_time, format_size, render_transcript, transcript_page
+from server.mail import mails
+from server.mail.transcript import format_local_time, format_size, render_transcript, transcript_page
 
 Doc = dict[str, Any]
 Mail = tuple[str, str, str]
 
 SEEDS = {
     o["code"]: o
-    for o in json.loads((Path(__file__).resolve().parent.parent / "mongo-init" / "offices.json").read_text())[
-        "offices"
-    ]
+    for o in json.loads((Path(__file__).resolve().parent.parent / "mongo-init" / "offices.json").read_text())["offices"]
 }
 BOMBANA = SEEDS["7406"]  # Asia/Makassar (WITA), no ID card required
 TULANG_BAWANG = SEEDS["1808"]  # Asia/Jakarta (WIB), ID card required
@@ -48,9 +46,7 @@ def check_common(mail: Mail, office: Doc, lang: str) -> None:
     subject, text, html = mail
     assert "\n" not in subject and "\r" not in subject
     assert office["name"] in text and office["name"] in html
-    assert (
-        "Layanan ini tidak dipungut biaya." if lang == "id" else "This service is free of charge."
-    ) in text
+    assert ("Layanan ini tidak dipungut biaya." if lang == "id" else "This service is free of charge.") in text
     assert "<b>kemiskinan</b>" not in html and "<Santoso>" not in html and "<Doe>" not in html
     if CONSULTATION["subject"] in text:
         assert "Data &lt;b&gt;kemiskinan&lt;/b&gt; &amp; IPM 2025" in html
@@ -193,22 +189,6 @@ def test_sla_alert_for_staff() -> None:
     assert "close to its deadline" in s and "Answer deadline: Thursday." in t
 
 
-def test_calendar_attachment_is_valid_icalendar() -> None:
-    att = mails.calendar_attachment(
-        uid="u1@pst.test",
-        start=datetime(2026, 11, 24, 6, tzinfo=UTC),
-        duration_min=60,
-        summary="Konsultasi; data, IPM " + "x" * 100,
-        stamp=datetime(2026, 11, 23, tzinfo=UTC),
-        description="baris 1\nbaris 2",
-    )
-    data = att["data"].decode()
-    assert att["method"] == "REQUEST" and att["content_type"] == "text/calendar"
-    assert "DTSTART:20261124T060000Z\r\nDTEND:20261124T070000Z" in data
-    assert "SUMMARY:Konsultasi\\; data\\, IPM" in data and "DESCRIPTION:baris 1\\nbaris 2" in data
-    assert all(len(line.encode()) <= 75 for line in data.split("\r\n"))
-
-
 # --- transcript ---------------------------------------------------------------------------------
 
 T0 = datetime(2026, 11, 21, 6, 5, tzinfo=UTC)  # 14.05 WITA, 13.05 WIB
@@ -281,9 +261,7 @@ def test_transcript_text_excludes_notes_and_shows_wita_times_in_seq_order() -> N
     assert "Tautan bergabung: https://meet.jit.si/pst-7406-abc" in text
     assert "  Terima kasih!\n  Sangat membantu." in text
     assert "Penilaian: 5/5" in text
-    order = [
-        text.index(s) for s in ("saya butuh", "diambil oleh", "berkas ini", "dijadwalkan", "Terima kasih")
-    ]
+    order = [text.index(s) for s in ("saya butuh", "diambil oleh", "berkas ini", "dijadwalkan", "Terima kasih")]
     assert order == sorted(order)
 
 
@@ -307,9 +285,7 @@ def test_transcript_html_is_escaped_and_links_only_http() -> None:
     assert "Terima kasih!<br>Sangat membantu." in html
     assert "belum ditutup" in html
     page = transcript_page(consultation, html)
-    assert (
-        page.startswith("<!doctype html>") and "<title>Transkrip Konsultasi 7406-2026-00042</title>" in page
-    )
+    assert page.startswith("<!doctype html>") and "<title>Transkrip Konsultasi 7406-2026-00042</title>" in page
 
 
 def test_transcript_in_english_and_other_zones() -> None:

@@ -18,8 +18,6 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from notifier import mails
-from notifier.outbox import enqueue, new_message_id
 from notifier.sender import (
     BuildError,
     FileSink,
@@ -30,10 +28,13 @@ from notifier.sender import (
     build_email,
     parse_smtp_url,
 )
-from notifier.transcript import render_transcript
 from notifier.worker import Notifier, backoff_secs
 from server.domain.clock import TestClock
 from server.embedded import free_port
+from server.mail import mails
+from server.mail.ics import build_invite
+from server.mail.transcript import render_transcript
+from server.storage.outbox import enqueue, new_message_id
 from tests.conftest import MailHandler, SmtpServer
 
 Doc = dict[str, Any]
@@ -67,14 +68,44 @@ def notifier_for(db: Any, clock: TestClock, sink: Any, **kw: Any) -> Notifier:
     return Notifier(db, clock, sink, **opts)
 
 
+def calendar_invite(
+    *,
+    uid: str,
+    start: datetime,
+    duration_min: int,
+    summary: str,
+    stamp: datetime,
+    method: str = "REQUEST",
+    url: str | None = None,
+    attendee_email: str = "budi@example.com",
+) -> Doc:
+    """An .ics outbox attachment, as the meeting and visit mails carry."""
+    data = build_invite(
+        uid=uid,
+        sequence=0,
+        method="CANCEL" if method == "CANCEL" else "REQUEST",
+        summary=summary,
+        description="",
+        start=start,
+        duration_min=duration_min,
+        tz="Asia/Makassar",
+        location_url=url,
+        organizer_email="no-reply@pst.test",
+        organizer_name="PST",
+        attendee_email=attendee_email,
+        attendee_name=None,
+        now=stamp,
+    )
+    filename = "cancel.ics" if method == "CANCEL" else "invite.ics"
+    return {"filename": filename, "content_type": "text/calendar", "method": method, "data": data}
+
+
 def smtp_sink(server: SmtpServer | int, **kw: Any) -> SmtpSink:
     port = server if isinstance(server, int) else server.port
     return SmtpSink(SmtpConfig("127.0.0.1", port), timeout_secs=3, local_hostname="client.test", **kw)
 
 
-async def queue_mail(
-    db: Any, clock: TestClock, to: str, *, name: str = "Budi Santoso", n: int = 1, **kw: Any
-) -> Doc:
+async def queue_mail(db: Any, clock: TestClock, to: str, *, name: str = "Budi Santoso", n: int = 1, **kw: Any) -> Doc:
     consultation = {"_id": f"c{n}", "number": f"7406-2026-{n:05d}", "subject": f"Data kemiskinan {n}"}
     subject, text, html = mails.consultation_received(
         {"name": name, "lang": "id"}, consultation, OFFICE, "Kamis, 26 November 2026"
@@ -223,7 +254,7 @@ def test_smtp_url_parsing_decodes_credentials_and_defaults_ports() -> None:
 
 
 def test_build_email_headers_parts_and_calendar_attachment() -> None:
-    ics = mails.calendar_attachment(
+    ics = calendar_invite(
         uid="m1@pst.test",
         start=datetime(2026, 11, 24, 6, tzinfo=UTC),
         duration_min=30,
@@ -288,9 +319,7 @@ async def test_delivers_over_one_connection_with_both_parts_and_the_queued_messa
     sinks: list[SmtpSink],
 ) -> None:
     port, handler = start_server()
-    docs = [
-        await queue_mail(db, clock, f"user{i}@example.com", name=f"Pengguna {i}", n=i) for i in range(1, 6)
-    ]
+    docs = [await queue_mail(db, clock, f"user{i}@example.com", name=f"Pengguna {i}", n=i) for i in range(1, 6)]
     sink = smtp_sink(port)
     sinks.append(sink)
     worker = notifier_for(db, clock, sink)
@@ -307,9 +336,7 @@ async def test_delivers_over_one_connection_with_both_parts_and_the_queued_messa
         assert r.message["To"].addresses[0].display_name == d["to_name"]
         text, html = parts(r.message)
         assert "dijawab paling lambat Kamis, 26 November 2026" in text
-        assert "dijawab paling lambat Kamis, 26 November 2026" in html and html.lstrip().startswith(
-            "<!doctype"
-        )
+        assert "dijawab paling lambat Kamis, 26 November 2026" in html and html.lstrip().startswith("<!doctype")
         stored = await outbox(db, d)
         assert stored["status"] == "sent" and stored["attempts"] == 1
         assert stored["sent_at"] == clock.now()
@@ -436,9 +463,7 @@ async def test_server_down_then_up_every_mail_arrives_exactly_once(
         assert stored["status"] == "pending" and stored["attempts"] == 1
         assert "connect" in stored["last_error"].lower()
         # base 10 s, jitter 0.8..1.2
-        assert (
-            clock.now() + timedelta(seconds=7.9) <= stored["due_at"] <= clock.now() + timedelta(seconds=12.1)
-        )
+        assert clock.now() + timedelta(seconds=7.9) <= stored["due_at"] <= clock.now() + timedelta(seconds=12.1)
     assert sink.connections_opened == 0
 
     clock.advance(5)
@@ -475,11 +500,7 @@ async def test_refused_recipient_fails_with_reason_others_delivered(
     received = await smtp_server.handler.wait_for(2)
     assert sorted(r.rcpt_tos[0] for r in received) == ["a@example.com", "b@example.com"]
     failed = await outbox(db, bad)
-    assert (
-        failed["status"] == "failed"
-        and "550" in failed["last_error"]
-        and "no such user" in failed["last_error"]
-    )
+    assert failed["status"] == "failed" and "550" in failed["last_error"] and "no such user" in failed["last_error"]
     assert (await outbox(db, good1))["status"] == (await outbox(db, good2))["status"] == "sent"
     clock.advance(7200)
     assert await notifier_for(db, clock, sink).run_once() == 0  # a permanent failure is not retried
@@ -743,9 +764,7 @@ async def test_sink_classifies_refusals(smtp_server: SmtpServer, sinks: list[Smt
     assert temp.value.code == 451
 
 
-async def test_run_loop_wakes_on_kick_and_stops_cleanly(
-    db: Any, clock: TestClock, smtp_server: SmtpServer
-) -> None:
+async def test_run_loop_wakes_on_kick_and_stops_cleanly(db: Any, clock: TestClock, smtp_server: SmtpServer) -> None:
     worker = notifier_for(db, clock, smtp_sink(smtp_server))
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop, interval_secs=60))
@@ -764,7 +783,7 @@ async def test_run_loop_wakes_on_kick_and_stops_cleanly(
 
 async def test_file_sink_writes_parseable_eml_files(db: Any, clock: TestClock, tmp_path: Path) -> None:
     mail_dir = tmp_path / "data" / "mail"
-    invite = mails.calendar_attachment(
+    invite = calendar_invite(
         uid="meet-1@pst.test",
         start=datetime(2026, 11, 24, 6, tzinfo=UTC),
         duration_min=45,

@@ -18,7 +18,7 @@ from bson import ObjectId
 
 from schedulers import consultation_jobs as jobs
 from schedulers.runner import Scheduler
-from server.domain import mailing
+from server.mail import mailing
 from tests.conftest import Api
 
 WIB = ZoneInfo("Asia/Jakarta")

@@ -7,8 +7,6 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from notifier import mails
-from notifier.outbox import enqueue
 from server.domain.errors import (
     BadRequest,
     Conflict,
@@ -21,6 +19,7 @@ from server.domain.errors import (
 )
 from server.domain.models import LANGS, STAFF_ROLES, object_id
 from server.domain.security import hash_password, new_token, token_hash, verify_password
+from server.mail import mailing
 from server.services import Services
 from server.storage.atomic import update_and_get
 
@@ -138,26 +137,10 @@ async def register(
     return user
 
 
-async def _mail_link(svc: Services, user: Doc, purpose: str, ttl: timedelta, page: str, render: Any) -> None:
-    """Issue a single-use token and queue the e-mail carrying its link."""
-    token = await _issue_token(svc, user, purpose, ttl)
-    subject, text, html = render(user, f"{svc.settings.base_url}/{page}?token={token}")
-    await enqueue(
-        svc.db,
-        svc.now(),
-        kind=purpose,
-        to=user["email"],
-        to_name=user["name"],
-        lang=user.get("lang", "id"),
-        subject=subject,
-        text=text,
-        html=html,
-        user_id=user["_id"],
-    )
-
-
 async def send_verification(svc: Services, user: Doc) -> None:
-    await _mail_link(svc, user, "verify_email", VERIFY_TOKEN_TTL, "verify", mails.verify_email)
+    """Issue a single-use verification token and have its link mailed."""
+    token = await _issue_token(svc, user, "verify_email", VERIFY_TOKEN_TTL)
+    await mailing.verification_requested(svc, user, token)
 
 
 async def resend_verification(svc: Services, email: str) -> None:
@@ -246,7 +229,8 @@ async def request_password_reset(svc: Services, email: str) -> None:
     user = await svc.db.users.find_one({"email": email})
     if user is None:
         return
-    await _mail_link(svc, user, "reset_password", RESET_TOKEN_TTL, "reset", mails.reset_password)
+    token = await _issue_token(svc, user, "reset_password", RESET_TOKEN_TTL)
+    await mailing.password_reset_requested(svc, user, token)
 
 
 async def reset_password(svc: Services, token: str, password: str) -> None:

@@ -434,7 +434,7 @@ async def _maybe_mail_reply(svc: Services, c: Doc, msg: Doc) -> None:
     )
     if claimed is None:
         return
-    from server.domain import mailing
+    from server.mail import mailing
 
     await mailing.officer_replied(svc, c, msg)
 
@@ -528,7 +528,7 @@ async def open_consultation(
     res = await svc.db.consultations.insert_one(c)
     c["_id"] = res.inserted_id
     msg, c = await post_message(svc, user, c, text=text)
-    from server.domain import mailing
+    from server.mail import mailing
 
     await mailing.consultation_received(svc, c, off)
     from server.domain import kb
@@ -740,7 +740,7 @@ async def close(
         text="Mohon beri penilaian atas layanan ini (1–5) / Please rate this service.",
         data={"event": "rating_prompt"},
     )
-    from server.domain import mailing
+    from server.mail import mailing
 
     await mailing.consultation_closed(svc, updated)
     await emit_updated(svc, updated)

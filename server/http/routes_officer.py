@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import Field
 
 from server.domain import consultations as cons
-from server.domain import mailing, officer_tools
+from server.domain import officer_tools
 from server.domain.errors import BadRequest, Conflict, PayloadTooLarge
 from server.domain.files import MAX_ATTACHMENT_BYTES
 from server.domain.models import public_message
@@ -17,6 +17,8 @@ from server.http.api import Api, json_response
 from server.http.auth import me
 from server.http.schemas import In, OkOut, Out
 from server.keys import SERVICES
+from server.mail import mailing
+from server.mail.transcript import transcript_page
 
 api = Api()
 
@@ -265,8 +267,6 @@ async def staff(request: web.Request) -> web.Response:
     query={"format": {"type": "string", "enum": ["html", "text"]}},
 )
 async def transcript(request: web.Request) -> web.Response:
-    from notifier.transcript import transcript_page
-
     fmt = request.query.get("format", "html")
     if fmt not in ("html", "text"):
         raise BadRequest("invalid_format", "format must be html or text")

@@ -151,9 +151,7 @@ def visible_messages(messages: list[Doc]) -> list[Doc]:
     return shown
 
 
-def render_transcript(
-    consultation: Doc, messages: list[Doc], office: Doc, lang: str = "id"
-) -> tuple[str, str]:
+def render_transcript(consultation: Doc, messages: list[Doc], office: Doc, lang: str = "id") -> tuple[str, str]:
     """(text, html) of every visible message with author, role and local time; notes are left out."""
     lang = "en" if lang == "en" else "id"
     w = _WORDS[lang]
@@ -185,8 +183,7 @@ def render_transcript(
         '<table style="border-collapse:collapse;margin-bottom:12px">',
     ]
     html_out += [
-        f'<tr><th style="text-align:left;padding-right:12px">{escape(label)}</th>'
-        f"<td>{escape(value)}</td></tr>"
+        f'<tr><th style="text-align:left;padding-right:12px">{escape(label)}</th><td>{escape(value)}</td></tr>'
         for label, value in header
     ]
     html_out.append("</table>")
@@ -214,16 +211,12 @@ def render_transcript(
             start_text = fmt(start) if isinstance(start, datetime) else str(start or "")
             parts = [p for p in (provider, start_text, str(mt.get("topic") or "")) if p]
             extra_text.append(f"{w['meeting']}: " + ", ".join(parts))
-            extra_html.append(
-                f"<div><strong>{escape(w['meeting'])}:</strong> {escape(', '.join(parts))}</div>"
-            )
+            extra_html.append(f"<div><strong>{escape(w['meeting'])}:</strong> {escape(', '.join(parts))}</div>")
             join = mt.get("join_url")
             if join:
                 extra_text.append(f"{w['join']}: {join}")
                 safe = _safe_url(join)
-                link_html = (
-                    f'<a href="{escape(safe, quote=True)}">{escape(safe)}</a>' if safe else escape(str(join))
-                )
+                link_html = f'<a href="{escape(safe, quote=True)}">{escape(safe)}</a>' if safe else escape(str(join))
                 extra_html.append(f"<div>{escape(w['join'])}: {link_html}</div>")
         att = m.get("attachment")
         if att:

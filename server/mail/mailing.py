@@ -1,0 +1,213 @@
+"""Which e-mail goes out when: the actions call these, they render and queue (never send inline)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from server.domain import calendar
+from server.domain.security import sign
+from server.mail import mails
+from server.mail.transcript import render_transcript
+from server.services import Services
+from server.storage.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+
+RATING_LINK_TTL = timedelta(days=30)
+
+
+async def _office(svc: Services, code: str) -> Doc:
+    return await svc.db.offices.find_one({"code": code}) or {"code": code, "name": code, "time_zone": "Asia/Jakarta"}
+
+
+async def recipient(svc: Services, c: Doc) -> Doc:
+    """The user of a consultation, as a mail recipient."""
+    user = await svc.db.users.find_one({"_id": c["user_id"]})
+    return user or {
+        "_id": c["user_id"],
+        "name": c.get("user_name", ""),
+        "email": c.get("user_email"),
+        "lang": c.get("user_lang", "id"),
+    }
+
+
+def room_link(svc: Services, c: Doc) -> str:
+    return f"{svc.settings.base_url}/app/#/c/{c['_id']}"
+
+
+def rating_link(svc: Services, c: Doc) -> str:
+    """A signed one-click link that lets the user rate without logging in (expires; one rating only)."""
+    exp = int((svc.now() + RATING_LINK_TTL).timestamp())
+    token = sign({"c": str(c["_id"]), "u": str(c["user_id"]), "exp": exp, "p": "rate"}, svc.settings.secret_key)
+    return f"{svc.settings.base_url}/rate?token={token}"
+
+
+async def queue_mail(
+    svc: Services,
+    user: Doc,
+    c: Doc | None,
+    kind: str,
+    rendered: tuple[str, str, str],
+    *,
+    dedupe_key: str | None = None,
+    attachments: list[Doc] | None = None,
+) -> Doc | None:
+    if not user.get("email"):
+        return None
+    subject, text, html = rendered
+    doc = await enqueue(
+        svc.db,
+        svc.now(),
+        kind=kind,
+        to=user["email"],
+        to_name=user.get("name"),
+        lang=user.get("lang", "id"),
+        subject=subject,
+        text=text,
+        html=html,
+        consultation_id=c["_id"] if c else None,
+        office=c["office"] if c else None,
+        user_id=user.get("_id"),
+        dedupe_key=dedupe_key,
+        attachments=attachments,
+    )
+    notifier = svc.extras.get("notifier")
+    if notifier is not None and hasattr(notifier, "kick"):
+        notifier.kick()
+    return doc
+
+
+async def verification_requested(svc: Services, user: Doc, token: str) -> None:
+    """The account verification mail, carrying the link of a single-use token."""
+    link = f"{svc.settings.base_url}/verify?token={token}"
+    await queue_mail(svc, user, None, "verify_email", mails.verify_email(user, link))
+
+
+async def password_reset_requested(svc: Services, user: Doc, token: str) -> None:
+    """The password reset mail, carrying the link of a single-use token."""
+    link = f"{svc.settings.base_url}/reset?token={token}"
+    await queue_mail(svc, user, None, "reset_password", mails.reset_password(user, link))
+
+
+async def consultation_received(svc: Services, c: Doc, office: Doc) -> None:
+    user = await recipient(svc, c)
+    due = c["sla"]["due_at"]
+    due_text = calendar.local_date_str(due, office["time_zone"], user.get("lang", "id"))
+    await queue_mail(
+        svc,
+        user,
+        c,
+        "consultation_received",
+        mails.consultation_received(user, c, office, due_text),
+        dedupe_key=f"received:{c['_id']}",
+    )
+
+
+async def officer_replied(svc: Services, c: Doc, msg: Doc) -> None:
+    user = await recipient(svc, c)
+    office = await _office(svc, c["office"])
+    excerpt = (msg.get("text") or "")[:300]
+    mail = mails.officer_replied(user, c, office, room_link(svc, c), excerpt)
+    await queue_mail(svc, user, c, "officer_replied", mail)
+
+
+async def transcript(svc: Services, c: Doc, lang: str) -> tuple[Doc, str, str]:
+    """(office, text, html) of a consultation's transcript: every visible message in order, never notes."""
+    office = await _office(svc, c["office"])
+    msgs = [
+        m async for m in svc.db.messages.find({"consultation_id": c["_id"], "kind": {"$ne": "note"}}).sort("seq", 1)
+    ]
+    text, html = render_transcript(c, msgs, office, lang)
+    return office, text, html
+
+
+async def consultation_closed(svc: Services, c: Doc) -> None:
+    """The transcript e-mail and the rating request, queued together at close."""
+    user = await recipient(svc, c)
+    office, t_text, t_html = await transcript(svc, c, user.get("lang", "id"))
+    n = int(c.get("close_count", 0))
+    await queue_mail(
+        svc,
+        user,
+        c,
+        "consultation_closed",
+        mails.consultation_closed(user, c, office, t_text, t_html, c.get("close_reason") or "resolved"),
+        dedupe_key=f"closed:{c['_id']}:{c['closed_at'].isoformat()}:{n}",
+    )
+    if not c.get("rating"):
+        await queue_mail(
+            svc,
+            user,
+            c,
+            "rating_request",
+            mails.rating_request(user, c, office, rating_link(svc, c)),
+            dedupe_key=f"rating_request:{c['_id']}:{c['closed_at'].isoformat()}",
+        )
+
+
+async def transcript_again(svc: Services, c: Doc) -> Doc | None:
+    """The user asked for the transcript again from the page."""
+    user = await recipient(svc, c)
+    office, t_text, t_html = await transcript(svc, c, user.get("lang", "id"))
+    return await queue_mail(
+        svc,
+        user,
+        c,
+        "transcript",
+        mails.consultation_closed(user, c, office, t_text, t_html, c.get("close_reason") or "resolved"),
+    )
+
+
+async def rating_reminder(svc: Services, c: Doc) -> None:
+    user = await recipient(svc, c)
+    office = await _office(svc, c["office"])
+    await queue_mail(
+        svc,
+        user,
+        c,
+        "rating_reminder",
+        mails.rating_reminder(user, c, office, rating_link(svc, c)),
+        dedupe_key=f"rating_reminder:{c['_id']}",
+    )
+
+
+async def idle_warning(svc: Services, c: Doc, close_at: Any) -> None:
+    user = await recipient(svc, c)
+    office = await _office(svc, c["office"])
+    close_text = calendar.local_date_str(close_at, office["time_zone"], user.get("lang", "id"))
+    await queue_mail(
+        svc,
+        user,
+        c,
+        "idle_warning",
+        mails.idle_warning(user, c, office, close_text, room_link(svc, c)),
+        dedupe_key=f"idle_warning:{c['_id']}:{close_at.isoformat()}",
+    )
+
+
+async def sla_alert(svc: Services, c: Doc, state: str) -> None:
+    """At risk / breached: the assigned officer and the office's supervisors, once each."""
+    office = await _office(svc, c["office"])
+    due_text = calendar.local_date_str(c["sla"]["due_at"], office["time_zone"], "id")
+    recipients: list[Doc] = []
+    if c.get("assigned_to"):
+        officer = await svc.db.users.find_one({"_id": c["assigned_to"]})
+        if officer:
+            recipients.append(officer)
+    async for sup in svc.db.users.find({"office": c["office"], "role": "supervisor"}):
+        if all(sup["_id"] != r["_id"] for r in recipients):
+            recipients.append(sup)
+    link = f"{svc.settings.base_url}/console/#/c/{c['_id']}"
+    for staff in recipients:
+        await queue_mail(
+            svc,
+            staff,
+            c,
+            "sla_alert",
+            mails.sla_alert(staff, c, office, state, due_text, link),
+            dedupe_key=f"sla:{c['_id']}:{state}:{staff['_id']}",
+        )
