@@ -8,10 +8,12 @@ is dropped here and nowhere else.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, get_args
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict
 
 from server.domain.errors import NotFound
 
@@ -21,7 +23,8 @@ TOPICS = ("data", "metadata", "classification", "other")
 STATUSES = ("queued", "active", "closed")
 STAFF_ROLES = ("officer", "supervisor", "admin")
 ROLES = ("user", *STAFF_ROLES)
-MESSAGE_KINDS = ("text", "system", "meeting", "note", "file")
+MessageKind = Literal["text", "system", "meeting", "note", "file", "rating"]
+MESSAGE_KINDS: tuple[MessageKind, ...] = get_args(MessageKind)
 CHANNELS = ("online", "walk_in", "whatsapp", "email")
 LANGS = ("id", "en")
 
@@ -61,18 +64,22 @@ class AuthorOut(TypedDict):
     role: str
 
 
-class MessageOut(TypedDict, total=False):
+# The one definition of a message as clients see it: the REST responses (the OpenAPI schema is
+# derived from it), the join history and the message:new payload (server.domain.events).
+# typing_extensions.TypedDict because pydantic reads it for the schema (it needs that on 3.11).
+@with_config(ConfigDict(extra="forbid"))
+class MessageOut(TypedDict):
     id: str
     consultation_id: str
     seq: int
-    kind: str
+    kind: MessageKind
     author: AuthorOut
     text: str
     created_at: str | None
-    client_id: str | None
-    attachment: Doc | None
-    meeting: Doc | None
-    data: Doc
+    client_id: NotRequired[str]
+    attachment: NotRequired[Doc]
+    meeting: NotRequired[Doc | None]
+    data: NotRequired[Doc]
 
 
 def public_user(user: Doc) -> Doc:

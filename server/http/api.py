@@ -11,7 +11,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from server.domain.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized, ValidationFailed
+from server.domain.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
+from server.domain.inputs import validation_failed
 
 log = logging.getLogger(__name__)
 
@@ -87,16 +88,6 @@ class Api:
             app.router.add_route(r.method, self.prefix + r.path, wrap(r))
 
 
-def field_error(exc: ValidationError) -> ValidationFailed:
-    """Turn the first pydantic error into `invalid_<field>` (or `missing_<field>`)."""
-    err = exc.errors()[0]
-    loc = [str(x) for x in err.get("loc", ()) if not isinstance(x, int)]
-    name = loc[-1] if loc else "body"
-    kind = "missing" if err.get("type") == "missing" else "invalid"
-    msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-    return ValidationFailed(f"{kind}_{name}", f"{name}: {msg}", field=name)
-
-
 async def read_json(request: web.Request, limit: int = JSON_LIMIT_BYTES) -> Any:
     """The request body as JSON: 413 when too large, 400 when not JSON."""
     if request.content_length is not None and request.content_length > limit:
@@ -119,7 +110,7 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise field_error(exc) from None
+        raise validation_failed(exc) from None
 
 
 def require_role(user: dict[str, Any] | None, auth: str | None) -> None:

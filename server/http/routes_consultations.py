@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import Field, RootModel
 
 from server.domain import consultations as cons
 from server.domain.errors import BadRequest
-from server.domain.models import public_consultation, public_message
+from server.domain.inputs import MessageIn, ReadIn
+from server.domain.models import MessageOut, public_consultation, public_message
 from server.http.api import Api, json_response
 from server.http.auth import me
 from server.http.schemas import In, OkOut, Out
@@ -28,12 +29,6 @@ class OpenIn(In):
     client_id: str | None = Field(default=None, max_length=100)
 
 
-class MessageIn(In):
-    text: str = Field(max_length=4000)
-    client_id: str = Field(min_length=1, max_length=100)
-    kind: Literal["text", "note"] = "text"
-
-
 class TransferIn(In):
     to_user: str | None = Field(default=None, max_length=24)
     to_office: str | None = Field(default=None, pattern=r"^[0-9]{4}$")
@@ -47,25 +42,9 @@ class ClarifyIn(In):
     awaiting: bool
 
 
-class ReadIn(In):
-    seq: int = Field(ge=0)
-
-
-class AuthorModel(Out):
-    id: str | None
-    name: str
-    role: str
-
-
-class MessageOut(Out):
-    id: str
-    consultation_id: str
-    seq: int
-    kind: Literal["text", "system", "meeting", "note", "file", "rating"]
-    author: AuthorModel
-    text: str
-    created_at: str
-    client_id: str | None = None
+# The OpenAPI schema of a message, derived from its one definition (server.domain.models.MessageOut).
+class MessageModel(RootModel[MessageOut]):
+    """A message as clients see it."""
 
 
 class SlaModel(Out):
@@ -201,7 +180,7 @@ async def get_messages(request: web.Request) -> web.Response:
     "/consultations/{id}/messages",
     summary="Send a message (same as the socket event message:send)",
     body=MessageIn,
-    response=MessageOut,
+    response=MessageModel,
     status=201,
     tags=["consultations"],
     errors=(403, 404, 409, 422),

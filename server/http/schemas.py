@@ -6,11 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class In(BaseModel):
-    """Request bodies: unknown fields are ignored, strings are stripped."""
-
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+# Request bodies share their base (unknown fields ignored, strings stripped) with socket payloads.
+from server.domain.inputs import In as In
 
 
 class Out(BaseModel):

@@ -1,0 +1,268 @@
+"""Realtime events are contracts: every event's name, its payload type, and the helpers that emit them.
+
+The domain emits through the helpers below (never `svc.events.emit("literal", ...)`), so each event's
+rooms and payload are built in one place. The Socket.IO namespace (server.realtime.namespace) reads
+the names of the events it receives from here, and the page's `web/static/js/rt.js` exports the same
+names; tests/realtime/test_contracts.py round-trips an example of every payload through JSON against
+its type and checks rt.js against these constants. This module knows nothing of Socket.IO.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, cast
+
+from pydantic import BaseModel, ConfigDict, with_config
+from typing_extensions import TypedDict
+
+from server.domain import inputs
+from server.domain.models import Doc, MessageOut, iso, public_consultation, public_message
+from server.domain.ports import EventSink
+from server.domain.rooms import consultation_room, consultation_staff_room, office_staff_room, user_room
+
+# --- names ------------------------------------------------------------------------------------
+# Server to client.
+MESSAGE_NEW = "message:new"
+ROOM_ACTIVITY = "room:activity"
+CONSULTATION_UPDATED = "consultation:updated"
+QUEUE_UPDATED = "queue:updated"
+SLA_ALERT = "sla:alert"
+# Both ways: a client reports, the server relays to the others in the room.
+MESSAGE_READ = "message:read"
+TYPING = "typing"
+# Client to server (answered with an ack).
+CONSULTATION_JOIN = "consultation:join"
+CONSULTATION_LEAVE = "consultation:leave"
+MESSAGE_SEND = "message:send"
+
+
+# --- payloads (server to client) --------------------------------------------------------------
+# Exact: a key the contract does not name fails the round-trip test instead of leaking unnoticed.
+_EXACT = ConfigDict(extra="forbid")
+
+
+class PersonRef(TypedDict):
+    id: str | None
+    name: str | None
+
+
+class ConsultationUser(TypedDict):
+    id: str | None
+    name: str | None
+    email: str | None
+
+
+class SlaView(TypedDict):
+    due_at: str | None
+    state: Literal["on_track", "at_risk", "breached", "met"]
+    started_at: str | None
+    paused: bool
+    met_at: str | None
+
+
+class LastMessage(TypedDict):
+    seq: int | None
+    kind: str | None
+    text: str | None
+    author_name: str | None
+    created_at: str | None
+
+
+@with_config(_EXACT)
+class ConsultationView(TypedDict):
+    """A consultation as one viewer (or a staff room, `unread` null) sees it: models.public_consultation."""
+
+    id: str
+    number: str | None
+    office: str
+    time_zone: str | None
+    channel: str
+    topic: str | None
+    subject: str | None
+    status: Literal["queued", "active", "closed"]
+    close_reason: str | None
+    user: ConsultationUser
+    assigned_to: PersonRef | None
+    sla: SlaView
+    unread: int | None
+    last_seq: int
+    last_message: LastMessage | None
+    last_message_at: str | None
+    created_at: str | None
+    claimed_at: str | None
+    first_response_at: str | None
+    closed_at: str | None
+    kb_query: str | None
+    kb_opened: list[str]
+    meeting: dict[str, Any] | None
+    visit: dict[str, Any] | None
+    rating: dict[str, Any] | None
+    reads: dict[str, int]
+    awaiting_clarification: NotRequired[bool]  # staff views only
+
+
+@with_config(_EXACT)
+class RoomActivity(TypedDict):
+    """To the office's staff room for every visible message, so rooms nobody joined still move."""
+
+    consultation_id: str
+    message: MessageOut
+    consultation: ConsultationView
+
+
+@with_config(_EXACT)
+class QueueUpdated(TypedDict):
+    office: str
+    queue: list[ConsultationView]
+
+
+@with_config(_EXACT)
+class MessageRead(TypedDict):
+    consultation_id: str
+    user_id: str
+    seq: int
+
+
+@with_config(_EXACT)
+class TypingRelay(TypedDict):
+    consultation_id: str
+    user: PersonRef
+    typing: bool
+
+
+@with_config(_EXACT)
+class SlaAlert(TypedDict):
+    consultation_id: str
+    number: str | None
+    office: str
+    subject: str | None
+    state: Literal["at_risk", "breached"]
+    due_at: str | None
+    assigned_to: str | None
+
+
+# Every event the server emits, with its payload type.
+EMITTED: dict[str, Any] = {
+    MESSAGE_NEW: MessageOut,
+    ROOM_ACTIVITY: RoomActivity,
+    CONSULTATION_UPDATED: ConsultationView,
+    QUEUE_UPDATED: QueueUpdated,
+    SLA_ALERT: SlaAlert,
+    MESSAGE_READ: MessageRead,
+    TYPING: TypingRelay,
+}
+
+# Every event the server receives, with the model its payload is validated with (shared with HTTP).
+RECEIVED: dict[str, type[BaseModel]] = {
+    CONSULTATION_JOIN: inputs.JoinIn,
+    CONSULTATION_LEAVE: inputs.ConsultationRef,
+    MESSAGE_SEND: inputs.SendMessageIn,
+    MESSAGE_READ: inputs.ReadMessageIn,
+    TYPING: inputs.TypingIn,
+}
+
+
+# --- acks (the answers to received events) ----------------------------------------------------
+
+
+class ErrorBody(TypedDict):
+    code: str
+    message: str
+
+
+class ErrorAck(TypedDict):
+    ok: Literal[False]
+    error: ErrorBody
+
+
+class OkAck(TypedDict):
+    ok: Literal[True]
+
+
+class JoinAck(TypedDict):
+    ok: Literal[True]
+    consultation: ConsultationView
+    messages: list[MessageOut]
+
+
+class SendAck(TypedDict):
+    ok: Literal[True]
+    message: MessageOut
+
+
+class ReadAck(TypedDict):
+    ok: Literal[True]
+    seq: int
+
+
+Ack = ErrorAck | OkAck | JoinAck | SendAck | ReadAck
+
+
+# --- builders and emit helpers ----------------------------------------------------------------
+
+_STAFF_ROOM_VIEWER: Doc = {"_id": None, "role": "officer"}
+
+
+def consultation_view(c: Doc, viewer: Doc | None) -> ConsultationView:
+    """public_consultation typed as the contract (tests/realtime/test_contracts.py holds them together)."""
+    return cast(ConsultationView, public_consultation(c, viewer))
+
+
+def staff_view(c: Doc) -> ConsultationView:
+    """The consultation as a staff room sees it: no single viewer, so `unread` is null."""
+    return consultation_view(c, _STAFF_ROOM_VIEWER)
+
+
+def typing_relay(consultation_id: str, user: Doc, typing: bool) -> TypingRelay:
+    return {
+        "consultation_id": consultation_id,
+        "user": {"id": str(user["_id"]), "name": user["name"]},
+        "typing": typing,
+    }
+
+
+async def emit_message_new(events: EventSink, c: Doc, msg: Doc) -> None:
+    """message:new to the room (a note to its staff only); a visible message also moves the office's rooms."""
+    out = public_message(msg)
+    cid = str(c["_id"])
+    if out["kind"] == "note":
+        await events.emit(MESSAGE_NEW, out, consultation_staff_room(cid))
+        return
+    await events.emit(MESSAGE_NEW, out, consultation_room(cid))
+    activity: RoomActivity = {"consultation_id": cid, "message": out, "consultation": staff_view(c)}
+    await events.emit(ROOM_ACTIVITY, activity, office_staff_room(c["office"]))
+
+
+async def emit_consultation_updated(events: EventSink, c: Doc) -> None:
+    """consultation:updated to everyone concerned, each seeing their own view (unread differs)."""
+    cid = str(c["_id"])
+    staff = staff_view(c)
+    await events.emit(CONSULTATION_UPDATED, staff, office_staff_room(c["office"]))
+    await events.emit(CONSULTATION_UPDATED, staff, consultation_staff_room(cid))
+    user = consultation_view(c, {"_id": c["user_id"], "role": "user"})
+    await events.emit(CONSULTATION_UPDATED, user, user_room(str(c["user_id"])))
+
+
+async def emit_queue_updated(events: EventSink, office: str, queue: list[Doc]) -> None:
+    """queue:updated: the office's whole queue (staff views), to its staff room."""
+    payload: QueueUpdated = {"office": office, "queue": cast(list[ConsultationView], queue)}
+    await events.emit(QUEUE_UPDATED, payload, office_staff_room(office))
+
+
+async def emit_message_read(events: EventSink, c: Doc, user_id: str, seq: int) -> None:
+    """message:read: `user_id` has read up to `seq`, told to the consultation's room."""
+    payload: MessageRead = {"consultation_id": str(c["_id"]), "user_id": user_id, "seq": seq}
+    await events.emit(MESSAGE_READ, payload, consultation_room(str(c["_id"])))
+
+
+async def emit_sla_alert(events: EventSink, c: Doc, state: Literal["at_risk", "breached"]) -> None:
+    """sla:alert to the office's staff: a request is at risk of (or past) its service deadline."""
+    payload: SlaAlert = {
+        "consultation_id": str(c["_id"]),
+        "number": c.get("number"),
+        "office": c["office"],
+        "subject": c.get("subject"),
+        "state": state,
+        "due_at": iso(c["sla"]["due_at"]),
+        "assigned_to": str(c["assigned_to"]) if c.get("assigned_to") else None,
+    }
+    await events.emit(SLA_ALERT, payload, office_staff_room(c["office"]))
