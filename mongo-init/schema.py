@@ -18,6 +18,9 @@ from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid, OperationFailure
 
+# The lower bound of the scheduler sweep indexes; it lives with the sweeps that query above it.
+from server.storage.sweeps import SWEEP_FLOOR as SWEEP_FLOOR
+
 log = logging.getLogger(__name__)
 
 Doc = dict[str, Any]
@@ -39,10 +42,6 @@ class Collection:
     name: str
     indexes: list[IndexModel] = field(default_factory=list)
     validator: Doc | None = None
-
-
-# Earlier than any timestamp the product stores: the lower bound of the scheduler sweep indexes.
-SWEEP_FLOOR = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _partial(expr: Doc) -> Doc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from server.domain import escalation
+from server.domain import meetings
 from server.services import Services
 
 log = logging.getLogger(__name__)
@@ -21,12 +21,12 @@ async def send_meeting_reminders(svc: Services) -> int:
     """Remind of every meeting whose reminder has come due (up to a batch); how many were claimed."""
     handled = 0
     while handled < REMINDER_BATCH:
-        meeting = await escalation.claim_due_reminder(svc)
+        meeting = await meetings.claim_due_reminder(svc)
         if meeting is None:
             break
         handled += 1
         try:
-            await escalation.remind_meeting(svc, meeting)
+            await meetings.remind_meeting(svc, meeting)
         except Exception:
             # One broken meeting (deleted consultation, bad office) must not stop the others.
             log.exception("reminder for meeting %s failed", meeting.get("_id"))

@@ -54,6 +54,17 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _meetings_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The meeting providers (Zoom, Jitsi, pasted links) for Services.meetings; closed on shutdown."""
+    from server.integrations.meeting_backends import MeetingBackends
+
+    services = app[SERVICES]
+    backends = MeetingBackends(app[SETTINGS], services.clock)
+    services.meetings = backends
+    yield
+    await backends.close()
+
+
 async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     from server.realtime import events as rt_events
 
@@ -141,6 +152,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.pst_max_body_bytes)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_meetings_ctx)
     web_role = settings.role in ("all", "web")
     if web_role:
         from server.realtime import sio as rt_sio

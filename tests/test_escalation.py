@@ -21,7 +21,7 @@ import jwt
 import pytest
 from bson import ObjectId
 
-from server.domain import escalation as esc
+from server.domain import meetings, visits
 from server.settings import Settings
 from tests.conftest import Api, Received, SmtpServer
 from tests.fake_zoom import FakeZoom, fake_zoom_server  # noqa: F401
@@ -41,9 +41,7 @@ def jitsi_secret() -> str | None:
 
 
 @pytest.fixture
-def settings(
-    settings: Settings, fake_zoom: FakeZoom, smtp_server: SmtpServer, jitsi_secret: str | None
-) -> Settings:
+def settings(settings: Settings, fake_zoom: FakeZoom, smtp_server: SmtpServer, jitsi_secret: str | None) -> Settings:
     """The conftest settings pointed at the fake Zoom and the test SMTP server."""
     return settings.model_copy(
         update={
@@ -104,9 +102,7 @@ async def mails_to(
 ) -> list[Received]:
     deadline = time.monotonic() + wait_secs
     while True:
-        got = [
-            r for r in smtp.handler.received if to in r.rcpt_tos and subject_part in str(r.message["Subject"])
-        ]
+        got = [r for r in smtp.handler.received if to in r.rcpt_tos and subject_part in str(r.message["Subject"])]
         if len(got) >= count:
             return got
         if time.monotonic() > deadline:
@@ -188,9 +184,7 @@ async def test_zoom_meeting_reaches_the_user_everywhere_without_the_host_link(
     assert got["meeting"]["join_url"] == m["join_url"] and got["meeting"]["passcode"] == m["passcode"]
     assert "Selasa, 24 November 2026 14.00 WITA" in got["text"] and m["join_url"] in got["text"]
     # consultation:updated to the user carries the meeting, not the host link.
-    upd = await usock.wait_for(
-        "consultation:updated", lambda d: (d.get("meeting") or {}).get("id") == m["id"]
-    )
+    upd = await usock.wait_for("consultation:updated", lambda d: (d.get("meeting") or {}).get("id") == m["id"])
     roundtrip(upd)
     no_host_link(upd, start_url)
     assert upd["meeting"]["join_url"] == m["join_url"]
@@ -295,9 +289,7 @@ async def test_zoom_validation_error_is_a_plain_422(
     assert err["error"]["code"] == "start_in_past"
     err = await create_zoom(officer, c["id"], start="2026-11-24T14:00:00", expect=422)
     assert err["error"]["code"] == "invalid_start_time"
-    _, err = await officer.call(
-        "POST", f"/consultations/{c['id']}/meeting", {"provider": "skype"}, expect=422
-    )
+    _, err = await officer.call("POST", f"/consultations/{c['id']}/meeting", {"provider": "skype"}, expect=422)
     assert err["error"]["code"] == "invalid_provider"
     assert fake_zoom.api_requests == requests_before
     # Nothing half-made: no meeting stored, no message posted.
@@ -341,18 +333,14 @@ async def test_jitsi_room_without_jwt(make_user: Any, make_staff: Any, anon: Api
     )
     assert re.fullmatch(r"https://meet\.pst\.test/pst-[a-z2-7]{32}", m["join_url"])
     assert m["host_start_url"] == m["join_url"] and m["passcode"] is None
-    other = (
-        await officer.call("POST", f"/consultations/{c['id']}/meeting", {"provider": "jitsi"}, expect=201)
-    )[1]
+    other = (await officer.call("POST", f"/consultations/{c['id']}/meeting", {"provider": "jitsi"}, expect=201))[1]
     assert other["join_url"] != m["join_url"]  # a fresh unguessable room each time
     detail = await user.get(f"/consultations/{c['id']}")
     assert detail["meeting"]["join_url"] == other["join_url"]
 
 
 @pytest.mark.parametrize("jitsi_secret", ["jitsi-test-secret-0123456789abcdef"])
-async def test_jitsi_room_with_signed_links(
-    make_user: Any, make_staff: Any, anon: Api, jitsi_secret: str
-) -> None:
+async def test_jitsi_room_with_signed_links(make_user: Any, make_staff: Any, anon: Api, jitsi_secret: str) -> None:
     user, officer, c = await open_room(make_user, make_staff, anon)
     _, m = await officer.call(
         "POST",
@@ -368,15 +356,11 @@ async def test_jitsi_room_with_signed_links(
     host = jwt.decode(host_token, jitsi_secret, algorithms=["HS256"], audience="jitsi", options=opts)
     assert claims["iss"] == JITSI_APP_ID and claims["sub"] == "meet.pst.test"
     assert claims["room"] == room_url.rsplit("/", 1)[1]
-    assert (
-        claims["context"]["user"]["moderator"] is False and claims["context"]["user"]["name"] == "Sari Warga"
-    )
+    assert claims["context"]["user"]["moderator"] is False and claims["context"]["user"]["name"] == "Sari Warga"
     assert host["context"]["user"]["moderator"] is True and host["context"]["user"]["name"] == "Budi Petugas"
     # Valid through the meeting (14:00 + 45 min, plus the grace), not forever.
     end = datetime(2026, 11, 24, 6, 45, tzinfo=UTC)
-    assert claims["exp"] >= int(end.timestamp()) and claims["exp"] <= int(
-        (end + timedelta(hours=3)).timestamp()
-    )
+    assert claims["exp"] >= int(end.timestamp()) and claims["exp"] <= int((end + timedelta(hours=3)).timestamp())
     page = await user.get(f"/consultations/{c['id']}/messages")
     no_host_link(page, m["host_start_url"].split("?jwt=")[1])
     # A later start gets tokens valid until the new end, for the same room.
@@ -398,9 +382,7 @@ async def test_pasted_link_https_only(make_user: Any, make_staff: Any, anon: Api
     user, officer, c = await open_room(make_user, make_staff, anon)
     path = f"/consultations/{c['id']}/meeting"
     link = "https://meet.google.com/abc-defg-hij"
-    _, m = await officer.call(
-        "POST", path, {"provider": "link", "url": link, "start_time": TOMORROW_2PM}, expect=201
-    )
+    _, m = await officer.call("POST", path, {"provider": "link", "url": link, "start_time": TOMORROW_2PM}, expect=201)
     assert m["provider"] == "link" and m["join_url"] == link
     for bad in (
         "http://meet.google.com/abc-defg-hij",
@@ -441,19 +423,13 @@ async def test_reschedule_and_cancel_update_the_invite(
         {"start_time": "2026-11-25T09:00:00+08:00", "duration_min": 30},
         expect=200,
     )
-    assert (
-        moved["sequence"] == 1
-        and moved["start_local"] == "2026-11-25T09:00:00+08:00"
-        and moved["duration"] == 30
-    )
+    assert moved["sequence"] == 1 and moved["start_local"] == "2026-11-25T09:00:00+08:00" and moved["duration"] == 30
     assert "host_start_url" not in moved
     zoom_meeting = fake_zoom.meetings[int(next(iter(fake_zoom.meetings)))]
     assert zoom_meeting["start_time"] == "2026-11-25T01:00:00Z" and zoom_meeting["duration"] == 30
     msg = await usock.wait_for("message:new", lambda d: "diubah" in d["text"])
     assert msg["kind"] == "meeting" and "Rabu, 25 November 2026 09.00 WITA" in msg["text"]
-    upd = await usock.wait_for(
-        "consultation:updated", lambda d: (d.get("meeting") or {}).get("sequence") == 1
-    )
+    upd = await usock.wait_for("consultation:updated", lambda d: (d.get("meeting") or {}).get("sequence") == 1)
     assert upd["meeting"]["start_local"] == "2026-11-25T09:00:00+08:00"
     [changed] = await mails_to(smtp_server, user.user["email"], "Perubahan: pertemuan daring")
     method, ics, _ = calendar_of(changed.message)
@@ -511,16 +487,12 @@ async def test_reminder_fifteen_minutes_before(
     assert len([x for x in page["messages"] if "Pengingat" in x["text"]]) == 1
 
 
-async def test_no_reminder_for_a_cancelled_or_moved_meeting(
-    make_user: Any, make_staff: Any, anon: Api
-) -> None:
+async def test_no_reminder_for_a_cancelled_or_moved_meeting(make_user: Any, make_staff: Any, anon: Api) -> None:
     user, officer, c = await open_room(make_user, make_staff, anon)
     gone = await create_zoom(officer, c["id"])
     await officer.call("DELETE", f"/meetings/{gone['id']}", expect=200)
     moved = await create_zoom(officer, c["id"])
-    await officer.call(
-        "PATCH", f"/meetings/{moved['id']}", {"start_time": "2026-11-24T16:00:00+08:00"}, expect=200
-    )
+    await officer.call("PATCH", f"/meetings/{moved['id']}", {"start_time": "2026-11-24T16:00:00+08:00"}, expect=200)
     ran = await set_clock(anon, "2026-11-24T13:46:00+08:00")
     assert ran["ran"]["meeting_reminders"] == 0
     ran = await set_clock(anon, "2026-11-24T15:45:00+08:00")
@@ -544,7 +516,7 @@ def test_slots_follow_visit_hours_and_working_days() -> None:
             "slot_capacity": 3,
         },
     }
-    monday = esc.day_slots(date(2026, 11, 23), office)
+    monday = visits.day_slots(date(2026, 11, 23), office)
     assert [s.astimezone(MAKASSAR).strftime("%H:%M") for s, _ in monday] == [
         "08:00",
         "09:00",
@@ -554,21 +526,21 @@ def test_slots_follow_visit_hours_and_working_days() -> None:
         "13:00",
         "14:00",
     ]  # 15:00 would end after 15:30
-    assert len(esc.day_slots(date(2026, 11, 27), office)) == 8
-    assert esc.closed_reason(date(2026, 11, 24), office) == "no_visit_hours"  # no Tuesday hours
-    assert esc.closed_reason(date(2026, 11, 26), office) == "office_closed"  # the office's own closed date
-    assert esc.closed_reason(date(2026, 11, 28), office) == "weekend"
-    assert esc.closed_reason(date(2026, 12, 25), office) == "holiday"
-    assert esc.holiday_name(date(2026, 12, 25)) == "Hari Raya Natal"
-    assert esc.closed_reason(date(2026, 12, 24), office) == "holiday"  # joint leave day (cuti bersama)
-    assert esc.visit_hours_of(office).slot_capacity == 3
-    codes = {esc.new_visit_code() for _ in range(200)}
+    assert len(visits.day_slots(date(2026, 11, 27), office)) == 8
+    assert visits.closed_reason(date(2026, 11, 24), office) == "no_visit_hours"  # no Tuesday hours
+    assert visits.closed_reason(date(2026, 11, 26), office) == "office_closed"  # the office's own closed date
+    assert visits.closed_reason(date(2026, 11, 28), office) == "weekend"
+    assert visits.closed_reason(date(2026, 12, 25), office) == "holiday"
+    assert visits.holiday_name(date(2026, 12, 25)) == "Hari Raya Natal"
+    assert visits.closed_reason(date(2026, 12, 24), office) == "holiday"  # joint leave day (cuti bersama)
+    assert visits.visit_hours_of(office).slot_capacity == 3
+    codes = {visits.new_visit_code() for _ in range(200)}
     assert len(codes) == 200 and all(re.fullmatch(r"[A-HJ-NP-Z2-9]{8}", x) for x in codes)
-    assert esc.reminder_at_for(datetime(2026, 11, 24, 6, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC)) == (
+    assert meetings.reminder_at_for(datetime(2026, 11, 24, 6, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC)) == (
         datetime(2026, 11, 24, 5, 45, tzinfo=UTC)
     )
     assert (
-        esc.reminder_at_for(datetime(2026, 11, 24, 6, tzinfo=UTC), datetime(2026, 11, 24, 5, 50, tzinfo=UTC))
+        meetings.reminder_at_for(datetime(2026, 11, 24, 6, tzinfo=UTC), datetime(2026, 11, 24, 5, 50, tzinfo=UTC))
         is None
     )
 
@@ -616,18 +588,13 @@ async def test_book_a_visit_confirmation_and_code_lookup(
     )
     assert re.fullmatch(r"[A-HJ-NP-Z2-9]{8}", v["code"])
     assert v["status"] == "booked" and v["start_local"] == "2026-11-25T09:00:00+08:00"
-    assert (
-        v["when_text"] == "Rabu, 25 November 2026 09.00 WITA"
-        and v["place"] == "Perpustakaan BPS Kabupaten Bombana"
-    )
+    assert v["when_text"] == "Rabu, 25 November 2026 09.00 WITA" and v["place"] == "Perpustakaan BPS Kabupaten Bombana"
     # The room message: code, time, place, address, requirements.
     msg = await usock.wait_for("message:new", lambda d: "Kode pemesanan" in d["text"])
     roundtrip(msg)
     assert v["code"] in msg["text"] and "Rabu, 25 November 2026 09.00 WITA" in msg["text"]
     assert "Kabupaten Bombana, Sulawesi Tenggara" in msg["text"] and "kartu identitas" not in msg["text"]
-    upd = await usock.wait_for(
-        "consultation:updated", lambda d: (d.get("visit") or {}).get("code") == v["code"]
-    )
+    upd = await usock.wait_for("consultation:updated", lambda d: (d.get("visit") or {}).get("code") == v["code"])
     assert upd["visit"]["slot_start"] == "2026-11-25T01:00:00+00:00"
     slots = await user.get("/offices/7406/visit-slots?from=2026-11-25&days=1")
     nine = next(s for s in slots["days"][0]["slots"] if s["time"] == "09:00")
@@ -669,9 +636,7 @@ async def test_visit_refused_on_closed_days_outside_hours_and_in_the_past(
     make_user: Any, make_staff: Any, anon: Api, services: Any
 ) -> None:
     user, _, c = await open_room(make_user, make_staff, anon)
-    await services.db.offices.update_one(
-        {"code": "7406"}, {"$set": {"policy.extra_closed_dates": ["2026-11-27"]}}
-    )
+    await services.db.offices.update_one({"code": "7406"}, {"$set": {"policy.extra_closed_dates": ["2026-11-27"]}})
     path = f"/consultations/{c['id']}/visit"
     cases = [
         ({"date": "2026-11-27", "slot": "09:00"}, "office_closed"),  # the office's own closed day
@@ -716,9 +681,7 @@ async def test_full_slot_is_refused_and_the_last_place_goes_once(
     first, c0 = rooms[0]
     await first.call("POST", f"/consultations/{c0['id']}/visit", body, expect=201)
     # Two people race for the last place: one gets it.
-    results = await asyncio.gather(
-        *[u.call("POST", f"/consultations/{c['id']}/visit", body) for u, c in rooms[1:3]]
-    )
+    results = await asyncio.gather(*[u.call("POST", f"/consultations/{c['id']}/visit", body) for u, c in rooms[1:3]])
     assert sorted(status for status, _ in results) == [201, 409]
     loser = next(b for s, b in results if s == 409)
     assert loser["error"]["code"] == "slot_full"
@@ -744,13 +707,9 @@ async def test_race_for_a_single_place_in_a_fresh_slot(make_user: Any, anon: Api
         )
         rooms.append((user, c))
     body = {"date": "2026-11-26T13:00:00+08:00"}
-    results = await asyncio.gather(
-        *[u.call("POST", f"/consultations/{c['id']}/visit", body) for u, c in rooms]
-    )
+    results = await asyncio.gather(*[u.call("POST", f"/consultations/{c['id']}/visit", body) for u, c in rooms])
     assert sorted(status for status, _ in results) == [201, 409, 409, 409, 409]
-    assert (
-        await services.db.visits.count_documents({"slot_start": datetime(2026, 11, 26, 5, tzinfo=UTC)}) == 1
-    )
+    assert await services.db.visits.count_documents({"slot_start": datetime(2026, 11, 26, 5, tzinfo=UTC)}) == 1
 
 
 async def test_rebooking_and_cancelling_give_the_place_back(
@@ -781,14 +740,10 @@ async def test_rebooking_and_cancelling_give_the_place_back(
     await stranger.call("POST", path, {"date": "2026-11-25", "slot": "11:00"}, expect=403)
 
 
-async def test_no_meeting_or_visit_on_a_closed_consultation(
-    make_user: Any, make_staff: Any, anon: Api
-) -> None:
+async def test_no_meeting_or_visit_on_a_closed_consultation(make_user: Any, make_staff: Any, anon: Api) -> None:
     user, officer, c = await open_room(make_user, make_staff, anon)
     await officer.post(f"/consultations/{c['id']}/close", {}, expect=200)
-    _, err = await officer.call(
-        "POST", f"/consultations/{c['id']}/meeting", {"provider": "jitsi"}, expect=409
-    )
+    _, err = await officer.call("POST", f"/consultations/{c['id']}/meeting", {"provider": "jitsi"}, expect=409)
     assert err["error"]["code"] == "consultation_closed"
     _, err = await user.call("POST", f"/consultations/{c['id']}/visit", {"date": "2026-11-25"}, expect=409)
     assert err["error"]["code"] == "consultation_closed"

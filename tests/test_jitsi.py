@@ -12,9 +12,11 @@ import pytest
 
 from server.domain.clock import TestClock
 from server.domain.errors import ValidationFailed
+from server.domain.ports import MeetingRequest
 from server.integrations import public_meeting_fields
-from server.integrations.jitsi import JitsiProvider, jitsi_meeting
+from server.integrations.jitsi import jitsi_meeting
 from server.integrations.links import pasted_link_meeting
+from server.integrations.meeting_backends import JitsiBackend
 
 BASE = "https://meet.pst.test"
 APP_ID = "pst-konsultasi"
@@ -51,9 +53,7 @@ def test_room_names_are_unguessable_and_url_safe() -> None:
 def test_unsigned_room_has_one_link_for_everyone() -> None:
     now = datetime.now(UTC)
     start = now + timedelta(days=1)
-    m = jitsi_meeting(
-        BASE + "/", topic="Konsultasi  PDRB", start=start, duration_min=45, tz="Asia/Makassar", now=now
-    )
+    m = jitsi_meeting(BASE + "/", topic="Konsultasi  PDRB", start=start, duration_min=45, tz="Asia/Makassar", now=now)
     assert m == {
         "provider": "jitsi",
         "external_id": m["external_id"],
@@ -129,21 +129,23 @@ def test_sub_can_name_a_tenant_or_xmpp_domain() -> None:
 def test_jitsi_start_in_the_past_is_refused() -> None:
     now = datetime.now(UTC)
     with pytest.raises(ValidationFailed) as err:
-        jitsi_meeting(
-            BASE, topic="t", start=now - timedelta(hours=1), duration_min=30, tz="Asia/Jakarta", now=now
-        )
+        jitsi_meeting(BASE, topic="t", start=now - timedelta(hours=1), duration_min=30, tz="Asia/Jakarta", now=now)
     assert err.value.code == "start_in_past"
 
 
-async def test_jitsi_provider_uses_its_clock() -> None:
+async def test_jitsi_backend_uses_the_requests_clock() -> None:
     clock = TestClock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
-    provider = JitsiProvider(BASE, clock=clock)
+    provider = JitsiBackend(BASE)
     start = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
-    m = await provider.create(topic="t", start=start, duration_min=30, tz="Asia/Jakarta")
+
+    def request() -> MeetingRequest:
+        return MeetingRequest(topic="t", start=start, duration_min=30, tz="Asia/Jakarta", now=clock.now())
+
+    m = await provider.create(request())
     assert m["provider"] == "jitsi" and m["start_time"] == start
     clock.set(datetime(2026, 11, 23, 4, 0, tzinfo=UTC))
     with pytest.raises(ValidationFailed):
-        await provider.create(topic="t", start=start, duration_min=30, tz="Asia/Jakarta")
+        await provider.create(request())
 
 
 # --- pasted links -----------------------------------------------------------------------------
@@ -161,9 +163,7 @@ async def test_jitsi_provider_uses_its_clock() -> None:
 )
 def test_good_links_are_accepted(url: str) -> None:
     start = datetime.now(UTC) + timedelta(days=2)
-    m = pasted_link_meeting(
-        "  " + url + "\n", topic="Rapat", start=start, duration_min=30, tz="Asia/Jayapura"
-    )
+    m = pasted_link_meeting("  " + url + "\n", topic="Rapat", start=start, duration_min=30, tz="Asia/Jayapura")
     assert m["provider"] == "link"
     assert m["join_url"] == m["start_url"] == url
     assert m["external_id"] is None and m["passcode"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -26,12 +27,41 @@ class PresenceLookup(Protocol):
     def online_staff(self, office: str) -> list[str]: ...
 
 
+@dataclass(frozen=True)
+class MeetingRequest:
+    """What the officer asked for, already resolved to the office's zone and our clock."""
+
+    topic: str
+    start: datetime | None
+    duration_min: int
+    tz: str
+    now: datetime
+    url: str | None = None
+    user_name: str | None = None
+    host_name: str | None = None
+    agenda: str | None = None
+
+
 class MeetingProvider(Protocol):
-    """Creates, updates and cancels an online meeting."""
+    """One online-meeting provider (Zoom, Jitsi, a pasted link); adapters in server/integrations/meeting_backends.py."""
 
     name: str
 
-    async def create(self, *, topic: str, start: datetime | None, duration_min: int, tz: str) -> dict[str, Any]: ...
+    async def create(self, req: MeetingRequest) -> dict[str, Any]:
+        """The normalized meeting dict of server.integrations."""
+        ...
+
+    async def reschedule(self, meeting: dict[str, Any], req: MeetingRequest) -> dict[str, Any]:
+        """Move the meeting to req.start/req.duration_min; the stored fields that change."""
+        ...
+
+    async def cancel(self, meeting: dict[str, Any]) -> None:
+        """Release the meeting at the provider (nothing to do for most)."""
+        ...
+
+    async def fresh_start_url(self, meeting: dict[str, Any]) -> str | None:
+        """A new host link when the stored one may have expired; None to keep the stored one."""
+        ...
 
 
 class NullEvents:

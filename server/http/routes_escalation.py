@@ -6,7 +6,6 @@ GET /meetings/{id}), under `host_start_url`; every other shape comes from the pu
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -14,29 +13,14 @@ from aiohttp import web
 from pydantic import Field
 
 from server.domain import consultations as cons
-from server.domain import escalation as esc
+from server.domain import meetings, visits
 from server.domain.models import public_consultation, public_message
-from server.http.api import Api, Handler, Route, json_response
+from server.http.api import Api, json_response
 from server.http.auth import me
 from server.http.schemas import In, Out
 from server.keys import SERVICES
 
-
-class _EscalationApi(Api):
-    """An Api that also closes the Zoom client's HTTP session when the app shuts down."""
-
-    def mount(self, app: web.Application, wrap: Callable[[Route], Handler]) -> None:
-        super().mount(app, wrap)
-
-        async def close_meeting_providers(app: web.Application) -> None:
-            services = app.get(SERVICES)
-            if services is not None:
-                await esc.close_providers(services)
-
-        app.on_cleanup.append(close_meeting_providers)
-
-
-api = _EscalationApi()
+api = Api()
 
 
 class MeetingIn(In):
@@ -44,7 +28,7 @@ class MeetingIn(In):
     start_time: datetime | None = Field(
         default=None, description="ISO 8601 with an offset; omit for an instant meeting"
     )
-    duration_min: int = Field(default=esc.DEFAULT_MEETING_MINUTES, ge=1, le=1440)
+    duration_min: int = Field(default=meetings.DEFAULT_MEETING_MINUTES, ge=1, le=1440)
     url: str | None = Field(default=None, max_length=2000, description="provider link: the https URL to share")
     topic: str | None = Field(default=None, max_length=200)
 
@@ -148,7 +132,7 @@ def _visit_json(parts: dict[str, Any]) -> dict[str, Any]:
 )
 async def create_meeting(request: web.Request, body: MeetingIn) -> web.Response:
     svc = request.app[SERVICES]
-    m, msg, _ = await esc.create_meeting(
+    m, msg, _ = await meetings.create_meeting(
         svc,
         me(request),
         request.match_info["id"],
@@ -158,7 +142,7 @@ async def create_meeting(request: web.Request, body: MeetingIn) -> web.Response:
         url=body.url,
         topic=body.topic,
     )
-    out = esc.public_meeting_of(m)
+    out = meetings.public_meeting_of(m)
     out["host_start_url"] = m["start_url"]
     out["message"] = public_message(msg)
     return json_response(out, status=201)
@@ -175,9 +159,9 @@ async def create_meeting(request: web.Request, body: MeetingIn) -> web.Response:
 )
 async def get_meeting(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
-    m = await esc.load_meeting_for_staff(svc, me(request), request.match_info["id"])
-    out = esc.public_meeting_of(m)
-    out["host_start_url"] = await esc.host_start_url(svc, m) if m["status"] == "scheduled" else None
+    m = await meetings.load_meeting_for_staff(svc, me(request), request.match_info["id"])
+    out = meetings.public_meeting_of(m)
+    out["host_start_url"] = await meetings.host_start_url(svc, m) if m["status"] == "scheduled" else None
     return json_response(out)
 
 
@@ -193,22 +177,22 @@ async def get_meeting(request: web.Request) -> web.Response:
 )
 async def reschedule_meeting(request: web.Request, body: RescheduleIn) -> web.Response:
     svc = request.app[SERVICES]
-    m, msg, _ = await esc.reschedule_meeting(
+    m, msg, _ = await meetings.reschedule_meeting(
         svc,
         me(request),
         request.match_info["id"],
         start_time=body.start_time,
         duration_min=body.duration_min,
     )
-    out = esc.public_meeting_of(m)
+    out = meetings.public_meeting_of(m)
     out["message"] = public_message(msg)
     return json_response(out)
 
 
 async def _cancel(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
-    m, msg, _ = await esc.cancel_meeting(svc, me(request), request.match_info["id"])
-    out = esc.public_meeting_of(m)
+    m, msg, _ = await meetings.cancel_meeting(svc, me(request), request.match_info["id"])
+    out = meetings.public_meeting_of(m)
     out["message"] = public_message(msg) if msg else None
     return json_response(out)
 
@@ -248,13 +232,13 @@ async def cancel_meeting(request: web.Request) -> web.Response:
     errors=(404, 422),
     query={
         "from": {"type": "string", "format": "date"},
-        "days": {"type": "integer", "minimum": 1, "maximum": esc.MAX_SLOT_DAYS},
+        "days": {"type": "integer", "minimum": 1, "maximum": visits.MAX_SLOT_DAYS},
     },
 )
 async def visit_slots(request: web.Request) -> web.Response:
     q = request.query
-    days = cons.parse_int(q.get("days"), "days", esc.DEFAULT_SLOT_DAYS, 1, esc.MAX_SLOT_DAYS)
-    out = await esc.list_visit_slots(
+    days = cons.parse_int(q.get("days"), "days", visits.DEFAULT_SLOT_DAYS, 1, visits.MAX_SLOT_DAYS)
+    out = await visits.list_visit_slots(
         request.app[SERVICES], request.match_info["code"], from_day=q.get("from") or None, days=days
     )
     return json_response(out)
@@ -272,7 +256,7 @@ async def visit_slots(request: web.Request) -> web.Response:
 )
 async def book_visit(request: web.Request, body: VisitIn) -> web.Response:
     svc = request.app[SERVICES]
-    visit, msg, _ = await esc.book_visit(
+    visit, msg, _ = await visits.book_visit(
         svc, me(request), request.match_info["id"], date_text=body.date, slot=body.slot
     )
     out = _visit_json(msg["data"]["visit"])
@@ -290,7 +274,7 @@ async def book_visit(request: web.Request, body: VisitIn) -> web.Response:
 )
 async def cancel_visit(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
-    _, parts, _ = await esc.cancel_visit(svc, me(request), request.match_info["id"])
+    _, parts, _ = await visits.cancel_visit(svc, me(request), request.match_info["id"])
     return json_response(_visit_json(parts))
 
 
@@ -305,5 +289,5 @@ async def cancel_visit(request: web.Request) -> web.Response:
 )
 async def visit_by_code(request: web.Request) -> web.Response:
     user = me(request)
-    _, parts, c = await esc.find_visit(request.app[SERVICES], user, request.match_info["code"])
+    _, parts, c = await visits.find_visit(request.app[SERVICES], user, request.match_info["code"])
     return json_response({"visit": _visit_json(parts), "consultation": public_consultation(c, user)})

@@ -15,8 +15,6 @@ from urllib.parse import quote, urlsplit
 
 import jwt
 
-from server.domain.clock import SystemClock
-from server.domain.ports import Clock
 from server.integrations import check_duration, check_start, clean_topic, meeting_dict, zone
 
 ROOM_PREFIX = "pst-"
@@ -127,40 +125,3 @@ def jitsi_meeting(
         timezone=tz,
         topic=title,
     )
-
-
-class JitsiProvider:
-    """The MeetingProvider port over jitsi_meeting, with the configured server and clock."""
-
-    name = "jitsi"
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        app_id: str | None = None,
-        app_secret: str | None = None,
-        clock: Clock | None = None,
-    ) -> None:
-        self._base_url = base_url
-        self._app_id = app_id
-        self._app_secret = app_secret
-        self._clock: Clock = clock or SystemClock()
-
-    def __repr__(self) -> str:
-        return f"JitsiProvider(base_url={self._base_url!r}, signed={bool(self._app_secret)})"
-
-    async def create(
-        self, *, topic: str, start: datetime | None, duration_min: int, tz: str
-    ) -> dict[str, Any]:
-        """A new room on the configured server."""
-        return jitsi_meeting(
-            self._base_url,
-            topic=topic,
-            start=start,
-            duration_min=duration_min,
-            tz=tz,
-            app_id=self._app_id,
-            app_secret=self._app_secret,
-            now=self._clock.now(),
-        )

@@ -153,12 +153,6 @@ class ZoomClient:
             self._raise_for(status, data)
         return self._normalize(data, tz=tz, scheduled=start_utc is not None, duration=duration, topic=title)
 
-    async def create(
-        self, *, topic: str, start: datetime | None, duration_min: int, tz: str
-    ) -> dict[str, Any]:
-        """The MeetingProvider port: same as create_meeting without an agenda."""
-        return await self.create_meeting(topic=topic, start=start, duration_min=duration_min, tz=tz)
-
     async def update_meeting(
         self,
         external_id: str,
@@ -229,9 +223,7 @@ class ZoomClient:
         basic = base64.b64encode(f"{self._client_id}:{self._client_secret}".encode()).decode("ascii")
         headers = {"Authorization": f"Basic {basic}", "Accept": "application/json"}
         try:
-            async with session.post(
-                self._oauth_url, params=params, headers=headers, timeout=self._timeout
-            ) as resp:
+            async with session.post(self._oauth_url, params=params, headers=headers, timeout=self._timeout) as resp:
                 status = resp.status
                 data = _parse_json(await resp.read())
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -276,9 +268,7 @@ class ZoomClient:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         return self._session
 
-    async def _request(
-        self, method: str, path: str, body: dict[str, Any] | None
-    ) -> tuple[int, dict[str, Any]]:
+    async def _request(self, method: str, path: str, body: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
         """Send one API call: refetch the token once on 401, back off on 429; (status, JSON body)."""
         url = self._api_base + path
         refetched = False
@@ -287,9 +277,7 @@ class ZoomClient:
             token = await self._access_token()
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
             try:
-                async with self._http().request(
-                    method, url, json=body, headers=headers, timeout=self._timeout
-                ) as resp:
+                async with self._http().request(method, url, json=body, headers=headers, timeout=self._timeout) as resp:
                     status = resp.status
                     retry_after = resp.headers.get("Retry-After")
                     data = _parse_json(await resp.read())
@@ -362,9 +350,7 @@ class ZoomClient:
         )
 
     @staticmethod
-    def _normalize(
-        data: dict[str, Any], *, tz: str, scheduled: bool, duration: int, topic: str
-    ) -> dict[str, Any]:
+    def _normalize(data: dict[str, Any], *, tz: str, scheduled: bool, duration: int, topic: str) -> dict[str, Any]:
         meeting_id = data.get("id")
         join_url = data.get("join_url")
         start_url = data.get("start_url")

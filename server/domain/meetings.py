@@ -1,0 +1,453 @@
+"""Online meetings of a consultation: Zoom, Jitsi or a pasted link, created, moved, cancelled, reminded.
+
+The provider creates the meeting, the whole document (with the host's `start_url`) goes to the
+`meetings` collection and nowhere else; the room message, `consultation.meeting`, the
+consultation:updated events, the e-mails and the transcript only ever get `_public_parts()`, a
+whitelist. Every invite carries an .ics whose UID is fixed per meeting and whose SEQUENCE grows
+with each change (RFC 5546), so calendars update or cancel the one event. The providers are
+`svc.meetings` (server/integrations/meeting_backends.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from bson import ObjectId
+
+from notifier import mails
+from server.domain import calendar, mailing
+from server.domain import consultations as cons
+from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from server.domain.models import is_staff, object_id
+from server.domain.offices import get_office
+from server.domain.ports import MeetingRequest
+from server.integrations import check_duration, check_start, clean_topic
+from server.integrations.ics import build_invite
+from server.services import Services
+from server.storage.atomic import update_and_get
+from server.storage.sweeps import SWEEP_FLOOR
+
+log = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+
+MEETING_PROVIDERS = ("zoom", "jitsi", "link")
+DEFAULT_MEETING_MINUTES = 60
+MEETING_REMINDER_LEAD = timedelta(minutes=15)
+_PROVIDER_LABELS = {"zoom": "Zoom", "jitsi": "Jitsi Meet", "link": "tautan daring"}
+
+
+# --- shapes and texts -----------------------------------------------------------------------
+
+
+def reminder_at_for(start: datetime | None, now: datetime) -> datetime | None:
+    """When to remind of a meeting starting at `start`: 15 minutes before, if that is still ahead."""
+    if start is None:
+        return None
+    at = start - MEETING_REMINDER_LEAD
+    return at if at > now else None
+
+
+def _when_text(start: datetime | None, tz: str, lang: str = "id") -> str:
+    if start is None:
+        return "sekarang (pertemuan instan)" if lang != "en" else "now (instant meeting)"
+    return calendar.local_date_str(start, tz, lang if lang in ("id", "en") else "id")
+
+
+def _public_parts(m: Doc, lang: str = "id") -> Doc:
+    """The meeting as the user may see it. A whitelist: a new host-only field can never slip out."""
+    start: datetime | None = m.get("start_time")
+    tz = str(m.get("timezone") or "Asia/Jakarta")
+    active = m.get("status") != "cancelled"
+    return {
+        "id": str(m["_id"]),
+        "consultation_id": str(m["consultation_id"]),
+        "provider": m["provider"],
+        "join_url": m["join_url"] if active else None,
+        "passcode": m.get("passcode") if active else None,
+        "start_time": start,
+        "start_local": start.astimezone(ZoneInfo(tz)).isoformat() if start else None,
+        "when_text": _when_text(start, tz, lang),
+        "instant": start is None,
+        "duration": int(m["duration"]),
+        "timezone": tz,
+        "topic": m.get("topic"),
+        "status": m.get("status", "scheduled"),
+        "sequence": int(m.get("sequence", 0)),
+    }
+
+
+def public_meeting_of(m: Doc) -> Doc:
+    """The JSON a participant gets for a stored meeting document."""
+    from server.domain.models import public_meeting
+
+    out = public_meeting(_public_parts(m))
+    assert out is not None
+    return out
+
+
+def _meeting_text(parts: Doc, action: str) -> str:
+    label = _PROVIDER_LABELS.get(parts["provider"], parts["provider"])
+    when = parts["when_text"]
+    join = f"Tautan bergabung: {parts['join_url']}" if parts.get("join_url") else ""
+    code = f"Kode sandi: {parts['passcode']}" if parts.get("passcode") else ""
+    if action == "created":
+        head = (
+            f"Pertemuan daring ({label}) dimulai sekarang."
+            if parts["instant"]
+            else f"Pertemuan daring ({label}) dijadwalkan {when}, {parts['duration']} menit."
+        )
+    elif action == "updated":
+        head = f"Jadwal pertemuan daring ({label}) diubah menjadi {when}, {parts['duration']} menit."
+    elif action == "reminder":
+        head = f"Pengingat: pertemuan daring ({label}) dimulai {when}."
+    else:
+        return f"Pertemuan daring ({label}) {'' if parts['instant'] else 'pada ' + when + ' '}dibatalkan."
+    return "\n".join(p for p in (head, join, code) if p)
+
+
+def _consultation_topic(c: Doc) -> str:
+    subject = " ".join(str(c.get("subject") or "").split())
+    base = f"Konsultasi PST {c.get('number')}"
+    return clean_topic(f"{base}: {subject}" if subject else base)
+
+
+def mail_domain(svc: Services) -> str:
+    """The host name in calendar UIDs (meetings and visits)."""
+    return (urlsplit(svc.settings.base_url).hostname or "pst.localhost").lower()
+
+
+def organizer(svc: Services, office: Doc) -> tuple[str, str]:
+    """(address, name) of the organizer in calendar invites (meetings and visits)."""
+    _, addr = parseaddr(svc.settings.mail_from)
+    if not re.fullmatch(r"[^\s@<>\"\\,;:]+@[^\s@<>\"\\,;:]+", addr or ""):
+        addr = "no-reply@pst.localhost"
+    return addr, str(office.get("name") or "PST Konsultasi")
+
+
+def _require_staff_of(staff: Doc, c: Doc) -> None:
+    if not is_staff(staff) or not cons.can_view(staff, c):
+        raise Forbidden("forbidden", "only staff of this consultation's office / hanya petugas kantor ini")
+
+
+def _meeting_oid(value: Any) -> ObjectId:
+    return object_id(value, code="meeting_not_found", message="meeting not found / pertemuan tidak ditemukan")
+
+
+async def _load_meeting(svc: Services, meeting_id: Any) -> Doc:
+    m = await svc.db.meetings.find_one({"_id": _meeting_oid(meeting_id)})
+    if m is None:
+        raise NotFound("meeting_not_found", "meeting not found / pertemuan tidak ditemukan")
+    return m
+
+
+async def load_meeting_for_staff(svc: Services, staff: Doc, meeting_id: Any) -> Doc:
+    """The stored meeting (host fields included) if `staff` works on its consultation."""
+    m = await _load_meeting(svc, meeting_id)
+    c = await cons.load(svc, m["consultation_id"])
+    if not is_staff(staff) or not cons.can_view(staff, c):
+        # Someone else's meeting is as good as absent: its id tells nothing.
+        raise NotFound("meeting_not_found", "meeting not found / pertemuan tidak ditemukan")
+    return m
+
+
+async def host_start_url(svc: Services, m: Doc) -> str:
+    """The host's start link, refreshed at Zoom when possible (its host key expires)."""
+    backend = svc.meetings.get(m["provider"])
+    if backend is not None and m.get("status") == "scheduled":
+        fresh = await backend.fresh_start_url(m)
+        if fresh:
+            await svc.db.meetings.update_one({"_id": m["_id"]}, {"$set": {"start_url": fresh}})
+            return fresh
+    return str(m["start_url"])
+
+
+async def _set_consultation_meeting(svc: Services, c: Doc, m: Doc, *, only_if_current: bool) -> Doc:
+    """Store the meeting's public parts on the consultation (unless a newer meeting is shown there)."""
+    query: Doc = {"_id": c["_id"]}
+    if only_if_current:
+        query["meeting.id"] = str(m["_id"])
+    updated = await update_and_get(
+        svc.db.consultations, query, {"$set": {"meeting": _public_parts(m), "updated_at": svc.now()}}
+    )
+    if updated is None:
+        return await cons.load(svc, c["_id"])
+    return updated
+
+
+async def _post_meeting_message(svc: Services, c: Doc, m: Doc, action: str) -> tuple[Doc, Doc]:
+    parts = _public_parts(m)
+    # A cancellation or reminder may land in a closed room, which takes only system messages.
+    kind = "meeting" if action in ("created", "updated") and c["status"] != "closed" else "system"
+    return await cons.post_message(svc, None, c, kind=kind, text=_meeting_text(parts, action), meeting=parts)
+
+
+def meeting_invite_ics(svc: Services, m: Doc, office: Doc, user: Doc, *, cancel: bool) -> Doc | None:
+    """The .ics attachment for the meeting's current SEQUENCE: REQUEST, or CANCEL after a cancel."""
+    email = str(user.get("email") or "")
+    if not email:
+        return None
+    parts = _public_parts(m, user.get("lang", "id"))
+    org_email, org_name = organizer(svc, office)
+    start: datetime = m.get("start_time") or m["created_at"]
+    lines = [f"Konsultasi / Consultation: {m.get('topic')}"]
+    if parts.get("join_url"):
+        lines.append(f"Tautan bergabung / Join link: {parts['join_url']}")
+    if parts.get("passcode"):
+        lines.append(f"Kode sandi / Passcode: {parts['passcode']}")
+    try:
+        data = build_invite(
+            uid=str(m["uid"]),
+            sequence=int(m.get("sequence", 0)),
+            method="CANCEL" if cancel else "REQUEST",
+            summary=str(m.get("topic") or "PST Konsultasi"),
+            description="\n".join(lines),
+            start=start,
+            duration_min=int(m["duration"]),
+            tz=str(m["timezone"]),
+            location_url=None if cancel else str(m["join_url"]),
+            organizer_email=org_email,
+            organizer_name=org_name,
+            attendee_email=email,
+            attendee_name=user.get("name"),
+            now=svc.now(),
+        )
+    except ValueError:
+        log.warning("no calendar invite for meeting %s: the attendee address is not usable", m["_id"])
+        return None
+    method = "CANCEL" if cancel else "REQUEST"
+    return {
+        "filename": "cancel.ics" if cancel else "invite.ics",
+        "content_type": "text/calendar",
+        "method": method,
+        "data": data,
+    }
+
+
+async def _mail_meeting(svc: Services, c: Doc, office: Doc, m: Doc, action: str) -> None:
+    user = await mailing.recipient(svc, c)
+    if not user.get("email"):
+        return
+    lang = user.get("lang", "id")
+    parts = _public_parts(m, lang)
+    attachment = meeting_invite_ics(svc, m, office, user, cancel=action == "cancelled")
+    rendered = mails.meeting_invite(user, c, office, parts, parts["when_text"], action)
+    await mailing.queue_mail(
+        svc,
+        user,
+        c,
+        "meeting",
+        rendered,
+        attachments=[attachment] if attachment else None,
+        dedupe_key=f"meeting:{m['_id']}:{m.get('sequence', 0)}:{action}",
+    )
+
+
+# --- actions -------------------------------------------------------------------------------
+
+
+async def create_meeting(
+    svc: Services,
+    staff: Doc,
+    consultation_id: Any,
+    *,
+    provider: str,
+    start_time: datetime | None = None,
+    duration_min: int = DEFAULT_MEETING_MINUTES,
+    url: str | None = None,
+    topic: str | None = None,
+) -> tuple[Doc, Doc, Doc]:
+    """Create a meeting, post it in the room, e-mail the invite; (stored meeting, message, consultation)."""
+    c = await cons.load(svc, consultation_id)
+    _require_staff_of(staff, c)
+    if c["status"] == "closed":
+        raise Conflict("consultation_closed", "this consultation is closed / konsultasi sudah ditutup")
+    backend = svc.meetings.get(provider)
+    if backend is None:
+        raise ValidationFailed(
+            "invalid_provider", f"provider must be one of {', '.join(MEETING_PROVIDERS)}", field="provider"
+        )
+    office = await get_office(svc, c["office"])
+    tz = str(office["time_zone"])
+    now = svc.now()
+    req = MeetingRequest(
+        topic=clean_topic(topic) if topic else _consultation_topic(c),
+        start=check_start(start_time, now),
+        duration_min=check_duration(duration_min),
+        tz=tz,
+        now=now,
+        url=url,
+        user_name=c.get("user_name"),
+        host_name=staff.get("name"),
+        agenda=f"{office.get('name')} — PST Konsultasi {c.get('number')}",
+    )
+    created = await backend.create(req)
+    mid = ObjectId()
+    doc: Doc = {
+        "_id": mid,
+        **created,
+        "consultation_id": c["_id"],
+        "office": c["office"],
+        "status": "scheduled",
+        "sequence": 0,
+        "uid": f"pst-meeting-{mid}@{mail_domain(svc)}",
+        "created_by": staff["_id"],
+        "created_by_name": staff.get("name"),
+        "created_at": now,
+        "updated_at": now,
+    }
+    reminder = reminder_at_for(doc["start_time"], now)
+    if reminder is not None:
+        doc["reminder_at"] = reminder
+    try:
+        await svc.db.meetings.insert_one(doc)
+    except Exception:
+        # Not stored means nobody can cancel it later: take it back at the provider now.
+        try:
+            await backend.cancel(doc)
+        except Exception:  # noqa: BLE001 - the original error is the one to report
+            log.warning("meeting %s could not be stored nor taken back at %s", mid, provider)
+        raise
+    log.info("meeting %s (%s) created for consultation %s", mid, provider, c["_id"])
+    msg, c = await _post_meeting_message(svc, c, doc, "created")
+    c = await _set_consultation_meeting(svc, c, doc, only_if_current=False)
+    await cons.emit_updated(svc, c)
+    await _mail_meeting(svc, c, office, doc, "created")
+    return doc, msg, c
+
+
+async def reschedule_meeting(
+    svc: Services,
+    staff: Doc,
+    meeting_id: Any,
+    *,
+    start_time: datetime | None,
+    duration_min: int | None = None,
+) -> tuple[Doc, Doc, Doc]:
+    """Move a meeting; the room, the user's calendar (SEQUENCE + 1) and the reminder follow."""
+    m = await load_meeting_for_staff(svc, staff, meeting_id)
+    c = await cons.load(svc, m["consultation_id"])
+    if m["status"] != "scheduled":
+        raise Conflict("meeting_cancelled", "this meeting was cancelled / pertemuan ini sudah dibatalkan")
+    if c["status"] == "closed":
+        raise Conflict("consultation_closed", "this consultation is closed / konsultasi sudah ditutup")
+    if start_time is None:
+        raise ValidationFailed(
+            "missing_start_time",
+            "Waktu mulai baru wajib diisi / A new start time is required",
+            field="start_time",
+        )
+    now = svc.now()
+    office = await get_office(svc, c["office"])
+    req = MeetingRequest(
+        topic=str(m.get("topic") or ""),
+        start=check_start(start_time, now),
+        duration_min=check_duration(duration_min if duration_min is not None else int(m["duration"])),
+        tz=str(m["timezone"]),
+        now=now,
+        user_name=c.get("user_name"),
+        host_name=staff.get("name"),
+    )
+    changes = await svc.meetings[m["provider"]].reschedule(m, req)
+    sets: Doc = {
+        "start_time": req.start,
+        "duration": req.duration_min,
+        "updated_at": now,
+        "rescheduled_by": staff["_id"],
+        "reminded_at": None,
+        **changes,
+    }
+    update: Doc = {"$set": sets, "$inc": {"sequence": 1}}
+    reminder = reminder_at_for(req.start, now)
+    if reminder is not None:
+        sets["reminder_at"] = reminder
+    else:
+        update["$unset"] = {"reminder_at": ""}
+    # Guarded by the sequence read above: two officers moving it at once must not both win silently.
+    updated = await update_and_get(
+        svc.db.meetings,
+        {"_id": m["_id"], "status": "scheduled", "sequence": m.get("sequence", 0)},
+        update,
+    )
+    if updated is None:
+        raise Conflict("meeting_changed", "the meeting changed meanwhile; reload it / pertemuan baru saja berubah")
+    msg, c = await _post_meeting_message(svc, c, updated, "updated")
+    c = await _set_consultation_meeting(svc, c, updated, only_if_current=True)
+    await cons.emit_updated(svc, c)
+    await _mail_meeting(svc, c, office, updated, "updated")
+    return updated, msg, c
+
+
+async def cancel_meeting(svc: Services, staff: Doc, meeting_id: Any) -> tuple[Doc, Doc | None, Doc]:
+    """Cancel a meeting (idempotent); the user's calendar gets METHOD:CANCEL with the next SEQUENCE."""
+    m = await load_meeting_for_staff(svc, staff, meeting_id)
+    c = await cons.load(svc, m["consultation_id"])
+    if m["status"] == "cancelled":
+        return m, None, c
+    await svc.meetings[m["provider"]].cancel(m)
+    now = svc.now()
+    updated = await update_and_get(
+        svc.db.meetings,
+        {"_id": m["_id"], "status": "scheduled"},
+        {
+            "$set": {
+                "status": "cancelled",
+                "cancelled_at": now,
+                "cancelled_by": staff["_id"],
+                "updated_at": now,
+            },
+            "$inc": {"sequence": 1},
+            "$unset": {"reminder_at": ""},
+        },
+    )
+    if updated is None:  # cancelled by someone else in the meantime
+        return await _load_meeting(svc, m["_id"]), None, c
+    office = await get_office(svc, c["office"])
+    msg, c = await _post_meeting_message(svc, c, updated, "cancelled")
+    c = await _set_consultation_meeting(svc, c, updated, only_if_current=True)
+    await cons.emit_updated(svc, c)
+    await _mail_meeting(svc, c, office, updated, "cancelled")
+    return updated, msg, c
+
+
+async def remind_meeting(svc: Services, m: Doc) -> bool:
+    """The 15-minute reminder, in the room and by e-mail; False when there is nothing to remind of."""
+    start: datetime | None = m.get("start_time")
+    if m.get("status") != "scheduled" or start is None:
+        return False
+    if svc.now() >= start + timedelta(minutes=int(m["duration"])):
+        return False  # the scheduler was down past the meeting: a late reminder only confuses
+    c = await cons.load(svc, m["consultation_id"])
+    office = await get_office(svc, c["office"])
+    await _post_meeting_message(svc, c, m, "reminder")
+    user = await mailing.recipient(svc, c)
+    if user.get("email"):
+        parts = _public_parts(m, user.get("lang", "id"))
+        await mailing.queue_mail(
+            svc,
+            user,
+            c,
+            "meeting_reminder",
+            mails.meeting_reminder(user, c, office, parts, parts["when_text"]),
+            dedupe_key=f"meeting_reminder:{m['_id']}:{m.get('sequence', 0)}",
+        )
+    return True
+
+
+async def claim_due_reminder(svc: Services) -> Doc | None:
+    """Take one meeting whose reminder is due; the unset makes two schedulers never take the same one."""
+    now = svc.now()
+    doc: Doc | None = await update_and_get(
+        svc.db.meetings,
+        {"reminder_at": {"$gte": SWEEP_FLOOR, "$lte": now}},
+        {"$unset": {"reminder_at": ""}, "$set": {"reminded_at": now}},
+        sort=[("reminder_at", 1)],
+        after=False,
+    )
+    return doc
