@@ -4,7 +4,10 @@ import { api, errorText } from "./api.js";
 import { clipIcon, externalLink, h, linkify, say, uuid } from "./dom.js";
 import * as fmt from "./fmt.js";
 import { t } from "./i18n.js";
-import { ask, tell } from "./rt.js";
+import {
+  ask, tell,
+  CONSULTATION_JOIN, CONSULTATION_LEAVE, CONSULTATION_UPDATED, MESSAGE_NEW, MESSAGE_READ, MESSAGE_SEND, TYPING,
+} from "./rt.js";
 
 const TYPING_IDLE_MS = 2500;
 const SERVER_HANGUP_RETRY_MS = 1000;
@@ -145,7 +148,7 @@ export class ChatRoom {
     if (this.noteMode || !this.joined) return;
     if (!this.typingOn) {
       this.typingOn = true;
-      tell(this.socket, "typing", { consultation_id: this.id, typing: true });
+      tell(this.socket, TYPING, { consultation_id: this.id, typing: true });
     }
     clearTimeout(this.typingTimer);
     this.typingTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
@@ -155,7 +158,7 @@ export class ChatRoom {
     clearTimeout(this.typingTimer);
     if (this.typingOn) {
       this.typingOn = false;
-      tell(this.socket, "typing", { consultation_id: this.id, typing: false });
+      tell(this.socket, TYPING, { consultation_id: this.id, typing: false });
     }
   }
 
@@ -177,7 +180,7 @@ export class ChatRoom {
     p.state = "pending";
     this.paintPending(p);
     try {
-      const ack = await ask(this.socket, "message:send", { consultation_id: this.id, text: p.text,
+      const ack = await ask(this.socket, MESSAGE_SEND, { consultation_id: this.id, text: p.text,
         client_id: p.clientId, kind: p.kind });
       this.add(ack.message);
     } catch (err) {
@@ -250,7 +253,7 @@ export class ChatRoom {
   // --- the room's state -----------------------------------------------------------------------
 
   async join() {
-    const ack = await ask(this.socket, "consultation:join", { consultation_id: this.id, after_seq: this.lastSeq });
+    const ack = await ask(this.socket, CONSULTATION_JOIN, { consultation_id: this.id, after_seq: this.lastSeq });
     this.joined = true;
     this.setConsultation(ack.consultation);
     for (const m of ack.messages || []) this.add(m, { scroll: false });
@@ -266,7 +269,7 @@ export class ChatRoom {
     this.stopTyping();
     document.removeEventListener("visibilitychange", this.onVisibility);
     for (const tp of this.typers.values()) clearTimeout(tp.timer);
-    if (this.joined) tell(this.socket, "consultation:leave", { consultation_id: this.id });
+    if (this.joined) tell(this.socket, CONSULTATION_LEAVE, { consultation_id: this.id });
     this.joined = false;
   }
 
@@ -297,7 +300,7 @@ export class ChatRoom {
     const seq = this.lastSeq;
     if (seq > this.myRead) {
       this.myRead = seq;
-      tell(this.socket, "message:read", { consultation_id: this.id, seq });
+      tell(this.socket, MESSAGE_READ, { consultation_id: this.id, seq });
     }
     if (this.onSeen) this.onSeen(this.myRead);
   }
@@ -497,10 +500,10 @@ export class RoomHub {
   constructor(socket, { onStatus } = {}) {
     this.socket = socket;
     this.rooms = new Map();
-    socket.on("message:new", (m) => this.rooms.get(m && m.consultation_id)?.onMessage(m));
-    socket.on("typing", (p) => this.rooms.get(p && p.consultation_id)?.onTyping(p));
-    socket.on("message:read", (p) => this.rooms.get(p && p.consultation_id)?.onRead(p));
-    socket.on("consultation:updated", (c) => this.rooms.get(c && c.id)?.setConsultation(c));
+    socket.on(MESSAGE_NEW, (m) => this.rooms.get(m && m.consultation_id)?.onMessage(m));
+    socket.on(TYPING, (p) => this.rooms.get(p && p.consultation_id)?.onTyping(p));
+    socket.on(MESSAGE_READ, (p) => this.rooms.get(p && p.consultation_id)?.onRead(p));
+    socket.on(CONSULTATION_UPDATED, (c) => this.rooms.get(c && c.id)?.setConsultation(c));
     socket.on("connect", () => {
       if (onStatus) onStatus(true);
       for (const room of this.rooms.values()) room.join().catch(() => {});

@@ -7,7 +7,7 @@ import * as fmt from "./fmt.js";
 import { chosenHere, lang, onLangChange, setLang, t } from "./i18n.js";
 import * as kb from "./kb.js";
 import { initLayout, setSignedIn, toast } from "./layout.js";
-import { openSocket } from "./rt.js";
+import { CONSULTATION_JOIN, CONSULTATION_LEAVE, CONSULTATION_UPDATED, MESSAGE_NEW, openSocket } from "./rt.js";
 
 const STAFF_ROLES = new Set(["officer", "supervisor", "admin"]);
 const TOPICS = ["data", "metadata", "classification", "other"];
@@ -109,8 +109,8 @@ function signedIn(user) {
       setConnection(false);
       if (refusedForAuth(err)) sessionEnded();
     });
-    socket.on("message:new", onListMessage);
-    socket.on("consultation:updated", onListUpdated);
+    socket.on(MESSAGE_NEW, onListMessage);
+    socket.on(CONSULTATION_UPDATED, onListUpdated);
     socket.on("connect", () => {
       // After a reconnect the list's rooms are joined again (the hub re-joins open chat rooms).
       if (!listState) return;
@@ -312,7 +312,7 @@ function paintList() {
 
 /** Join a listed consultation after its last seq: what arrived meanwhile comes with the ack. */
 function watch(c) {
-  socket.emit("consultation:join", { consultation_id: c.id, after_seq: c.last_seq || 0 }, (ack) => {
+  socket.emit(CONSULTATION_JOIN, { consultation_id: c.id, after_seq: c.last_seq || 0 }, (ack) => {
     if (ack && ack.ok) for (const m of ack.messages || []) onListMessage(m);
   });
 }
@@ -346,7 +346,7 @@ async function viewList() {
     box);
   const state = { items: new Map(), watched: new Set(), el: box };
   show(section, "list", () => {
-    for (const id of state.watched) if (!hub?.get(id)) socket?.emit("consultation:leave", { consultation_id: id }, () => {});
+    for (const id of state.watched) if (!hub?.get(id)) socket?.emit(CONSULTATION_LEAVE, { consultation_id: id }, () => {});
     if (listState === state) listState = null;
   });
   listState = state;

@@ -4,6 +4,21 @@ import { t } from "./i18n.js";
 
 export const ACK_TIMEOUT_MS = 10000;
 
+// Event names: the same constants as server/domain/events.py (a test compares the two).
+// Server to client.
+export const MESSAGE_NEW = "message:new";
+export const ROOM_ACTIVITY = "room:activity";
+export const CONSULTATION_UPDATED = "consultation:updated";
+export const QUEUE_UPDATED = "queue:updated";
+export const SLA_ALERT = "sla:alert";
+// Both ways: a client reports, the server relays to the others in the room.
+export const MESSAGE_READ = "message:read";
+export const TYPING = "typing";
+// Client to server (answered with an ack).
+export const CONSULTATION_JOIN = "consultation:join";
+export const CONSULTATION_LEAVE = "consultation:leave";
+export const MESSAGE_SEND = "message:send";
+
 /** Connect with the login token (sessionStorage) or, failing that, the session cookie. */
 export function openSocket() {
   const token = sessionToken();
