@@ -248,14 +248,28 @@ COLLECTIONS: list[Collection] = [
             IndexModel([("consultation_id", ASC)], name="consultation"),
         ],
     ),
-    Collection("guestbook", [IndexModel([("office", ASC), ("created_at", DESC)], name="office_time")]),
+    Collection(
+        "guestbook",
+        [
+            IndexModel([("office", ASC), ("created_at", DESC)], name="office_time"),
+            # Retention: the sweep that erases old ID numbers reads by age.
+            IndexModel([("created_at", ASC)], name="created"),
+        ],
+    ),
     Collection(
         "queue_tickets",
         [
             IndexModel([("office", ASC), ("day", ASC), ("number", ASC)], unique=True, name="office_day_number"),
             IndexModel([("office", ASC), ("day", ASC), ("status", ASC)], name="office_day_status"),
+            # Call-next: the day's waiting tickets in call order (priority first, then the number).
+            IndexModel([("office", ASC), ("day", ASC), ("status", ASC), ("prio", ASC), ("seq", ASC)],
+                       name="call_order"),
+            # The promise's reference: the office's last finish of the day.
+            IndexModel([("office", ASC), ("day", ASC), ("finished_at", DESC)], name="last_finish"),
         ],
     ),
+    # Every time staff opened a visitor's ID number (personal data): who, when, which entry.
+    Collection("pii_access_log", [IndexModel([("office", ASC), ("at", DESC)], name="office_at")]),
     Collection("events_log", [IndexModel([("at", ASC)], expireAfterSeconds=30 * 86400, name="at_ttl")]),
 ]
 
