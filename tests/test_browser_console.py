@@ -370,3 +370,28 @@ async def test_officer_tools_clarify_canned_info_escalate_transfer_close(
     await expect(po.locator(f".m-item[data-id='{c1['id']}']")).to_have_count(0)
     assert (await officer.get(f"/consultations/{c1['id']}"))["status"] == "closed"
     assert_no_console_errors(po)
+
+
+async def test_officer_with_an_english_profile_signs_in_to_an_english_console(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+) -> None:
+    # The profile's language is applied at sign-in, which repaints the screen: it once did so before
+    # the knowledge-base view existed and the console stopped on a TypeError (issue 17 item 1).
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    await officer.call("PATCH", "/me", {"lang": "en"}, expect=200)
+    user = await make_user(name="Sari Warga")
+    c = await _open(user, subject="Data upah")
+    po = await page_for(await new_context())
+    await sign_in(po, officer.user["email"], STAFF_PASSWORD, console=True)  # the console's login form
+    await expect(po.locator("#view-rooms")).to_contain_text("Consultations")
+    await expect(po.locator("#nav")).to_contain_text("Sign out")
+    item = po.locator(f".q-item[data-id='{c['id']}']")
+    await item.get_by_role("button", name="Claim").click()
+    await expect(_pane(po, c["id"]).locator(".room-log")).to_contain_text("Saya butuh data inflasi")
+    await expect(po.locator(f".m-item[data-id='{c['id']}']")).to_be_visible()
+    await po.locator("#view-kb").click()
+    await expect(po.locator("#kb-view h2")).to_have_text("Knowledge base")
+    await expect(po.locator("#kb-new")).to_be_visible()
+    assert_no_console_errors(po)

@@ -3,20 +3,15 @@
 //   #kb            the list          #kb/misses       searches that found nothing (supervisors)
 //   #kb/new        a new article     #kb/new?title=…  a new article with a title filled in
 //   #kb/<id>       one article in the editor
-// Markdown is never rendered here: the preview is the `html` the server answers a save with,
-// copied through dom.js's allowlist (kb.renderArticle).
-import { api, errorText } from "./api.js";
-import { confirmModal, field, fill, h, say } from "./dom.js";
-import * as fmt from "./fmt.js";
-import { has, t } from "./i18n.js";
-import { TOPICS, renderArticle } from "./kb.js";
+// The editor itself is kb_editor.js.
+import { api, errorText } from "../api.js";
+import { confirmModal, field, fill, h } from "../dom.js";
+import * as fmt from "../fmt.js";
+import { t } from "../i18n.js";
+import { KbEditor, STATUSES } from "./kb_editor.js";
+import { OBJECT_ID } from "./state.js";
 
 const SUPERVISORS = new Set(["supervisor", "admin"]);
-const OBJECT_ID = /^[a-f0-9]{24}$/i;
-const STATUSES = ["draft", "published", "archived"];
-// The server names the field in its error code (invalid_<field> / missing_<field>).
-const FIELD_OF = { title: "title", body: "body", topic: "topic", tags: "tags", scope: "scope", links: "links",
-  url: "links", status: "status" };
 
 /** "#kb/…" → {kind: list|misses|new|edit, id?, title?}; null for any other hash. */
 export function parseRoute(hash) {
@@ -54,7 +49,7 @@ export class KbAdmin {
     this.article = null; // the article open in the editor (the server's copy), null for a new one
     this.editorError = null;
     this.loadSeq = 0;
-    this.ed = null; // the editor's controls
+    this.ed = null; // the KbEditor showing, if any
     this.el = h("section", { class: "kb-view", id: "kb-view", "aria-labelledby": "kb-view-h" });
     // Every link inside goes through leave(): typed changes are not dropped without asking.
     this.el.addEventListener("click", (ev) => {
@@ -129,7 +124,7 @@ export class KbAdmin {
 
   /** Build everything again (first time and after a language change); keeps what was typed. */
   render() {
-    const values = this.ed && this.ed.dirty ? this.values() : null;
+    const values = this.ed && this.ed.dirty ? this.ed.values() : null;
     const editing = this.route.kind === "new" || this.route.kind === "edit";
     this.el.classList.toggle("show-editor", editing);
     this.side = h("div", { class: "kb-side" });
@@ -303,24 +298,7 @@ export class KbAdmin {
           onclick: () => this.leave(`#kb/new?${new URLSearchParams({ title: m.query })}`) })))));
   }
 
-  // --- the editor -------------------------------------------------------------------------------
-
-  canEdit(art) {
-    if (!art) return true;
-    const scope = art.scope || "national";
-    if (!this.me.office) return true;
-    if (scope === "national") return this.isSupervisor;
-    return scope === this.me.office;
-  }
-
-  scopeChoices(current) {
-    let list;
-    if (!this.me.office) list = ["national", ...this.offices.keys()];
-    else if (this.isSupervisor) list = ["national", this.me.office];
-    else list = [this.me.office];
-    if (current && !list.includes(current)) list.push(current);
-    return list;
-  }
+  // --- the main pane: a placeholder or the editor ---------------------------------------------
 
   paintMain(loading = false, values = null) {
     const editing = this.route.kind === "new" || this.route.kind === "edit";
@@ -340,224 +318,8 @@ export class KbAdmin {
       fill(this.main, back, h("p", { class: "error", role: "alert", text: this.editorError }));
       return;
     }
-    this.buildEditor(back, values);
-  }
-
-  buildEditor(back, values) {
-    const art = this.article;
-    const writable = this.canEdit(art);
-    const v = values || (art ? {
-      title: art.title, body: art.body || "", topic: art.topic || "other", scope: art.scope || "national",
-      status: art.status || "draft", tags: art.tags || [], links: art.links || [],
-    } : {
-      title: this.route.title || "", body: "", topic: "other", scope: this.me.office || "national", status: "draft",
-      tags: [], links: [],
-    });
-    const title = h("input", { type: "text", name: "title", required: true, maxlength: "200", value: v.title,
-      autocomplete: "off" });
-    const topic = h("select", { name: "topic" }, TOPICS.map((tp) => h("option", { value: tp, text: t(`topic.${tp}`) })));
-    topic.value = v.topic;
-    const scope = h("select", { name: "scope" },
-      this.scopeChoices(v.scope).map((s) => h("option", { value: s, text: this.scopeName(s) })));
-    scope.value = v.scope;
-    const status = h("select", { name: "status" });
-    const tags = h("input", { type: "text", name: "tags", maxlength: "2000", value: (v.tags || []).join(", "),
-      autocomplete: "off" });
-    const body = h("textarea", { name: "body", class: "kb-md", required: true, rows: "14", maxlength: "50000",
-      value: v.body, spellcheck: "true" });
-    const linkList = h("ul", { class: "kb-link-rows" });
-    const addLink = h("button", { type: "button", class: "btn ghost small", text: `+ ${t("kbadmin.link.add")}` });
-    const linksBox = h("fieldset", { class: "kb-links-edit" }, h("legend", { text: t("kbadmin.links") }),
-      linkList, addLink);
-    const statusMsg = h("p", { class: "form-status", role: "alert", hidden: true });
-    const save = h("button", { type: "submit", class: "btn primary", text: t("kbadmin.save") });
-    const preview = h("button", { type: "button", class: "btn", text: t("kbadmin.preview"),
-      title: t("kbadmin.preview.hint") });
-    const close = h("button", { type: "button", class: "btn ghost", text: t("kbadmin.close"),
-      onclick: () => this.leave(this.tab === "misses" ? "#kb/misses" : "#kb") });
-    const heading = h("h2", { class: "kb-editor-title", text: art ? t("kbadmin.edit") : t("kbadmin.new") });
-    const meta = h("p", { class: "muted small kb-meta" });
-    const fieldset = h("fieldset", { class: "kb-fields", disabled: !writable },
-      h("legend", { class: "sr-only", text: heading.textContent }),
-      field(t("kbadmin.f.title"), title),
-      h("div", { class: "kb-row" }, field(t("kbadmin.f.topic"), topic), field(t("kbadmin.f.scope"), scope,
-        this.isSupervisor || !this.me.office ? null : t("kbadmin.f.scope.hint")), field(t("kbadmin.f.status"), status)),
-      field(t("kbadmin.f.tags"), tags, t("kbadmin.f.tags.hint")),
-      field(t("kbadmin.f.body"), body, t("kbadmin.f.body.hint")),
-      linksBox);
-    const form = h("form", { class: "form kb-editor", id: "kb-editor" },
-      h("div", { class: "kb-editor-head" }, back, heading),
-      meta,
-      writable ? null : h("p", { class: "notice", text: t("kbadmin.readonly") }),
-      fieldset, statusMsg,
-      writable ? h("div", { class: "actions wrap kb-actions" }, save, preview, close) : h("div", { class: "actions wrap" }, close));
-    const previewHead = h("h3", { class: "kb-preview-h", tabindex: "-1", text: t("kbadmin.preview.title") });
-    const stale = h("p", { class: "muted small kb-stale", hidden: true, text: t("kbadmin.preview.stale") });
-    const previewBody = h("div", { class: "kb-article kb-preview-body", id: "kb-preview" });
-    const previewBox = h("section", { class: "kb-preview", "aria-labelledby": "kb-preview-h" },
-      previewHead, stale, previewBody);
-    previewHead.id = "kb-preview-h";
-    this.ed = { form, title, topic, scope, status, tags, body, linkList, statusMsg, save, preview, meta, heading,
-      previewBody, stale, previewBox, dirty: Boolean(values) };
-
-    for (const l of v.links || []) linkList.append(this.linkRow(l, !writable));
-    addLink.addEventListener("click", () => {
-      const row = this.linkRow({}, false);
-      linkList.append(row);
-      row.querySelector("input").focus();
-    });
-    form.addEventListener("input", () => this.markDirty());
-    form.addEventListener("change", () => this.markDirty());
-    form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      this.save(false);
-    });
-    preview.addEventListener("click", () => this.save(true));
-
-    this.paintStatusChoices(v.status);
-    this.paintMeta();
-    this.paintPreview();
-    fill(this.main, h("div", { class: "kb-editor-wrap" }, form, previewBox));
-    if (values) this.markDirty();
-  }
-
-  linkRow(l, disabled) {
-    const title = h("input", { type: "text", class: "link-title", maxlength: "200", value: l.title || "",
-      placeholder: t("kbadmin.link.title"), "aria-label": t("kbadmin.link.title"), disabled });
-    const url = h("input", { type: "url", class: "link-url", maxlength: "2000", value: l.url || "",
-      placeholder: "https://", "aria-label": t("kbadmin.link.url"), disabled });
-    const row = h("li", { class: "kb-link-row" }, title, url);
-    if (!disabled) {
-      row.append(h("button", { type: "button", class: "icon-btn", text: "×", "aria-label": t("kbadmin.link.remove"),
-        onclick: () => {
-          row.remove();
-          this.markDirty();
-        } }));
-    }
-    return row;
-  }
-
-  paintStatusChoices(value) {
-    const { status } = this.ed;
-    // A new article is written as a draft or published; archiving is for one that exists.
-    const choices = this.article ? STATUSES : ["draft", "published"];
-    fill(status, choices.map((s) => h("option", { value: s, text: t(`kbadmin.status.${s}`) })));
-    status.value = choices.includes(value) ? value : "draft";
-  }
-
-  paintMeta() {
-    const art = this.article;
-    const { meta, heading } = this.ed;
-    heading.textContent = art ? t("kbadmin.edit") : t("kbadmin.new");
-    if (!art) {
-      fill(meta, t("kbadmin.meta.new"));
-      return;
-    }
-    fill(meta,
-      h("span", { class: `badge kb-status-${art.status}`, text: t(`kbadmin.status.${art.status}`) }), " ",
-      t("kbadmin.meta.updated", { date: fmt.shortDateTime(art.updated_at, this.tz()) }),
-      art.author_name ? ` · ${t("kbadmin.meta.author", { name: art.author_name })}` : "",
-      art.source_consultation ? ` · ${t("kbadmin.meta.source")}` : "");
-  }
-
-  paintPreview() {
-    const { previewBody, stale } = this.ed;
-    if (!this.article) {
-      fill(previewBody, h("p", { class: "muted", text: t("kbadmin.preview.none") }));
-      stale.hidden = true;
-      return;
-    }
-    previewBody.replaceChildren(h("p", { class: "kb-preview-title", text: this.article.title }),
-      renderArticle(this.article));
-    stale.hidden = !this.ed.dirty;
-  }
-
-  markDirty() {
-    if (!this.ed) return;
-    this.ed.dirty = true;
-    if (this.article) this.ed.stale.hidden = false;
-  }
-
-  /** What the form says, as the API wants it. */
-  values() {
-    const e = this.ed;
-    const links = [...e.linkList.querySelectorAll(".kb-link-row")].map((row) => ({
-      title: row.querySelector(".link-title").value.trim() || null,
-      url: row.querySelector(".link-url").value.trim(),
-    })).filter((l) => l.url || l.title);
-    return {
-      title: e.title.value.trim(),
-      body: e.body.value,
-      topic: e.topic.value,
-      scope: e.scope.value,
-      status: e.status.value,
-      tags: e.tags.value.split(",").map((s) => s.trim()).filter(Boolean),
-      links,
-    };
-  }
-
-  errorMessage(err) {
-    if (err.status === 403) return t("kbadmin.err.scope");
-    const m = /^(invalid|missing)_(\w+)$/.exec(err.code || "");
-    if (m && FIELD_OF[m[2]] && !has(`err.${err.code}`)) {
-      const detail = String(err.message || "").replace(/^\w+: /, "") || t("err.validation");
-      return `${t(`kbadmin.f.${FIELD_OF[m[2]]}`)}: ${detail}`;
-    }
-    return errorText(err);
-  }
-
-  markInvalid(err) {
-    const e = this.ed;
-    for (const el of e.form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
-    const m = /^(invalid|missing)_(\w+)$/.exec((err && err.code) || "");
-    const name = m && FIELD_OF[m[2]];
-    if (!name) return;
-    const target = name === "links" ? e.linkList.querySelector(".link-url") || e.linkList : e[name];
-    if (target && target.setAttribute) {
-      target.setAttribute("aria-invalid", "true");
-      if (target.focus) target.focus();
-    }
-  }
-
-  async save(thenPreview) {
-    const e = this.ed;
-    if (!e) return;
-    if (!e.form.reportValidity()) return;
-    this.markInvalid(null);
-    say(e.statusMsg, t("kbadmin.saving"));
-    e.save.disabled = true;
-    e.preview.disabled = true;
-    const data = this.values();
-    try {
-      const art = this.article
-        ? await api("PATCH", `/kb/articles/${encodeURIComponent(this.article.id)}`, data)
-        : await api("POST", "/kb/articles", data);
-      if (this.ed !== e) return; // the editor was left meanwhile
-      const created = !this.article;
-      this.article = art;
-      e.dirty = false;
-      this.upsert(art);
-      if (created) {
-        this.route = { kind: "edit", id: art.id };
-        this.hash = `#kb/${art.id}`;
-        history.replaceState(null, "", this.hash);
-        this.paintList();
-      }
-      this.paintStatusChoices(art.status);
-      this.paintMeta();
-      this.paintPreview();
-      say(e.statusMsg, t(art.status === "published" ? "kbadmin.saved.published" : "kbadmin.saved"), "ok");
-      if (thenPreview) {
-        e.previewBox.scrollIntoView({ block: "start", behavior: "smooth" });
-        e.previewBox.querySelector(".kb-preview-h").focus({ preventScroll: true });
-      }
-    } catch (err) {
-      if (this.ed !== e) return;
-      say(e.statusMsg, this.errorMessage(err), "error");
-      this.markInvalid(err);
-    } finally {
-      e.save.disabled = false;
-      e.preview.disabled = false;
-    }
+    this.ed = new KbEditor(this, back, values);
+    fill(this.main, this.ed.el);
+    if (values) this.ed.markDirty();
   }
 }

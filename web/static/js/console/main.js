@@ -1,0 +1,140 @@
+// The officer console (/console/): the office queue, my rooms with live badges, several rooms open
+// side by side, notes, canned responses, transfer, close, clarification, escalation, delivery log;
+// and the knowledge base (#kb…, see kb_admin.js), with drafts made from closed consultations.
+//
+// The entry: builds the screen's state and its parts, signs in, wires the socket's events to the
+// parts. The parts reach each other through `ui` ({state, shell, queue, mine, panes, ...}), so no
+// module imports another part's functions and none keeps state at module level.
+import { currentUser, errorText, forgetSession, offices } from "../api.js";
+import { RoomHub, refusedForAuth } from "../chat.js";
+import { $, fill, h } from "../dom.js";
+import { chosenHere, lang, onLangChange, setLang, t } from "../i18n.js";
+import { initLayout, setSignedIn, toast } from "../layout.js";
+import { CONSULTATION_UPDATED, MESSAGE_READ, QUEUE_UPDATED, ROOM_ACTIVITY, openSocket } from "../rt.js";
+import { createCanned } from "./canned.js";
+import { createDialogs } from "./dialogs.js";
+import { KbAdmin, parseRoute } from "./kb_admin.js";
+import { logoutButton, showLogin } from "./login.js";
+import { createMine } from "./mine.js";
+import { createPanes } from "./panes.js";
+import { createQueue } from "./queue.js";
+import { createRoomHead } from "./room_head.js";
+import { createShell } from "./shell.js";
+import { DEFAULT_TZ, createState, forgetSignedIn } from "./state.js";
+
+const STAFF_ROLES = new Set(["officer", "supervisor", "admin"]);
+
+/** The screen: its state and every part, each given the whole so they can call one another. */
+function createUi() {
+  const ui = { state: createState() };
+  ui.shell = createShell(ui);
+  ui.queue = createQueue(ui);
+  ui.mine = createMine(ui);
+  ui.panes = createPanes(ui);
+  ui.roomHead = createRoomHead(ui);
+  ui.dialogs = createDialogs(ui);
+  ui.canned = createCanned(ui);
+  return ui;
+}
+
+function setConnection(online) {
+  const el = $("#conn");
+  if (!el) return;
+  el.hidden = online;
+  el.textContent = online ? "" : t("room.offline");
+}
+
+async function start(ui, user) {
+  const { state } = ui;
+  if (!STAFF_ROLES.has(user.role)) {
+    showLogin(t("auth.staff.only"), (u) => start(ui, u));
+    fill($("#nav"), h("span", { class: "who", text: user.name }), logoutButton());
+    return;
+  }
+  state.me = user;
+  setSignedIn(true);
+  state.office = user.office || [...state.offices.keys()][0] || null;
+  state.kbAdmin = new KbAdmin({ me: user, offices: state.offices, navigate: ui.shell.navigate,
+    tz: () => state.offices.get(user.office || state.office)?.time_zone || DEFAULT_TZ });
+  if (parseRoute(location.hash)) state.view = "kb";
+  // The profile's language is applied only now that every view exists: the language listener
+  // then renders the screen in it; otherwise it is rendered here.
+  if (!chosenHere() && user.lang && user.lang !== lang()) setLang(user.lang);
+  else ui.shell.render();
+  if (state.view === "kb") state.kbAdmin.go(location.hash);
+  watch(ui, openSocket());
+  await Promise.all([ui.queue.load(), ui.mine.load()]);
+}
+
+/** Route the socket's events to the parts; a refused session goes back to the login form. */
+function watch(ui, socket) {
+  const { state } = ui;
+  state.socket = socket;
+  state.hub = new RoomHub(socket, { onStatus: setConnection });
+  socket.on("connect_error", (err) => {
+    setConnection(false);
+    if (refusedForAuth(err)) {
+      forgetSession();
+      socket.off();
+      socket.disconnect();
+      setConnection(true);
+      forgetSignedIn(state);
+      showLogin(t("err.unauthenticated"), (u) => start(ui, u));
+    }
+  });
+  let connectedBefore = false;
+  socket.on("connect", () => {
+    // After a reconnect, whatever changed while we were away: reload both lists.
+    if (connectedBefore) {
+      ui.queue.load();
+      ui.mine.load();
+    }
+    connectedBefore = true;
+  });
+  socket.on(QUEUE_UPDATED, (p) => ui.queue.onQueue(p));
+  socket.on(ROOM_ACTIVITY, (p) => {
+    if (!p || !p.consultation) return;
+    ui.mine.onActivity(p.consultation);
+    ui.queue.onActivity(p.consultation);
+  });
+  socket.on(CONSULTATION_UPDATED, (c) => {
+    if (!c || !c.id) return;
+    ui.mine.upsert(c);
+    ui.queue.onUpdated(c);
+  });
+  socket.on(MESSAGE_READ, (p) => {
+    if (p && state.me && p.user_id === state.me.id) ui.mine.setRead(p.consultation_id, p.seq);
+  });
+}
+
+async function boot() {
+  initLayout();
+  const ui = createUi();
+  document.addEventListener("visibilitychange", () => {
+    ui.mine.paint();
+    ui.panes.paintTabs();
+  });
+  document.addEventListener("click", (ev) => {
+    for (const d of document.querySelectorAll("details.menu[open]")) if (!d.contains(ev.target)) d.open = false;
+  });
+  window.addEventListener("hashchange", ui.shell.route);
+  onLangChange(() => {
+    if (!ui.state.me) return showLogin(undefined, (u) => start(ui, u));
+    ui.panes.rebuild(ui.shell.render);
+  });
+  try {
+    ui.state.offices = new Map((await offices()).map((o) => [o.code, o]));
+  } catch {
+    // the office names are missing; the console still works with the codes
+  }
+  let user = null;
+  try {
+    user = await currentUser();
+  } catch (err) {
+    toast(errorText(err), "error");
+  }
+  if (user) start(ui, user);
+  else showLogin(undefined, (u) => start(ui, u));
+}
+
+boot();

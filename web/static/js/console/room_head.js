@@ -1,0 +1,82 @@
+// A room's header in the console: number, subject, who asks, status and SLA, and the officer's
+// actions (clarification, transfer, escalate, info, close); once closed, the transcript and
+// "make a knowledge-base draft".
+import { api, errorText } from "../api.js";
+import { fill, h } from "../dom.js";
+import { t } from "../i18n.js";
+import { toast } from "../layout.js";
+import { slaBadge } from "./badges.js";
+import { tzOf } from "./state.js";
+
+/** Room heads of the screen `ui`. */
+export function createRoomHead(ui) {
+  const { state } = ui;
+
+  /** Paint `room`'s header and footer for consultation `c`. */
+  function paint(room, c) {
+    const { dialogs } = ui;
+    const menu = h("details", { class: "menu" },
+      h("summary", { class: "btn ghost small", text: t("console.escalate") }),
+      h("div", { class: "menu-list" },
+        h("button", { type: "button", text: t("console.meeting"), onclick: () => dialogs.meeting(room) }),
+        h("button", { type: "button", text: t("console.visit"), onclick: () => dialogs.visit(room) })));
+    const closed = c.status === "closed";
+    const awaiting = Boolean(c.awaiting_clarification ?? (c.sla && c.sla.paused));
+    const actions = closed ? [
+      h("button", { type: "button", class: "btn ghost small", text: t("console.info"), onclick: () => dialogs.info(room) }),
+    ] : [
+      h("button", { type: "button", class: "btn ghost small clarify", "aria-pressed": String(awaiting),
+        text: t("console.clarify"), disabled: c.sla && c.sla.state === "met" && !awaiting,
+        onclick: () => setClarification(room, !awaiting) }),
+      h("button", { type: "button", class: "btn ghost small", text: t("console.transfer"), onclick: () => dialogs.transfer(room) }),
+      menu,
+      h("button", { type: "button", class: "btn ghost small", text: t("console.info"), onclick: () => dialogs.info(room) }),
+      h("button", { type: "button", class: "btn small danger-ghost", text: t("console.close"), onclick: () => dialogs.close(room) }),
+    ];
+    fill(room.head,
+      h("div", { class: "room-title" },
+        h("h2", {}, h("span", { class: "c-number", text: c.number || "" }), " ", c.subject || ""),
+        h("p", { class: "room-sub muted" },
+          h("strong", { text: c.user?.name || "" }), c.user?.email ? ` · ${c.user.email}` : "", " ",
+          h("span", { class: `badge status-${c.status}`, text: t(`status.${c.status}`) }), " ", slaBadge(c, tzOf(state, c)),
+          c.assigned_to && c.assigned_to.id !== state.me.id ? ` · ${c.assigned_to.name}` : "")),
+      h("div", { class: "room-actions" }, actions,
+        h("button", { type: "button", class: "icon-btn", "aria-label": t("console.close.tab", { name: c.user?.name || "" }),
+          text: "×", onclick: () => ui.panes.close(room.id) })));
+    if (closed) {
+      fill(room.footer, h("p", { text: t("room.closed") }),
+        h("div", { class: "actions wrap" },
+          h("a", { class: "btn small", href: `/api/v1/consultations/${encodeURIComponent(c.id)}/transcript`,
+            target: "_blank", rel: "noopener noreferrer", text: t("room.transcript") }),
+          h("button", { type: "button", class: "btn primary small kb-draft", text: t("console.kb.draft"),
+            title: t("console.kb.draft.hint"), onclick: (ev) => makeDraft(room, ev.currentTarget) })));
+      room.footer.hidden = false;
+    } else room.footer.hidden = true;
+  }
+
+  /** One click: the closed consultation's question and answers become a draft article, opened in the editor. */
+  async function makeDraft(room, btn) {
+    btn.disabled = true;
+    try {
+      const art = await api("POST", `/consultations/${encodeURIComponent(room.id)}/kb-draft`);
+      toast(t("console.kb.draft.done"));
+      state.kbAdmin.remember(art);
+      ui.shell.navigate(`#kb/${art.id}`);
+    } catch (err) {
+      toast(err.code === "not_closed" ? t("err.not_closed") : errorText(err), "error");
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  async function setClarification(room, awaiting) {
+    try {
+      const c = await api("POST", `/consultations/${room.id}/clarification`, { awaiting });
+      room.setConsultation(c);
+    } catch (err) {
+      toast(errorText(err), "error");
+    }
+  }
+
+  return { paint };
+}
