@@ -18,6 +18,8 @@ forward or remove them, so a clock set backwards re-fires nothing.
 Claims use update_one, not find_one_and_update: SecantusDB (the embedded database) runs
 findAndModify as a scan of the whole collection (measured 1.2 s per call at 100,000 consultations)
 while update_one by _id takes ~3 ms; MongoDB is fast either way. bench/scheduler_sweep.py has the figures.
+The sweep, the lease and the compare-and-set live in server/storage/sweeps.py, shared with the
+meeting reminders.
 """
 
 from __future__ import annotations
@@ -25,10 +27,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
-
-from mongo_init.schema import SWEEP_FLOOR
 
 from server.domain import calendar
 from server.domain import consultations as cons
@@ -37,16 +37,15 @@ from server.domain.models import iso
 from server.domain.rooms import office_staff_room
 from server.mail import mailing
 from server.services import Services
+from server.storage import sweeps
+from server.storage.sweeps import CLAIM_LEASE as CLAIM_LEASE
+from server.storage.sweeps import due_query as due_query
+from server.storage.sweeps import lease_until as _lease_until
 
 log = logging.getLogger(__name__)
 
 Doc = dict[str, Any]
 Job = Callable[[Services], Awaitable[int]]
-
-# Documents per round trip of the sweep cursor.
-BATCH_SIZE = 100
-# How long a claimed item stays with its runner; past it, another runner takes the item over.
-CLAIM_LEASE = timedelta(minutes=5)
 
 # The partial indexes (mongo-init/schema.py) that serve the sweeps.
 SLA_SWEEP_INDEX = "sla_sweep"
@@ -113,46 +112,20 @@ def reminder_due(c: Doc) -> bool:
 # --- storage helpers --------------------------------------------------------------------------
 
 
-def due_query(field: str, now: datetime) -> Doc:
-    """The sweep's filter: inside the partial sweep index's own filter, so the planner can use the index."""
-    return {field: {"$gte": SWEEP_FLOOR, "$lte": now}}
-
-
-def _lease_until(now: datetime) -> datetime:
-    """The end of a claim's lease, at the database's precision (milliseconds), so it compares equal later."""
-    until = now + CLAIM_LEASE
-    return until.replace(microsecond=until.microsecond // 1000 * 1000)
-
-
 async def _cas(svc: Services, c: Doc, field: str, observed: Any, update: Doc) -> bool:
-    """Apply `update` only if `field` still holds `observed`: exactly one of racing runners succeeds."""
-    res = await svc.db.consultations.update_one({"_id": c["_id"], field: observed}, update)
-    return res.modified_count == 1
+    """Apply `update` only if the consultation's `field` still holds `observed` (one racing runner wins)."""
+    return await sweeps.cas(svc.db.consultations, c["_id"], field, observed, update)
 
 
 async def _sweep(svc: Services, name: str, field: str, projection: Doc,
                  handle: Callable[[Services, Doc, datetime], Awaitable[bool]]) -> int:
-    """One pass over everything due now; the number of items this runner claimed (0: nothing left for it).
-
-    One query, read through a cursor, rather than repeated limited queries: a database that does not
-    push the limit into the index scan (SecantusDB) would re-read the whole due range for every batch.
-    Handled items move out of the range (their timestamp goes past `now` or away), so none comes twice.
-    """
+    """One pass over the consultations due now; the number this runner claimed (0: nothing left for it)."""
     now = svc.now()
-    claimed = 0
-    cursor = svc.db.consultations.find(due_query(field, now), projection).sort(field, 1).batch_size(BATCH_SIZE)
-    try:
-        async for cand in cursor:
-            try:
-                if await handle(svc, cand, now):
-                    claimed += 1
-            except Exception:
-                # Not counted, so a runner does not spin on it. Failed after its claim, the item's lease
-                # keeps it aside until it runs out and a runner redoes it; failed before, the next pass does.
-                log.exception("scheduler %s: consultation %s failed; skipped", name, cand.get("_id"))
-    finally:
-        await cursor.close()
-    return claimed
+
+    async def one(cand: Doc) -> bool:
+        return await handle(svc, cand, now)
+
+    return await sweeps.sweep(svc.db.consultations, name, field, now, projection, one, logger=log)
 
 
 # --- SLA --------------------------------------------------------------------------------------

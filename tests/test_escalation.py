@@ -21,8 +21,10 @@ import jwt
 import pytest
 from bson import ObjectId
 
+from schedulers.meeting_jobs import send_meeting_reminders
 from server.domain import meetings, visits
 from server.settings import Settings
+from server.storage.sweeps import CLAIM_LEASE
 from tests.conftest import Api, Received, SmtpServer
 from tests.fake_zoom import FakeZoom, fake_zoom_server  # noqa: F401
 
@@ -500,6 +502,56 @@ async def test_no_reminder_for_a_cancelled_or_moved_meeting(make_user: Any, make
     page = await user.get(f"/consultations/{c['id']}/messages")
     [reminder] = [x for x in page["messages"] if "Pengingat" in x["text"]]
     assert "16.00 WITA" in reminder["text"]
+
+
+def reminders_in(page: Any) -> list[Any]:
+    return [x for x in page["messages"] if "Pengingat" in x["text"]]
+
+
+async def test_a_reminder_that_fails_after_its_claim_is_sent_once_when_the_lease_runs_out(
+    make_user: Any, make_staff: Any, anon: Api, services: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user, officer, c = await open_room(make_user, make_staff, anon)
+    m = await create_zoom(officer, c["id"])  # 14:00 WITA tomorrow: the reminder is due at 13:45
+    real = meetings.remind_meeting
+    failed: list[Any] = []
+
+    async def crash_once(svc: Any, meeting: Any) -> bool:
+        if not failed:
+            failed.append(meeting["_id"])
+            raise RuntimeError("the runner died after its claim")
+        return await real(svc, meeting)
+
+    monkeypatch.setattr(meetings, "remind_meeting", crash_once)
+    await set_clock(anon, "2026-11-24T13:45:00+08:00")
+    assert failed == [ObjectId(m["id"])]
+    assert not reminders_in(await user.get(f"/consultations/{c['id']}/messages"))
+    # The claim's lease keeps the meeting aside until it runs out ...
+    ran = await advance_clock(anon, CLAIM_LEASE.total_seconds() - 1)
+    assert ran["ran"]["meeting_reminders"] == 0
+    assert not reminders_in(await user.get(f"/consultations/{c['id']}/messages"))
+    # ... then a runner sends the reminder, once.
+    ran = await advance_clock(anon, 1)
+    assert ran["ran"]["meeting_reminders"] == 1
+    ran = await advance_clock(anon, CLAIM_LEASE.total_seconds() + 60)
+    assert ran["ran"]["meeting_reminders"] == 0
+    assert len(reminders_in(await user.get(f"/consultations/{c['id']}/messages"))) == 1
+    assert await services.db.outbox.count_documents({"kind": "meeting_reminder"}) == 1
+    stored = await services.db.meetings.find_one({"_id": ObjectId(m["id"])})
+    assert "reminder_at" not in stored and stored["reminded_at"] is not None
+
+
+async def test_two_runners_at_once_send_one_reminder(make_user: Any, make_staff: Any, anon: Api, services: Any) -> None:
+    user, officer, c = await open_room(make_user, make_staff, anon)
+    m = await create_zoom(officer, c["id"])
+    # A wall clock has microseconds; the database keeps milliseconds. The claim must survive that.
+    services.clock.set(datetime(2026, 11, 24, 13, 45, 0, 123_457, tzinfo=MAKASSAR))
+    counts = await asyncio.gather(send_meeting_reminders(services), send_meeting_reminders(services))
+    assert sorted(counts) == [0, 1]
+    assert await send_meeting_reminders(services) == 0
+    [reminder] = reminders_in(await user.get(f"/consultations/{c['id']}/messages"))
+    assert m["join_url"] in reminder["text"]
+    assert await services.db.outbox.count_documents({"kind": "meeting_reminder"}) == 1
 
 
 # --- visits ---------------------------------------------------------------------------------

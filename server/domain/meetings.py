@@ -31,7 +31,6 @@ from server.integrations import check_duration, check_start, clean_topic
 from server.integrations.ics import build_invite
 from server.services import Services
 from server.storage.atomic import update_and_get
-from server.storage.sweeps import SWEEP_FLOOR
 
 log = logging.getLogger(__name__)
 
@@ -181,11 +180,15 @@ async def _set_consultation_meeting(svc: Services, c: Doc, m: Doc, *, only_if_cu
     return updated
 
 
-async def _post_meeting_message(svc: Services, c: Doc, m: Doc, action: str) -> tuple[Doc, Doc]:
+async def _post_meeting_message(
+    svc: Services, c: Doc, m: Doc, action: str, *, client_id: str | None = None
+) -> tuple[Doc, Doc]:
     parts = _public_parts(m)
     # A cancellation or reminder may land in a closed room, which takes only system messages.
     kind = "meeting" if action in ("created", "updated") and c["status"] != "closed" else "system"
-    return await cons.post_message(svc, None, c, kind=kind, text=_meeting_text(parts, action), meeting=parts)
+    return await cons.post_message(
+        svc, None, c, kind=kind, text=_meeting_text(parts, action), meeting=parts, client_id=client_id
+    )
 
 
 def meeting_invite_ics(svc: Services, m: Doc, office: Doc, user: Doc, *, cancel: bool) -> Doc | None:
@@ -416,16 +419,25 @@ async def cancel_meeting(svc: Services, staff: Doc, meeting_id: Any) -> tuple[Do
     return updated, msg, c
 
 
-async def remind_meeting(svc: Services, m: Doc) -> bool:
-    """The 15-minute reminder, in the room and by e-mail; False when there is nothing to remind of."""
+def reminder_due(m: Doc, now: datetime) -> bool:
+    """A scheduled meeting with a start gets its reminder until it ends; after that it only confuses."""
     start: datetime | None = m.get("start_time")
     if m.get("status") != "scheduled" or start is None:
         return False
-    if svc.now() >= start + timedelta(minutes=int(m["duration"])):
-        return False  # the scheduler was down past the meeting: a late reminder only confuses
+    return now < start + timedelta(minutes=int(m["duration"]))
+
+
+async def remind_meeting(svc: Services, m: Doc) -> bool:
+    """The 15-minute reminder, in the room and by e-mail; False when there is nothing to remind of.
+
+    Safe to repeat (a scheduler redoes it after a crash): the room message carries a client_id and
+    the e-mail a dedupe_key, both per meeting and SEQUENCE.
+    """
+    if not reminder_due(m, svc.now()):
+        return False
     c = await cons.load(svc, m["consultation_id"])
     office = await get_office(svc, c["office"])
-    await _post_meeting_message(svc, c, m, "reminder")
+    await _post_meeting_message(svc, c, m, "reminder", client_id=f"meeting-reminder:{m['_id']}:{m.get('sequence', 0)}")
     user = await mailing.recipient(svc, c)
     if user.get("email"):
         parts = _public_parts(m, user.get("lang", "id"))
@@ -438,16 +450,3 @@ async def remind_meeting(svc: Services, m: Doc) -> bool:
             dedupe_key=f"meeting_reminder:{m['_id']}:{m.get('sequence', 0)}",
         )
     return True
-
-
-async def claim_due_reminder(svc: Services) -> Doc | None:
-    """Take one meeting whose reminder is due; the unset makes two schedulers never take the same one."""
-    now = svc.now()
-    doc: Doc | None = await update_and_get(
-        svc.db.meetings,
-        {"reminder_at": {"$gte": SWEEP_FLOOR, "$lte": now}},
-        {"$unset": {"reminder_at": ""}, "$set": {"reminded_at": now}},
-        sort=[("reminder_at", 1)],
-        after=False,
-    )
-    return doc
