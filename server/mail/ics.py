@@ -1,8 +1,9 @@
-"""iCalendar invitations (RFC 5545 text, RFC 5546 REQUEST/CANCEL), written by hand.
+"""iCalendar invitations (RFC 5545, iTIP REQUEST/CANCEL of RFC 5546), written with `icalendar`.
 
-Indonesia has no daylight saving time, so the office zone is one STANDARD block whose offset and
-name (WIB/WITA/WIT) come from zoneinfo. A zone that does observe DST gets no VTIMEZONE: its times
-are written in UTC, which every client reads correctly.
+The library escapes TEXT values, quotes parameters and folds lines at 75 octets; this module picks
+the properties and checks what it is given. Indonesia has no daylight saving time, so the office
+zone is one STANDARD block whose offset and name (WIB/WITA/WIT) come from zoneinfo. A zone that
+does observe DST gets no VTIMEZONE: its times are written in UTC, which every client reads correctly.
 """
 
 from __future__ import annotations
@@ -12,64 +13,37 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from icalendar import Calendar, Event, Timezone, TimezoneStandard, vCalAddress, vText
+
 from server.integrations import zone
 
 PRODID = "-//BPS Indonesia//PST Konsultasi//ID"
-FOLD_OCTETS = 75
-_LOCAL_FORMAT = "%Y%m%dT%H%M%S"
-# RFC 5545 3.3.11: TEXT may hold no control characters but HTAB (newlines are escaped first).
+# RFC 5545 3.3.11: TEXT may hold no control characters but HTAB (newlines are escaped).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^\s@<>\"\\,;:]+@[^\s@<>\"\\,;:]+$")
+_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - a VTIMEZONE's DTSTART is local time by definition
 
 Method = Literal["REQUEST", "CANCEL"]
 
 
-def escape_text(value: str) -> str:
-    """A TEXT property value: backslash, semicolon, comma and newlines escaped (RFC 5545 3.3.11)."""
-    text = value.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text)
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+def _text(value: str) -> str:
+    """A TEXT value without control characters; icalendar escapes the rest (RFC 5545 3.3.11)."""
+    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def _param(value: str) -> str:
-    """A quoted parameter value (e.g. CN); DQUOTE and control characters cannot appear in one."""
-    cleaned = " ".join(_CONTROL.sub(" ", value).split())
-    return '"' + cleaned.replace('"', "'") + '"'
+def _param(value: str) -> vText:
+    """A parameter value (e.g. CN) on one line, without DQUOTE (a quoted parameter cannot hold one)."""
+    return vText(" ".join(_CONTROL.sub(" ", value).split()).replace('"', "'"))
 
 
-def _mailto(email: str) -> str:
+def _address(email: str, name: str | None, **params: str) -> vCalAddress:
     if not _EMAIL.match(email):
         raise ValueError(f"not an e-mail address: {email!r}")
-    return f"mailto:{email}"
-
-
-def fold(line: str) -> str:
-    """One content line folded at 75 octets without splitting a UTF-8 character (RFC 5545 3.1)."""
-    out: list[str] = []
-    current: list[str] = []
-    size = 0
-    limit = FOLD_OCTETS
-    for ch in line:
-        width = len(ch.encode("utf-8"))
-        if size + width > limit:
-            out.append("".join(current))
-            current, size = [], 0
-            limit = FOLD_OCTETS - 1  # the leading space of a continuation line counts
-        current.append(ch)
-        size += width
-    out.append("".join(current))
-    return "\r\n ".join(out)
-
-
-def _utc_stamp(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _offset(delta: timedelta) -> str:
-    total_min = int(delta.total_seconds()) // 60
-    sign = "+" if total_min >= 0 else "-"
-    hours, minutes = divmod(abs(total_min), 60)
-    return f"{sign}{hours:02d}{minutes:02d}"
+    address = vCalAddress(f"mailto:{email}")
+    if name:
+        address.params["CN"] = _param(name)
+    address.params.update(params)
+    return address
 
 
 def _fixed_offset(tz: ZoneInfo, around: datetime) -> tuple[timedelta, str] | None:
@@ -80,7 +54,20 @@ def _fixed_offset(tz: ZoneInfo, around: datetime) -> tuple[timedelta, str] | Non
     offset = local.utcoffset()
     if len(offsets) != 1 or offset is None or local.dst():
         return None
-    return offset, local.tzname() or _offset(offset)
+    return offset, local.tzname() or ""
+
+
+def _vtimezone(tzid: str, offset: timedelta, name: str) -> Timezone:
+    standard = TimezoneStandard()
+    standard.add("DTSTART", _EPOCH)
+    standard.add("TZOFFSETFROM", offset)
+    standard.add("TZOFFSETTO", offset)
+    if name:
+        standard.add("TZNAME", _text(name))
+    vtimezone = Timezone()
+    vtimezone.add("TZID", tzid)
+    vtimezone.add_component(standard)
+    return vtimezone
 
 
 def build_invite(
@@ -109,59 +96,42 @@ def build_invite(
         raise ValueError("sequence must be >= 0 and duration_min > 0")
     if not uid or _CONTROL.search(uid) or any(c in uid for c in "\r\n"):
         raise ValueError("uid must be a non-empty single line")
+    if location_url and (any(c.isspace() for c in location_url) or _CONTROL.search(location_url)):
+        raise ValueError("location_url must not contain whitespace or control characters")
+    organizer = _address(organizer_email, organizer_name)
+    attendee = _address(attendee_email, attendee_name, ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION", RSVP="TRUE")
     office_zone = zone(tz)
     end = start + timedelta(minutes=duration_min)
+
+    cal = Calendar()
+    cal.add("PRODID", PRODID)
+    cal.add("VERSION", "2.0")
+    cal.add("CALSCALE", "GREGORIAN")
+    cal.add("METHOD", method)
     fixed = _fixed_offset(office_zone, start)
-
-    lines = [
-        "BEGIN:VCALENDAR",
-        f"PRODID:{PRODID}",
-        "VERSION:2.0",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{method}",
-    ]
     if fixed is not None:
-        offset, tzname = fixed
-        lines += [
-            "BEGIN:VTIMEZONE",
-            f"TZID:{tz}",
-            "BEGIN:STANDARD",
-            "DTSTART:19700101T000000",
-            f"TZOFFSETFROM:{_offset(offset)}",
-            f"TZOFFSETTO:{_offset(offset)}",
-            f"TZNAME:{escape_text(tzname)}",
-            "END:STANDARD",
-            "END:VTIMEZONE",
-        ]
-        dtstart = f"DTSTART;TZID={tz}:{start.astimezone(office_zone).strftime(_LOCAL_FORMAT)}"
-        dtend = f"DTEND;TZID={tz}:{end.astimezone(office_zone).strftime(_LOCAL_FORMAT)}"
+        cal.add_component(_vtimezone(tz, *fixed))
+        # Written as local time with TZID=<the zone's IANA name>, the VTIMEZONE above.
+        start, end = start.astimezone(office_zone), end.astimezone(office_zone)
     else:
-        dtstart = f"DTSTART:{_utc_stamp(start)}"
-        dtend = f"DTEND:{_utc_stamp(end)}"
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
 
-    attendee_params = "ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE"
-    if attendee_name:
-        attendee_params = f"CN={_param(attendee_name)};{attendee_params}"
-    lines += [
-        "BEGIN:VEVENT",
-        f"UID:{uid}",
-        f"SEQUENCE:{sequence}",
-        f"DTSTAMP:{_utc_stamp(now)}",
-        dtstart,
-        dtend,
-        f"SUMMARY:{escape_text(summary)}",
-        f"DESCRIPTION:{escape_text(description)}",
-    ]
+    event = Event()
+    event.add("UID", uid)
+    event.add("SEQUENCE", sequence)
+    event.add("DTSTAMP", now.astimezone(UTC))
+    event.add("DTSTART", start)
+    event.add("DTEND", end)
+    event.add("SUMMARY", _text(summary))
+    event.add("DESCRIPTION", _text(description))
     if location_url:
-        if any(c.isspace() for c in location_url) or _CONTROL.search(location_url):
-            raise ValueError("location_url must not contain whitespace or control characters")
-        lines += [f"LOCATION:{escape_text(location_url)}", f"URL:{location_url}"]
-    lines += [
-        f"ORGANIZER;CN={_param(organizer_name)}:{_mailto(organizer_email)}",
-        f"ATTENDEE;{attendee_params}:{_mailto(attendee_email)}",
-        f"STATUS:{'CONFIRMED' if method == 'REQUEST' else 'CANCELLED'}",
-        "TRANSP:OPAQUE",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return ("\r\n".join(fold(line) for line in lines) + "\r\n").encode("utf-8")
+        event.add("LOCATION", location_url)
+        event.add("URL", location_url)
+    event.add("ORGANIZER", organizer)
+    event.add("ATTENDEE", attendee)
+    event.add("STATUS", "CONFIRMED" if method == "REQUEST" else "CANCELLED")
+    event.add("TRANSP", "OPAQUE")
+    cal.add_component(event)
+    # Properties in the order added (icalendar sorts them by default): the calendar, then the event.
+    data: bytes = cal.to_ical(sorted=False)
+    return data
