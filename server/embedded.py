@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT_SECS = 30.0
 STOP_TIMEOUT_SECS = 10.0
+# How often the supervisor looks whether the child is still running.
+SUPERVISE_INTERVAL_SECS = 0.25
+# Waits before each restart while the child keeps dying: quick at first, then at most every 30 s.
+RESTART_BACKOFF_SECS = (0.2, 1.0, 2.0, 5.0, 10.0, 30.0)
+# A child that has run this long counts as healthy again: the next crash restarts it quickly.
+HEALTHY_AFTER_SECS = 60.0
 
 
 def free_port() -> int:
@@ -154,6 +160,8 @@ class EmbeddedDatabase:
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
         self.watchdog: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self.restarts = 0
 
     @property
     def uri(self) -> str:
@@ -178,6 +186,8 @@ class EmbeddedDatabase:
             "--log-level",
             "WARNING",
         ]
+        if self.watchdog is not None:
+            self.watchdog.poll()  # reap the previous child's watchdog (it exits with its database)
         log_file = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
         self.proc = subprocess.Popen(  # noqa: S603
             cmd,
@@ -190,10 +200,14 @@ class EmbeddedDatabase:
             log_file.close()  # the child has its own copy of the descriptor
         self.watchdog = subprocess.Popen(  # noqa: S603
             [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(self.proc.pid)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         if str(self.storage_path) != ":memory:":
             self._pid_file.write_text(json.dumps({"pid": self.proc.pid, "port": self.port, "owner": os.getpid()}))
+        self.started_at = time.monotonic()
         log.info("embedded database starting (pid %s, port %s)", self.proc.pid, self.port)
 
     async def wait_ready(self, within_secs: float = START_TIMEOUT_SECS) -> None:
@@ -222,6 +236,42 @@ class EmbeddedDatabase:
         self.start_process()
         await self.wait_ready()
         log.info("embedded database ready at 127.0.0.1:%s", self.port)
+
+    async def supervise(self) -> None:
+        """Restart the child whenever it exits (killed, crashed) until `stop`; runs until cancelled.
+
+        Same port and storage path, so the client reconnects by itself and finds every acknowledged
+        write. Restarts back off while the child keeps dying (RESTART_BACKOFF_SECS).
+        """
+        failures = 0
+        while True:
+            await asyncio.sleep(SUPERVISE_INTERVAL_SECS)
+            proc = self.proc
+            if proc is None:
+                return  # stopped on purpose
+            if proc.poll() is None:
+                if failures and time.monotonic() - self.started_at > HEALTHY_AFTER_SECS:
+                    failures = 0
+                continue
+            delay = RESTART_BACKOFF_SECS[min(failures, len(RESTART_BACKOFF_SECS) - 1)]
+            failures += 1
+            log.error(
+                "embedded database (pid %s) exited with code %s; restarting in %.1fs",
+                proc.pid,
+                proc.returncode,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            if self.proc is not proc:
+                return  # stopped (or replaced) while we waited
+            try:
+                self.start_process()
+                await self.wait_ready()
+            except Exception:  # noqa: BLE001 - logged; the loop tries again after a longer wait
+                log.exception("embedded database did not come back (attempt %s)", failures)
+                continue
+            self.restarts += 1
+            log.warning("embedded database restarted (pid %s, port %s)", self.proc.pid if self.proc else "?", self.port)
 
     def stop(self) -> None:
         """SIGTERM, wait, then SIGKILL if it will not go."""

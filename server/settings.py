@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     pst_scheduler_interval_secs: float = Field(default=30.0, alias="PST_SCHEDULER_INTERVAL_SECS", gt=0, le=3600)
     pst_notifier_interval_secs: float = Field(default=2.0, alias="PST_NOTIFIER_INTERVAL_SECS", gt=0, le=3600)
     pst_max_body_bytes: int = Field(default=11 * 1024 * 1024, alias="PST_MAX_BODY_BYTES", ge=1024)
+    # The database work of one request or socket event must finish within this; past it the call answers
+    # 503 database_unavailable (a frozen or unreachable database), instead of hanging.
+    pst_db_timeout_secs: float = Field(default=10.0, alias="PST_DB_TIMEOUT_SECS", gt=0, le=300)
     # Cookies marked Secure when served over https (PUBLIC_BASE_URL decides).
     pst_secure_cookies: bool | None = Field(default=None, alias="PST_SECURE_COOKIES")
 

@@ -1,4 +1,5 @@
-"""Edge middleware: domain errors to JSON + 4xx, unknown errors to a logged 500, security headers."""
+"""Edge middleware: domain errors to JSON + 4xx, a database that does not answer to 503, unknown errors to a
+logged 500, security headers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from aiohttp import web
 
 from server.domain.errors import DomainError
 from server.http.api import json_response
+from server.keys import SETTINGS
+from server.storage.db import is_unavailable, request_deadline, unavailable_error
 
 log = logging.getLogger("server.http")
 access_log = logging.getLogger("server.access")
@@ -35,6 +38,9 @@ _HTTP_CODES = {
     429: "rate_limited",
 }
 
+# Seconds a client should wait before trying again while the database is not answering.
+UNAVAILABLE_RETRY_AFTER_SECS = 5
+
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -42,12 +48,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     started = time.perf_counter()
     request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex[:16]
     try:
-        resp = await handler(request)
+        if request.path.startswith(("/api/", "/healthz")):
+            # A deadline for the request's database work. Not around /socket.io: a connection lives
+            # for hours, and the tasks it starts would inherit the deadline.
+            with request_deadline(request.app[SETTINGS].pst_db_timeout_secs):
+                resp = await handler(request)
+        else:
+            resp = await handler(request)
     except DomainError as exc:
-        body = {"error": exc.to_dict()}
-        resp = json_response(body, status=exc.status)
-        if exc.status == 429:
-            resp.headers["Retry-After"] = "900"
+        resp = _domain_error(exc)
     except web.HTTPRequestEntityTooLarge:
         resp = json_response(error_body("body_too_large", "request body too large"), status=413)
     except web.HTTPException as exc:
@@ -56,9 +65,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             resp = json_response(error_body(code, exc.reason or code), status=exc.status)
         else:
             raise
-    except Exception:
-        log.exception("unhandled error on %s %s (request %s)", request.method, request.path, request_id)
-        resp = json_response(error_body("internal_error", f"internal error (request {request_id})"), status=500)
+    except Exception as exc:
+        if is_unavailable(exc):
+            log.warning("database unavailable on %s %s (request %s): %r", request.method, request.path, request_id, exc)
+            resp = _domain_error(unavailable_error())
+        else:
+            log.exception("unhandled error on %s %s (request %s)", request.method, request.path, request_id)
+            resp = json_response(error_body("internal_error", f"internal error (request {request_id})"), status=500)
     resp.headers.setdefault("X-Request-Id", request_id)
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("Referrer-Policy", "same-origin")
@@ -67,4 +80,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     access_log.info(
         "%s %s %s %.1fms", request.method, request.path, resp.status, (time.perf_counter() - started) * 1000
     )
+    return resp
+
+
+def _domain_error(exc: DomainError) -> web.Response:
+    resp = json_response({"error": exc.to_dict()}, status=exc.status)
+    if exc.status == 429:
+        resp.headers["Retry-After"] = "900"
+    elif exc.status == 503:
+        resp.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECS)
     return resp

@@ -1,23 +1,66 @@
-"""The MongoDB connection: PyMongo's native async client, embedded SecantusDB when no URI is set."""
+"""The MongoDB connection: PyMongo's native async client, embedded SecantusDB when no URI is set.
+
+When the database is down or frozen, calls fail fast and say so: every HTTP request and socket event
+runs its database work under a deadline (`request_deadline`), and a failure of the database itself
+(`is_unavailable`) becomes 503 `database_unavailable`, never a 500 and never a hang.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pymongo
 from mongo_init.schema import apply, seed_offices
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, PyMongoError
 
+from server.domain.errors import Unavailable
 from server.embedded import EmbeddedDatabase, running_instance
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Doc = dict[str, Any]
+
+# How long an operation waits for a server to answer its selection (a stopped or unreachable database).
+SERVER_SELECTION_TIMEOUT_MS = 3_000
+CONNECT_TIMEOUT_MS = 3_000
+# A backstop for work outside requests (notifier, schedulers, index refresh): no single read from the
+# database waits longer, so a frozen database cannot hang a worker for good. Requests have their own,
+# much shorter, deadline (Settings.pst_db_timeout_secs).
+SOCKET_TIMEOUT_MS = 60_000
+# /healthz answers within 2 s even when the database is frozen: its ping gets this much.
+HEALTH_PING_SECS = 1.5
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """A failure of the database itself (down, frozen, unreachable, out of time), not of the request."""
+    return isinstance(exc, ConnectionFailure) or (isinstance(exc, PyMongoError) and exc.timeout)
+
+
+def unavailable_error() -> Unavailable:
+    """The 503 every transport answers while the database is not answering."""
+    return Unavailable(
+        "database_unavailable",
+        "the database is not answering; try again shortly / basis data tidak menjawab, coba lagi sebentar lagi",
+    )
+
+
+@contextlib.contextmanager
+def request_deadline(secs: float) -> Iterator[None]:
+    """Every database operation inside finishes within `secs` in total, or fails with a timeout error.
+
+    Only around one request or one socket event: tasks started inside inherit the deadline.
+    """
+    with pymongo.timeout(secs):
+        yield
 
 
 @dataclass
@@ -28,9 +71,12 @@ class Database:
     db: AsyncDatabase[Doc]
     embedded: EmbeddedDatabase | None = None
 
-    async def ping(self) -> bool:
+    async def ping(self, within_secs: float = HEALTH_PING_SECS) -> bool:
+        """True when the database answers a ping within `within_secs`."""
         try:
-            await self.db.command("ping")
+            with pymongo.timeout(within_secs):
+                # wait_for as well: the driver's deadline does not cover every await inside it.
+                await asyncio.wait_for(self.db.command("ping"), within_secs + 0.2)
             return True
         except Exception:  # noqa: BLE001 - any failure means "not up"
             return False
@@ -38,7 +84,13 @@ class Database:
 
 def make_client(uri: str) -> AsyncMongoClient[Doc]:
     # tz_aware: every datetime read back carries UTC, never naive.
-    return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000)
+    return AsyncMongoClient(
+        uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
+        connectTimeoutMS=CONNECT_TIMEOUT_MS,
+        socketTimeoutMS=SOCKET_TIMEOUT_MS,
+    )
 
 
 @asynccontextmanager
@@ -61,6 +113,8 @@ async def open_database(
         embedded = EmbeddedDatabase(data_dir / "db", log_path=data_dir / "secantusdb.log")
         await embedded.start()
         uri = embedded.uri
+    # The embedded child is restarted on the same port when it dies; the client reconnects by itself.
+    supervisor = asyncio.create_task(embedded.supervise(), name="embedded-db") if embedded is not None else None
     client = make_client(uri)
     try:
         db = client[settings.pst_db_name]
@@ -69,6 +123,10 @@ async def open_database(
             await seed_offices(db)
         yield Database(client=client, db=db, embedded=embedded)
     finally:
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
         await client.close()
         if embedded is not None:
             embedded.stop()
