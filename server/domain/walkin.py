@@ -75,6 +75,7 @@ async def add_guestbook_entry(
     qr_token: str | None = None,
     via: str = "kiosk",
     user_id: Any = None,
+    priority: str | None = None,
 ) -> tuple[Doc, Doc | None, str | None]:
     """A guest book entry; returns (entry, ticket, ticket token).
 
@@ -129,7 +130,7 @@ async def add_guestbook_entry(
         entry["ticket_id"] = ticket["_id"]
         await emit_board(svc, office["code"])
     elif "queue_ticket" not in rules["order"]:
-        ticket, token = await take_ticket(svc, office["code"], guestbook_id=entry["_id"])
+        ticket, token = await take_ticket(svc, office["code"], guestbook_id=entry["_id"], priority=priority)
         entry["ticket_id"] = ticket["_id"]
     log.info("guest book entry office=%s via=%s", office["code"], entry["via"])
     return entry, ticket, token

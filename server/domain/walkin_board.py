@@ -241,6 +241,8 @@ async def desk_view(svc: Services, staff: Doc, office_code: str) -> Doc:
         for t in sorted((t for t in tickets if t.get("finished_at")), key=lambda t: t["finished_at"], reverse=True)[:10]
     ]
     out["rules"] = walk_in_rules(office)
+    # The server's clock (the test clock under test): the desk's timer counts from it, not the PC's.
+    out["now"] = iso(now)
     return out
 
 

@@ -55,6 +55,7 @@ class GuestbookIn(In):
     id_number: str | None = Field(default=None, max_length=32)
     ticket_id: str | None = Field(default=None, max_length=40, description="the ticket taken first (7501, 7411)")
     qr_token: str | None = Field(default=None, max_length=1000, description="from the visitor's portal QR code")
+    priority: Priority | None = Field(default=None, description="offices with no ticket step: the entry's ticket")
 
 
 class PrefillIn(In):
