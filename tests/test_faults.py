@@ -89,7 +89,7 @@ class Served:
         started = time.monotonic()
         while time.monotonic() - started < timeout:
             if self.proc.poll() is not None:
-                out = self.proc.stdout.read().decode() if self.proc.stdout else ""
+                out = (self.data.parent / "serve.log").read_text(errors="replace")[-3000:]
                 raise AssertionError(f"server exited early ({self.proc.returncode}):\n{out}")
             try:
                 status, _, _ = self.request("GET", "/healthz", timeout=2)
@@ -134,12 +134,13 @@ class Served:
 def served(tmp_path: Path) -> Iterator[Served]:
     data = tmp_path / "data"
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", str(data)],
-        env=_env(PST_DB_TIMEOUT_SECS="3"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with (tmp_path / "serve.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", str(data)],
+            env=_env(PST_DB_TIMEOUT_SECS="3"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     srv = Served(proc, port, data)
     try:
         srv.wait_healthy()
@@ -231,3 +232,50 @@ def test_killed_database_is_restarted_and_nothing_acknowledged_is_lost(served: S
     assert status == 201, body
     assert body["seq"] == 22
     assert served.request("GET", "/healthz")[0] == 200
+
+
+def test_frozen_database_gives_bounded_503s_and_the_server_recovers(served: Served) -> None:
+    """SIGSTOP the database for 8 s (the requirement is 30 s; the bound shown is the same)."""
+    served.sign_up()
+    cid = _open_consultation(served)
+    for i in range(5):
+        status, body, _ = served.request(
+            "POST", f"/consultations/{cid}/messages", {"text": f"pesan {i}", "client_id": f"before-{i}"}
+        )
+        assert status == 201, body
+    pid = _db_pid(served.data)
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    while Path(f"/proc/{pid}/stat").read_text().split()[2] != "T":  # stopped for sure
+        time.sleep(0.01)
+    frozen_at = time.monotonic()
+    try:
+        status, body, took = served.request("GET", "/healthz", timeout=10)
+        assert status == 503 and body["database"] is False, body
+        assert took < 2.0, f"/healthz took {took:.1f}s"
+        # PST_DB_TIMEOUT_SECS=3 in the fixture: each call is answered 503 within that and a margin.
+        status, body, took = served.request("GET", f"/consultations/{cid}/messages", timeout=30)
+        assert (status, body["error"]["code"]) == (503, "database_unavailable"), body
+        assert took < 3 + 1.5, f"a read took {took:.1f}s"
+        status, body, took = served.request(
+            "POST", f"/consultations/{cid}/messages", {"text": "saat beku", "client_id": "frozen"}, timeout=30
+        )
+        assert (status, body["error"]["code"]) == (503, "database_unavailable"), body
+        assert took < 3 + 1.5, f"a write took {took:.1f}s"
+        status, body, took = served.request("GET", "/healthz", timeout=10)
+        assert status == 503 and took < 2.0, (status, took)
+        time.sleep(max(0.0, 8 - (time.monotonic() - frozen_at)))
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+    # Back by itself: healthy, and the client's retry of the refused write (same client_id) lands once.
+    assert served.wait_healthy(timeout=30) < 15
+    status, body, _ = served.request(
+        "POST", f"/consultations/{cid}/messages", {"text": "saat beku", "client_id": "frozen"}
+    )
+    assert status in (200, 201), body
+    status, body, _ = served.request("GET", f"/consultations/{cid}/messages?limit=200")
+    assert status == 200, body
+    texts = [m["text"] for m in body["messages"] if m["kind"] == "text"]
+    assert texts == ["Halo", *(f"pesan {i}" for i in range(5)), "saat beku"], texts
+    assert [m["seq"] for m in body["messages"]] == list(range(1, len(body["messages"]) + 1))
