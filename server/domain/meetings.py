@@ -11,24 +11,19 @@ with each change (RFC 5546), so calendars update or cancel the one event. The pr
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bson import ObjectId
 
-from notifier import mails
-from server.domain import calendar, mailing
-from server.domain import consultations as cons
+from server.domain import access, calendar, messages
 from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.domain.models import is_staff, object_id
 from server.domain.offices import get_office
 from server.domain.ports import MeetingRequest
 from server.integrations import check_duration, check_start, clean_topic
-from server.integrations.ics import build_invite
+from server.mail import mailing
 from server.services import Services
 from server.storage.atomic import update_and_get
 
@@ -39,7 +34,6 @@ Doc = dict[str, Any]
 MEETING_PROVIDERS = ("zoom", "jitsi", "link")
 DEFAULT_MEETING_MINUTES = 60
 MEETING_REMINDER_LEAD = timedelta(minutes=15)
-_PROVIDER_LABELS = {"zoom": "Zoom", "jitsi": "Jitsi Meet", "link": "tautan daring"}
 
 
 # --- shapes and texts -----------------------------------------------------------------------
@@ -91,47 +85,14 @@ def public_meeting_of(m: Doc) -> Doc:
     return out
 
 
-def _meeting_text(parts: Doc, action: str) -> str:
-    label = _PROVIDER_LABELS.get(parts["provider"], parts["provider"])
-    when = parts["when_text"]
-    join = f"Tautan bergabung: {parts['join_url']}" if parts.get("join_url") else ""
-    code = f"Kode sandi: {parts['passcode']}" if parts.get("passcode") else ""
-    if action == "created":
-        head = (
-            f"Pertemuan daring ({label}) dimulai sekarang."
-            if parts["instant"]
-            else f"Pertemuan daring ({label}) dijadwalkan {when}, {parts['duration']} menit."
-        )
-    elif action == "updated":
-        head = f"Jadwal pertemuan daring ({label}) diubah menjadi {when}, {parts['duration']} menit."
-    elif action == "reminder":
-        head = f"Pengingat: pertemuan daring ({label}) dimulai {when}."
-    else:
-        return f"Pertemuan daring ({label}) {'' if parts['instant'] else 'pada ' + when + ' '}dibatalkan."
-    return "\n".join(p for p in (head, join, code) if p)
-
-
 def _consultation_topic(c: Doc) -> str:
     subject = " ".join(str(c.get("subject") or "").split())
     base = f"Konsultasi PST {c.get('number')}"
     return clean_topic(f"{base}: {subject}" if subject else base)
 
 
-def mail_domain(svc: Services) -> str:
-    """The host name in calendar UIDs (meetings and visits)."""
-    return (urlsplit(svc.settings.base_url).hostname or "pst.localhost").lower()
-
-
-def organizer(svc: Services, office: Doc) -> tuple[str, str]:
-    """(address, name) of the organizer in calendar invites (meetings and visits)."""
-    _, addr = parseaddr(svc.settings.mail_from)
-    if not re.fullmatch(r"[^\s@<>\"\\,;:]+@[^\s@<>\"\\,;:]+", addr or ""):
-        addr = "no-reply@pst.localhost"
-    return addr, str(office.get("name") or "PST Konsultasi")
-
-
 def _require_staff_of(staff: Doc, c: Doc) -> None:
-    if not is_staff(staff) or not cons.can_view(staff, c):
+    if not is_staff(staff) or not access.can_view(staff, c):
         raise Forbidden("forbidden", "only staff of this consultation's office / hanya petugas kantor ini")
 
 
@@ -149,8 +110,8 @@ async def _load_meeting(svc: Services, meeting_id: Any) -> Doc:
 async def load_meeting_for_staff(svc: Services, staff: Doc, meeting_id: Any) -> Doc:
     """The stored meeting (host fields included) if `staff` works on its consultation."""
     m = await _load_meeting(svc, meeting_id)
-    c = await cons.load(svc, m["consultation_id"])
-    if not is_staff(staff) or not cons.can_view(staff, c):
+    c = await access.load(svc, m["consultation_id"])
+    if not is_staff(staff) or not access.can_view(staff, c):
         # Someone else's meeting is as good as absent: its id tells nothing.
         raise NotFound("meeting_not_found", "meeting not found / pertemuan tidak ditemukan")
     return m
@@ -176,7 +137,7 @@ async def _set_consultation_meeting(svc: Services, c: Doc, m: Doc, *, only_if_cu
         svc.db.consultations, query, {"$set": {"meeting": _public_parts(m), "updated_at": svc.now()}}
     )
     if updated is None:
-        return await cons.load(svc, c["_id"])
+        return await access.load(svc, c["_id"])
     return updated
 
 
@@ -186,69 +147,11 @@ async def _post_meeting_message(
     parts = _public_parts(m)
     # A cancellation or reminder may land in a closed room, which takes only system messages.
     kind = "meeting" if action in ("created", "updated") and c["status"] != "closed" else "system"
-    return await cons.post_message(
-        svc, None, c, kind=kind, text=_meeting_text(parts, action), meeting=parts, client_id=client_id
-    )
-
-
-def meeting_invite_ics(svc: Services, m: Doc, office: Doc, user: Doc, *, cancel: bool) -> Doc | None:
-    """The .ics attachment for the meeting's current SEQUENCE: REQUEST, or CANCEL after a cancel."""
-    email = str(user.get("email") or "")
-    if not email:
-        return None
-    parts = _public_parts(m, user.get("lang", "id"))
-    org_email, org_name = organizer(svc, office)
-    start: datetime = m.get("start_time") or m["created_at"]
-    lines = [f"Konsultasi / Consultation: {m.get('topic')}"]
-    if parts.get("join_url"):
-        lines.append(f"Tautan bergabung / Join link: {parts['join_url']}")
-    if parts.get("passcode"):
-        lines.append(f"Kode sandi / Passcode: {parts['passcode']}")
-    try:
-        data = build_invite(
-            uid=str(m["uid"]),
-            sequence=int(m.get("sequence", 0)),
-            method="CANCEL" if cancel else "REQUEST",
-            summary=str(m.get("topic") or "PST Konsultasi"),
-            description="\n".join(lines),
-            start=start,
-            duration_min=int(m["duration"]),
-            tz=str(m["timezone"]),
-            location_url=None if cancel else str(m["join_url"]),
-            organizer_email=org_email,
-            organizer_name=org_name,
-            attendee_email=email,
-            attendee_name=user.get("name"),
-            now=svc.now(),
-        )
-    except ValueError:
-        log.warning("no calendar invite for meeting %s: the attendee address is not usable", m["_id"])
-        return None
-    method = "CANCEL" if cancel else "REQUEST"
-    return {
-        "filename": "cancel.ics" if cancel else "invite.ics",
-        "content_type": "text/calendar",
-        "method": method,
-        "data": data,
-    }
-
-
-async def _mail_meeting(svc: Services, c: Doc, office: Doc, m: Doc, action: str) -> None:
-    user = await mailing.recipient(svc, c)
-    if not user.get("email"):
-        return
-    lang = user.get("lang", "id")
-    parts = _public_parts(m, lang)
-    attachment = meeting_invite_ics(svc, m, office, user, cancel=action == "cancelled")
-    rendered = mails.meeting_invite(user, c, office, parts, parts["when_text"], action)
-    await mailing.queue_mail(
-        svc,
-        user,
-        c,
-        "meeting",
-        rendered,
-        attachments=[attachment] if attachment else None,
-        dedupe_key=f"meeting:{m['_id']}:{m.get('sequence', 0)}:{action}",
+    # The room message's text is the catalog's meeting.<action> (server/i18n.py).
+    params = {k: parts[k] for k in ("provider", "duration", "join_url", "passcode")}
+    params.update(start=parts["start_time"], tz=parts["timezone"])
+    return await messages.post_system_message(
+        svc, c, f"meeting.{action}", params=params, kind=kind, meeting=parts, client_id=client_id
     )
 
 
@@ -267,7 +170,7 @@ async def create_meeting(
     topic: str | None = None,
 ) -> tuple[Doc, Doc, Doc]:
     """Create a meeting, post it in the room, e-mail the invite; (stored meeting, message, consultation)."""
-    c = await cons.load(svc, consultation_id)
+    c = await access.load(svc, consultation_id)
     _require_staff_of(staff, c)
     if c["status"] == "closed":
         raise Conflict("consultation_closed", "this consultation is closed / konsultasi sudah ditutup")
@@ -299,7 +202,7 @@ async def create_meeting(
         "office": c["office"],
         "status": "scheduled",
         "sequence": 0,
-        "uid": f"pst-meeting-{mid}@{mail_domain(svc)}",
+        "uid": f"pst-meeting-{mid}@{mailing.mail_domain(svc)}",
         "created_by": staff["_id"],
         "created_by_name": staff.get("name"),
         "created_at": now,
@@ -320,8 +223,8 @@ async def create_meeting(
     log.info("meeting %s (%s) created for consultation %s", mid, provider, c["_id"])
     msg, c = await _post_meeting_message(svc, c, doc, "created")
     c = await _set_consultation_meeting(svc, c, doc, only_if_current=False)
-    await cons.emit_updated(svc, c)
-    await _mail_meeting(svc, c, office, doc, "created")
+    await access.emit_updated(svc, c)
+    await mailing.meeting_changed(svc, c, office, doc, "created", _public_parts)
     return doc, msg, c
 
 
@@ -335,7 +238,7 @@ async def reschedule_meeting(
 ) -> tuple[Doc, Doc, Doc]:
     """Move a meeting; the room, the user's calendar (SEQUENCE + 1) and the reminder follow."""
     m = await load_meeting_for_staff(svc, staff, meeting_id)
-    c = await cons.load(svc, m["consultation_id"])
+    c = await access.load(svc, m["consultation_id"])
     if m["status"] != "scheduled":
         raise Conflict("meeting_cancelled", "this meeting was cancelled / pertemuan ini sudah dibatalkan")
     if c["status"] == "closed":
@@ -382,15 +285,15 @@ async def reschedule_meeting(
         raise Conflict("meeting_changed", "the meeting changed meanwhile; reload it / pertemuan baru saja berubah")
     msg, c = await _post_meeting_message(svc, c, updated, "updated")
     c = await _set_consultation_meeting(svc, c, updated, only_if_current=True)
-    await cons.emit_updated(svc, c)
-    await _mail_meeting(svc, c, office, updated, "updated")
+    await access.emit_updated(svc, c)
+    await mailing.meeting_changed(svc, c, office, updated, "updated", _public_parts)
     return updated, msg, c
 
 
 async def cancel_meeting(svc: Services, staff: Doc, meeting_id: Any) -> tuple[Doc, Doc | None, Doc]:
     """Cancel a meeting (idempotent); the user's calendar gets METHOD:CANCEL with the next SEQUENCE."""
     m = await load_meeting_for_staff(svc, staff, meeting_id)
-    c = await cons.load(svc, m["consultation_id"])
+    c = await access.load(svc, m["consultation_id"])
     if m["status"] == "cancelled":
         return m, None, c
     await svc.meetings[m["provider"]].cancel(m)
@@ -414,8 +317,8 @@ async def cancel_meeting(svc: Services, staff: Doc, meeting_id: Any) -> tuple[Do
     office = await get_office(svc, c["office"])
     msg, c = await _post_meeting_message(svc, c, updated, "cancelled")
     c = await _set_consultation_meeting(svc, c, updated, only_if_current=True)
-    await cons.emit_updated(svc, c)
-    await _mail_meeting(svc, c, office, updated, "cancelled")
+    await access.emit_updated(svc, c)
+    await mailing.meeting_changed(svc, c, office, updated, "cancelled", _public_parts)
     return updated, msg, c
 
 
@@ -435,18 +338,8 @@ async def remind_meeting(svc: Services, m: Doc) -> bool:
     """
     if not reminder_due(m, svc.now()):
         return False
-    c = await cons.load(svc, m["consultation_id"])
+    c = await access.load(svc, m["consultation_id"])
     office = await get_office(svc, c["office"])
     await _post_meeting_message(svc, c, m, "reminder", client_id=f"meeting-reminder:{m['_id']}:{m.get('sequence', 0)}")
-    user = await mailing.recipient(svc, c)
-    if user.get("email"):
-        parts = _public_parts(m, user.get("lang", "id"))
-        await mailing.queue_mail(
-            svc,
-            user,
-            c,
-            "meeting_reminder",
-            mails.meeting_reminder(user, c, office, parts, parts["when_text"]),
-            dedupe_key=f"meeting_reminder:{m['_id']}:{m.get('sequence', 0)}",
-        )
+    await mailing.meeting_reminder(svc, c, office, m, _public_parts)
     return True

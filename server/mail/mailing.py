@@ -1,14 +1,24 @@
-"""Which e-mail goes out when: the actions call these, they render and queue (never send inline)."""
+"""Which e-mail goes out when: the actions call these, they render and queue (never send inline).
+
+This is the only module that decides mail: accounts, consultations, ratings, meetings and visits
+all end in a `<what happened>(svc, ...)` here. Rendering is `mails` / `transcript` / `ics`, the
+write is `server.storage.outbox.enqueue`, the sending is notifier/'s business.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from email.utils import parseaddr
 from typing import Any
+from urllib.parse import urlsplit
 
 from server.domain import calendar
 from server.domain.security import sign
 from server.mail import mails
+from server.mail.ics import build_invite
 from server.mail.transcript import render_transcript
 from server.services import Services
 from server.storage.outbox import enqueue
@@ -18,6 +28,10 @@ log = logging.getLogger(__name__)
 Doc = dict[str, Any]
 
 RATING_LINK_TTL = timedelta(days=30)
+# What the user may see of a stored meeting, in a language (the meetings domain's whitelist).
+MeetingView = Callable[[Doc, str], Doc]
+# What the user may see of a visit at an office, in a language (the visits domain's view).
+VisitView = Callable[[Doc, Doc, str], Doc]
 
 
 async def _office(svc: Services, code: str) -> Doc:
@@ -211,3 +225,157 @@ async def sla_alert(svc: Services, c: Doc, state: str) -> None:
             mails.sla_alert(staff, c, office, state, due_text, link),
             dedupe_key=f"sla:{c['_id']}:{state}:{staff['_id']}",
         )
+
+
+# --- meetings and visits: invitations with an .ics -----------------------------------------------
+
+
+def mail_domain(svc: Services) -> str:
+    """The host name in calendar UIDs (meetings and visits)."""
+    return (urlsplit(svc.settings.base_url).hostname or "pst.localhost").lower()
+
+
+def organizer(svc: Services, office: Doc) -> tuple[str, str]:
+    """(address, name) of the organizer in calendar invites (meetings and visits)."""
+    _, addr = parseaddr(svc.settings.mail_from)
+    if not re.fullmatch(r"[^\s@<>\"\\,;:]+@[^\s@<>\"\\,;:]+", addr or ""):
+        addr = "no-reply@pst.localhost"
+    return addr, str(office.get("name") or "PST Konsultasi")
+
+
+def _meeting_ics(svc: Services, m: Doc, parts: Doc, office: Doc, user: Doc, *, cancel: bool) -> Doc | None:
+    """The .ics attachment for the meeting's current SEQUENCE: REQUEST, or CANCEL after a cancel."""
+    email = str(user.get("email") or "")
+    if not email:
+        return None
+    org_email, org_name = organizer(svc, office)
+    start: datetime = m.get("start_time") or m["created_at"]
+    lines = [f"Konsultasi / Consultation: {m.get('topic')}"]
+    if parts.get("join_url"):
+        lines.append(f"Tautan bergabung / Join link: {parts['join_url']}")
+    if parts.get("passcode"):
+        lines.append(f"Kode sandi / Passcode: {parts['passcode']}")
+    try:
+        data = build_invite(
+            uid=str(m["uid"]),
+            sequence=int(m.get("sequence", 0)),
+            method="CANCEL" if cancel else "REQUEST",
+            summary=str(m.get("topic") or "PST Konsultasi"),
+            description="\n".join(lines),
+            start=start,
+            duration_min=int(m["duration"]),
+            tz=str(m["timezone"]),
+            location_url=None if cancel else str(m["join_url"]),
+            organizer_email=org_email,
+            organizer_name=org_name,
+            attendee_email=email,
+            attendee_name=user.get("name"),
+            now=svc.now(),
+        )
+    except ValueError:
+        log.warning("no calendar invite for meeting %s: the attendee address is not usable", m["_id"])
+        return None
+    method = "CANCEL" if cancel else "REQUEST"
+    return {
+        "filename": "cancel.ics" if cancel else "invite.ics",
+        "content_type": "text/calendar",
+        "method": method,
+        "data": data,
+    }
+
+
+async def meeting_changed(svc: Services, c: Doc, office: Doc, m: Doc, action: str, view: MeetingView) -> None:
+    """A meeting was created, updated or cancelled: the invitation, change or cancellation, with its .ics."""
+    user = await recipient(svc, c)
+    if not user.get("email"):
+        return
+    parts = view(m, user.get("lang", "id"))
+    attachment = _meeting_ics(svc, m, parts, office, user, cancel=action == "cancelled")
+    await queue_mail(
+        svc,
+        user,
+        c,
+        "meeting",
+        mails.meeting_invite(user, c, office, parts, parts["when_text"], action),
+        attachments=[attachment] if attachment else None,
+        dedupe_key=f"meeting:{m['_id']}:{m.get('sequence', 0)}:{action}",
+    )
+
+
+async def meeting_reminder(svc: Services, c: Doc, office: Doc, m: Doc, view: MeetingView) -> None:
+    """A meeting starts soon: the reminder, once per meeting and SEQUENCE."""
+    user = await recipient(svc, c)
+    if not user.get("email"):
+        return
+    parts = view(m, user.get("lang", "id"))
+    await queue_mail(
+        svc,
+        user,
+        c,
+        "meeting_reminder",
+        mails.meeting_reminder(user, c, office, parts, parts["when_text"]),
+        dedupe_key=f"meeting_reminder:{m['_id']}:{m.get('sequence', 0)}",
+    )
+
+
+def _visit_ics(svc: Services, v: Doc, parts: Doc, office: Doc, user: Doc, *, cancel: bool) -> Doc | None:
+    email = str(user.get("email") or "")
+    if not email:
+        return None
+    org_email, org_name = organizer(svc, office)
+    description = "\n".join(
+        [
+            f"Kode pemesanan / Booking code: {v['code']}",
+            f"{parts['place']}" + (f", {parts['address']}" if parts.get("address") else ""),
+            *parts["requirements"],
+        ]
+    )
+    try:
+        data = build_invite(
+            uid=f"pst-visit-{v['code']}@{mail_domain(svc)}",
+            sequence=int(v.get("sequence", 0)),
+            method="CANCEL" if cancel else "REQUEST",
+            summary=f"Kunjungan PST {office.get('name')}",
+            description=description,
+            start=v["slot_start"],
+            duration_min=max(1, int((v["slot_end"] - v["slot_start"]).total_seconds() // 60)),
+            tz=str(office["time_zone"]),
+            location_url=None,
+            organizer_email=org_email,
+            organizer_name=org_name,
+            attendee_email=email,
+            attendee_name=user.get("name"),
+            now=svc.now(),
+        )
+    except ValueError:
+        return None
+    return {
+        "filename": "cancel.ics" if cancel else "visit.ics",
+        "content_type": "text/calendar",
+        "method": "CANCEL" if cancel else "REQUEST",
+        "data": data,
+    }
+
+
+async def visit_changed(svc: Services, c: Doc, office: Doc, v: Doc, action: str, view: VisitView) -> None:
+    """A visit was booked or cancelled: the confirmation or the cancellation, with its .ics."""
+    user = await recipient(svc, c)
+    if not user.get("email"):
+        return
+    parts = view(v, office, "en" if user.get("lang") == "en" else "id")
+    cancelled = action == "cancelled"
+    ics = _visit_ics(svc, v, parts, office, user, cancel=cancelled)
+    rendered = (
+        mails.visit_cancelled(user, c, office, v, parts["when_text"])
+        if cancelled
+        else mails.visit_confirmation(user, c, office, parts, parts["when_text"])
+    )
+    await queue_mail(
+        svc,
+        user,
+        c,
+        "visit",
+        rendered,
+        attachments=[ics] if ics else None,
+        dedupe_key=f"visit:{v['code']}:{action}",
+    )
