@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 VENDOR_FILES = {
     "socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
     "socket.io.min.js.map": "socket.io-client/dist/socket.io.min.js.map",
+    "qrcode.mjs": "qrcode-generator/dist/qrcode.mjs",
 }
 
 PAGES = {
@@ -29,6 +30,8 @@ PAGES = {
     "/rate": "rate.html",
     "/kiosk": "kiosk.html",
     "/board": "board.html",
+    "/ticket": "ticket.html",
+    "/guestbook-qr": "guestpass.html",
 }
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
