@@ -1,0 +1,1 @@
+"""The outbox worker (`worker`, built by `runtime`) and the sender (`sender`): they send, never decide."""

@@ -2,7 +2,8 @@
 
 Every mail is a pair: `<mail>.txt.j2` (the plain-text part, which also sets `subject`) and
 `<mail>.html.j2` (autoescaped). Both extend their layout and take the same context; the language
-comes in as `en` (True for English, else Indonesian).
+comes in as `en` (True for English, else Indonesian); every mail passes `office` (`{}` when there is
+none: the footer then names BPS) and `link` (None when the mail has no button).
 
 Never import a macro from a `.txt.j2` file into an `.html.j2` one: Jinja compiles escaping per file,
 so a text macro called from HTML would return its arguments unescaped. Shared pieces live in
