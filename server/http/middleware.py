@@ -63,6 +63,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status >= 400 and request.path.startswith(("/api/", "/healthz")):
             code = _HTTP_CODES.get(exc.status, "http_error")
             resp = json_response(error_body(code, exc.reason or code), status=exc.status)
+            if "Allow" in exc.headers:  # a 405 says which methods the path takes (RFC 9110)
+                resp.headers["Allow"] = exc.headers["Allow"]
         else:
             raise
     except Exception as exc:

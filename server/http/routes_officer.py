@@ -6,6 +6,8 @@ from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.multipart import BadContentDispositionHeader, BadContentDispositionParam
 from pydantic import Field
 
 from server.domain import consultations as cons
@@ -107,29 +109,35 @@ async def upload(request: web.Request) -> web.Response:
     user = me(request)
     if not request.content_type.startswith("multipart/"):
         raise BadRequest("expected_multipart", "upload as multipart/form-data with a 'file' field")
-    reader = await request.multipart()
     data: bytes | None = None
     filename: str | None = None
     fields: dict[str, str] = {}
-    while True:
-        part = await reader.next()
-        if part is None:
-            break
-        if not isinstance(part, aiohttp.BodyPartReader):
-            continue
-        if part.name == "file":
-            buf = bytearray()
-            while True:
-                chunk = await part.read_chunk(256 * 1024)
-                if not chunk:
-                    break
-                buf.extend(chunk)
-                if len(buf) > MAX_ATTACHMENT_BYTES:
-                    raise PayloadTooLarge("file_too_large", "the file is over 10 MB / berkas melebihi 10 MB")
-            data = bytes(buf)
-            filename = part.filename
-        elif part.name in ("caption", "client_id"):
-            fields[part.name] = (await part.read(decode=True)).decode("utf-8", "replace")[:4000]
+    try:
+        reader = await request.multipart()
+        while True:
+            part = await reader.next()
+            if part is None:
+                break
+            if not isinstance(part, aiohttp.BodyPartReader):
+                continue
+            if part.name == "file":
+                buf = bytearray()
+                while True:
+                    chunk = await part.read_chunk(256 * 1024)
+                    if not chunk:
+                        break
+                    buf.extend(chunk)
+                    if len(buf) > MAX_ATTACHMENT_BYTES:
+                        raise PayloadTooLarge("file_too_large", "the file is over 10 MB / berkas melebihi 10 MB")
+                data = bytes(buf)
+                filename = part.filename
+            elif part.name in ("caption", "client_id"):
+                fields[part.name] = (await part.read(decode=True)).decode("utf-8", "replace")[:4000]
+    except (ValueError, LookupError, HttpProcessingError, BadContentDispositionHeader, BadContentDispositionParam):
+        # aiohttp's parser on a broken body: no or wrong boundary, cut short, a header it cannot decode
+        # (UnicodeDecodeError is a ValueError), an unknown encoding (LookupError); its warnings about a
+        # bad Content-Disposition where warnings are errors. The client's fault.
+        raise BadRequest("malformed_multipart", "the upload is not valid multipart/form-data") from None
     if data is None:
         raise BadRequest("missing_file", "no 'file' field in the upload")
     msg = await officer_tools.upload_attachment(
