@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mongo_init.schema import apply, seed_offices  # noqa: E402
 from pymongo import AsyncMongoClient  # noqa: E402
 
-from server.domain import consultations as cons  # noqa: E402
+from server.domain import messages  # noqa: E402
 from server.domain.clock import SystemClock  # noqa: E402
 from server.embedded import EmbeddedDatabase  # noqa: E402
 from server.services import Services  # noqa: E402
@@ -99,10 +99,10 @@ async def run(uri: str, db_name: str, n_messages: int, iterations: int, label: s
     action_ms: list[float] = []
     query_ms: list[float] = []
     for _ in range(20):  # warm-up
-        await cons.history(svc, user, c["_id"], before_seq=before, limit=50)
+        await messages.history(svc, user, c["_id"], before_seq=before, limit=50)
     for _ in range(iterations):
         t = time.perf_counter()
-        _, page = await cons.history(svc, user, c["_id"], before_seq=before, limit=50)
+        _, page = await messages.history(svc, user, c["_id"], before_seq=before, limit=50)
         action_ms.append((time.perf_counter() - t) * 1000)
         assert len(page) == 50 and page[-1]["seq"] <= n_messages
     window = {"consultation_id": c["_id"], "seq": {"$gte": before - 50, "$lte": before - 1}}

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from server.domain import calendar
+from server.domain import access, messages
 from server.domain import consultations as cons
 from server.domain.errors import Conflict
 from server.domain.models import iso
@@ -149,7 +149,7 @@ async def _sla_item(svc: Services, cand: Doc, now: datetime) -> bool:
         if step.state != stored_state:
             c = await svc.db.consultations.find_one({"_id": cand["_id"]})
             if c is not None:
-                await cons.emit_updated(svc, c)
+                await access.emit_updated(svc, c)
         return True
     lease = _lease_until(now)
     if not await _cas(svc, cand, "sla.check_at", observed,
@@ -172,7 +172,7 @@ async def _sla_item(svc: Services, cand: Doc, now: datetime) -> bool:
     await _cas(svc, c, "sla.check_at", lease, final)
     c = await svc.db.consultations.find_one({"_id": cand["_id"]})
     if c is not None:
-        await cons.emit_updated(svc, c)
+        await access.emit_updated(svc, c)
     log.info("sla %s: consultation %s", step.alert, cand["_id"])
     return True
 
@@ -183,14 +183,6 @@ async def sla_alerts(svc: Services) -> int:
 
 
 # --- idle -------------------------------------------------------------------------------------
-
-
-def _warning_text(c: Doc, close_at: datetime) -> str:
-    tz = c.get("time_zone") or "Asia/Jakarta"
-    return (f"Belum ada balasan dari Anda. Konsultasi ini akan ditutup otomatis pada "
-            f"{calendar.local_date_str(close_at, tz, 'id')} jika tidak ada balasan. / "
-            f"No reply yet: this consultation will close automatically on "
-            f"{calendar.local_date_str(close_at, tz, 'en')} unless you reply.")
 
 
 async def _idle_item(svc: Services, cand: Doc, now: datetime) -> bool:
@@ -209,9 +201,11 @@ async def _idle_item(svc: Services, cand: Doc, now: datetime) -> bool:
     close_at: datetime = cand["idle"]["close_at"]
     if action == "warn":
         # The client_id makes the message idempotent: a retry after a crash finds the first one.
-        await cons.post_message(svc, None, c, kind="system", text=_warning_text(c, close_at),
-                                client_id=f"idle-warning:{close_at.isoformat()}",
-                                data={"event": "idle_warning", "close_at": close_at})
+        await messages.post_system_message(
+            svc, c, "consultation.idle_warning",
+            params={"close_at": close_at, "tz": c.get("time_zone") or "Asia/Jakarta"},
+            client_id=f"idle-warning:{close_at.isoformat()}",
+            data={"event": "idle_warning", "close_at": close_at})
         await mailing.idle_warning(svc, c, close_at)
         await _cas(svc, c, "idle.check_at", lease,
                    {"$set": {"idle.warned": True, "idle.warned_at": now, "idle.check_at": next_check}})

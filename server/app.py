@@ -69,6 +69,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     from server.realtime import events as rt_events
 
     services = app[SERVICES]
+    services.presence = rt_events.Presence()
     services.events = rt_events.make_event_sink(app, services)
     yield
     await rt_events.shutdown(app)
@@ -94,7 +95,7 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
 
         notifier = make_notifier(services)
         app[NOTIFIER] = notifier
-        services.extras["notifier"] = notifier
+        services.outbox_worker = notifier
         tasks.append(asyncio.create_task(notifier.run(stop, settings.pst_notifier_interval_secs), name="notifier"))
     if settings.role in ("all", "scheduler"):
         from schedulers.runner import Scheduler

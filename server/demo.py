@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from server.domain import accounts
+from server.domain import accounts, messages
 from server.domain import consultations as cons
 from server.domain.errors import Conflict
 from server.services import Services
@@ -107,7 +107,7 @@ async def seed_demo(svc: Services) -> list[str]:
         )
         if office != "7501":
             c = await cons.claim(svc, officers[office], c)
-            await cons.post_message(svc, officers[office], c, text="Terima kasih, permintaan Anda kami proses.")
+            await messages.post_message(svc, officers[office], c, text="Terima kasih, permintaan Anda kami proses.")
         made += 1
     lines.append(f"consultations created: {made}")
     lines.append(f"knowledge-base articles added: {await _seed_articles(svc)}")

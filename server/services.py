@@ -1,4 +1,4 @@
-"""The bundle of adapters every domain action receives: database, clock, events, settings."""
+"""The bundle of adapters every domain action receives: database, clock, events, settings, per-process state."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from server.domain.ports import Clock, EventSink, NullEvents
+from server.domain.ports import Clock, EventSink, NoPresence, NullEvents, OutboxWorker, PresenceRegistry, RoomSeqState
 from server.integrations.meeting_backends import MeetingBackends
+from server.search.live import KbIndex
 from server.settings import Settings
+from server.storage.room_seq import LocalRoomSeqState
 
 Doc = dict[str, Any]
 
@@ -23,8 +25,15 @@ class Services:
     db: AsyncDatabase[Doc]
     clock: Clock
     events: EventSink = field(default_factory=NullEvents)
-    # Filled by the parts that own them (search index, presence, ...).
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Per-process state, each behind a port so several processes can share it instead. Who is connected
+    # (create_app's realtime context puts the socket layer's registry here; elsewhere nobody is).
+    presence: PresenceRegistry = field(default_factory=NoPresence)
+    # Per-room locks and last seqs of message numbering, bounded.
+    rooms: RoomSeqState = field(default_factory=LocalRoomSeqState)
+    # The knowledge-base search index of this process (server.domain.kb.start_index), if it keeps one.
+    kb_index: KbIndex | None = None
+    # The mail worker of this process (create_app's workers context), woken after each enqueue.
+    outbox_worker: OutboxWorker | None = None
     # The meeting providers. create_app puts its own here in a cleanup context and closes them; for
     # anything else that builds Services (CLI, tests) this default connects to nothing until used.
     meetings: MeetingBackends = field(init=False)

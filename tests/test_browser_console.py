@@ -239,7 +239,7 @@ async def test_internal_note_never_reaches_the_user_and_reconnect_loses_nothing(
     await pu.goto(f"/app/#/c/{c['id']}")
     await expect(pu.locator(".room-log")).to_contain_text("Data ekspor ada di tabel 3.")
     await pu.context.set_offline(True)
-    for sid in list(services.extras["presence"].sids.get(user.user["id"], ())):
+    for sid in list(services.presence.sids.get(user.user["id"], ())):
         await app[SIO].disconnect(sid)
     await expect(pu.locator("#conn")).to_be_visible()
     await officer.post(f"/consultations/{c['id']}/messages", {"text": "Jawaban saat Anda terputus.",

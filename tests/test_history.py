@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from server.domain import consultations as cons
+from server.domain import messages
 
 
 async def _room(svc: Any, n: int, note_every: int) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -25,17 +25,17 @@ async def _room(svc: Any, n: int, note_every: int) -> tuple[dict[str, Any], dict
 async def test_user_pages_skip_notes_and_stay_full(svc: Any) -> None:
     c, user, staff = await _room(svc, 300, note_every=3)
     visible = [s for s in range(1, 301) if s % 3]
-    _, first = await cons.history(svc, user, c["_id"], after_seq=0, limit=50)
+    _, first = await messages.history(svc, user, c["_id"], after_seq=0, limit=50)
     assert [m["seq"] for m in first] == visible[:50]
-    _, nxt = await cons.history(svc, user, c["_id"], after_seq=first[-1]["seq"], limit=50)
+    _, nxt = await messages.history(svc, user, c["_id"], after_seq=first[-1]["seq"], limit=50)
     assert [m["seq"] for m in nxt] == visible[50:100]
-    _, last_page = await cons.history(svc, user, c["_id"], before_seq=301, limit=50)
+    _, last_page = await messages.history(svc, user, c["_id"], before_seq=301, limit=50)
     assert [m["seq"] for m in last_page] == visible[-50:]
-    _, older = await cons.history(svc, user, c["_id"], before_seq=last_page[0]["seq"], limit=50)
+    _, older = await messages.history(svc, user, c["_id"], before_seq=last_page[0]["seq"], limit=50)
     assert [m["seq"] for m in older] == visible[-100:-50]
-    _, staff_page = await cons.history(svc, staff, c["_id"], before_seq=301, limit=50)
+    _, staff_page = await messages.history(svc, staff, c["_id"], before_seq=301, limit=50)
     assert [m["seq"] for m in staff_page] == list(range(251, 301))
-    _, tail = await cons.history(svc, user, c["_id"], after_seq=295, limit=50)
+    _, tail = await messages.history(svc, user, c["_id"], after_seq=295, limit=50)
     assert [m["seq"] for m in tail] == [s for s in visible if s > 295]
 
 
@@ -44,5 +44,5 @@ async def test_a_message_whose_room_update_lags_is_still_returned(svc: Any) -> N
     # Stored, but the consultation's last_seq not yet moved (the update is in flight).
     await svc.db.messages.insert_one({"consultation_id": c["_id"], "seq": 11, "kind": "text", "text": "m11",
                                       "created_at": datetime(2026, 11, 23, tzinfo=UTC)})
-    _, page = await cons.history(svc, user, c["_id"], after_seq=8, limit=50)
+    _, page = await messages.history(svc, user, c["_id"], after_seq=8, limit=50)
     assert [m["seq"] for m in page] == [9, 10, 11]

@@ -19,9 +19,10 @@ from typing import Any
 
 from bson import ObjectId
 
-from server.domain import consultations as cons
+from server.domain import access, messages
 from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed, is_duplicate_key
 from server.domain.models import TOPICS, is_staff, iso, object_id
+from server.search.live import KbIndex
 from server.services import Services
 from server.storage.atomic import update_and_get
 
@@ -37,24 +38,6 @@ MISS_MIN_CHARS = 3
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
 
 
-class KbIndex:
-    """The search index of this process and the revision it has caught up to."""
-
-    def __init__(self) -> None:
-        from server.search.engine import SearchIndex
-
-        self.index = SearchIndex()
-        self.rev = 0
-        self.task: asyncio.Task[None] | None = None
-
-    def apply(self, article: Doc) -> None:
-        if article.get("status") == "published":
-            self.index.upsert(article)
-        else:
-            self.index.remove(str(article["_id"]))
-        self.rev = max(self.rev, int(article.get("rev", 0)))
-
-
 async def _next_rev(svc: Services) -> int:
     doc = await svc.db.counters.find_one_and_update(
         {"_id": "kb_rev"}, {"$inc": {"n": 1}}, upsert=True, return_document=True
@@ -65,7 +48,7 @@ async def _next_rev(svc: Services) -> int:
 
 async def refresh(svc: Services) -> int:
     """Apply every article changed since this process last looked; returns how many."""
-    kb: KbIndex | None = svc.extras.get("kb_index")
+    kb = svc.kb_index
     if kb is None:
         return 0
     n = 0
@@ -88,7 +71,7 @@ async def start_index(svc: Services) -> None:
     """Seed articles on first start, build the index from MongoDB, keep it fresh."""
     await seed_articles(svc)
     kb = KbIndex()
-    svc.extras["kb_index"] = kb
+    svc.kb_index = kb
     articles = [a async for a in svc.db.kb_articles.find({})]
     kb.index.build([a for a in articles if a.get("status") == "published"])
     kb.rev = max((int(a.get("rev", 0)) for a in articles), default=0)
@@ -97,7 +80,7 @@ async def start_index(svc: Services) -> None:
 
 
 async def stop_index(svc: Services) -> None:
-    kb: KbIndex | None = svc.extras.pop("kb_index", None)
+    kb, svc.kb_index = svc.kb_index, None
     if kb is not None and kb.task is not None:
         kb.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -105,8 +88,8 @@ async def stop_index(svc: Services) -> None:
 
 
 def index_of(svc: Services) -> KbIndex | None:
-    kb: KbIndex | None = svc.extras.get("kb_index")
-    return kb
+    """The search index of this process, if it keeps one (web processes do)."""
+    return svc.kb_index
 
 
 async def seed_articles(svc: Services) -> int:
@@ -160,7 +143,7 @@ def _slugify(title: str) -> str:
 def _clean_article(data: Doc, *, partial: bool) -> Doc:
     out: Doc = {}
     if "title" in data or not partial:
-        out["title"] = cons.clean_text(data.get("title"), field="title", max_chars=TITLE_MAX)
+        out["title"] = messages.clean_text(data.get("title"), field="title", max_chars=TITLE_MAX)
     if "body" in data or not partial:
         body = data.get("body")
         if not isinstance(body, str) or not body.strip():
@@ -400,7 +383,7 @@ async def draft_from_consultation(svc: Services, user: Doc, consultation_id: str
 
     A second click returns the draft made the first time instead of a copy.
     """
-    c = await cons.load_for(svc, user, consultation_id)
+    c = await access.load_for(svc, user, consultation_id)
     if not is_staff(user):
         raise Forbidden("forbidden", "staff only")
     if c["status"] != "closed":

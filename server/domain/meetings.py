@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bson import ObjectId
 
-from server.domain import calendar
-from server.domain import consultations as cons
+from server.domain import access, calendar, messages
 from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.domain.models import is_staff, object_id
 from server.domain.offices import get_office
@@ -35,7 +34,6 @@ Doc = dict[str, Any]
 MEETING_PROVIDERS = ("zoom", "jitsi", "link")
 DEFAULT_MEETING_MINUTES = 60
 MEETING_REMINDER_LEAD = timedelta(minutes=15)
-_PROVIDER_LABELS = {"zoom": "Zoom", "jitsi": "Jitsi Meet", "link": "tautan daring"}
 
 
 # --- shapes and texts -----------------------------------------------------------------------
@@ -87,26 +85,6 @@ def public_meeting_of(m: Doc) -> Doc:
     return out
 
 
-def _meeting_text(parts: Doc, action: str) -> str:
-    label = _PROVIDER_LABELS.get(parts["provider"], parts["provider"])
-    when = parts["when_text"]
-    join = f"Tautan bergabung: {parts['join_url']}" if parts.get("join_url") else ""
-    code = f"Kode sandi: {parts['passcode']}" if parts.get("passcode") else ""
-    if action == "created":
-        head = (
-            f"Pertemuan daring ({label}) dimulai sekarang."
-            if parts["instant"]
-            else f"Pertemuan daring ({label}) dijadwalkan {when}, {parts['duration']} menit."
-        )
-    elif action == "updated":
-        head = f"Jadwal pertemuan daring ({label}) diubah menjadi {when}, {parts['duration']} menit."
-    elif action == "reminder":
-        head = f"Pengingat: pertemuan daring ({label}) dimulai {when}."
-    else:
-        return f"Pertemuan daring ({label}) {'' if parts['instant'] else 'pada ' + when + ' '}dibatalkan."
-    return "\n".join(p for p in (head, join, code) if p)
-
-
 def _consultation_topic(c: Doc) -> str:
     subject = " ".join(str(c.get("subject") or "").split())
     base = f"Konsultasi PST {c.get('number')}"
@@ -114,7 +92,7 @@ def _consultation_topic(c: Doc) -> str:
 
 
 def _require_staff_of(staff: Doc, c: Doc) -> None:
-    if not is_staff(staff) or not cons.can_view(staff, c):
+    if not is_staff(staff) or not access.can_view(staff, c):
         raise Forbidden("forbidden", "only staff of this consultation's office / hanya petugas kantor ini")
 
 
@@ -132,8 +110,8 @@ async def _load_meeting(svc: Services, meeting_id: Any) -> Doc:
 async def load_meeting_for_staff(svc: Services, staff: Doc, meeting_id: Any) -> Doc:
     """The stored meeting (host fields included) if `staff` works on its consultation."""
     m = await _load_meeting(svc, meeting_id)
-    c = await cons.load(svc, m["consultation_id"])
-    if not is_staff(staff) or not cons.can_view(staff, c):
+    c = await access.load(svc, m["consultation_id"])
+    if not is_staff(staff) or not access.can_view(staff, c):
         # Someone else's meeting is as good as absent: its id tells nothing.
         raise NotFound("meeting_not_found", "meeting not found / pertemuan tidak ditemukan")
     return m
@@ -159,7 +137,7 @@ async def _set_consultation_meeting(svc: Services, c: Doc, m: Doc, *, only_if_cu
         svc.db.consultations, query, {"$set": {"meeting": _public_parts(m), "updated_at": svc.now()}}
     )
     if updated is None:
-        return await cons.load(svc, c["_id"])
+        return await access.load(svc, c["_id"])
     return updated
 
 
@@ -169,8 +147,11 @@ async def _post_meeting_message(
     parts = _public_parts(m)
     # A cancellation or reminder may land in a closed room, which takes only system messages.
     kind = "meeting" if action in ("created", "updated") and c["status"] != "closed" else "system"
-    return await cons.post_message(
-        svc, None, c, kind=kind, text=_meeting_text(parts, action), meeting=parts, client_id=client_id
+    # The room message's text is the catalog's meeting.<action> (server/i18n.py).
+    params = {k: parts[k] for k in ("provider", "duration", "join_url", "passcode")}
+    params.update(start=parts["start_time"], tz=parts["timezone"])
+    return await messages.post_system_message(
+        svc, c, f"meeting.{action}", params=params, kind=kind, meeting=parts, client_id=client_id
     )
 
 
@@ -189,7 +170,7 @@ async def create_meeting(
     topic: str | None = None,
 ) -> tuple[Doc, Doc, Doc]:
     """Create a meeting, post it in the room, e-mail the invite; (stored meeting, message, consultation)."""
-    c = await cons.load(svc, consultation_id)
+    c = await access.load(svc, consultation_id)
     _require_staff_of(staff, c)
     if c["status"] == "closed":
         raise Conflict("consultation_closed", "this consultation is closed / konsultasi sudah ditutup")
@@ -242,7 +223,7 @@ async def create_meeting(
     log.info("meeting %s (%s) created for consultation %s", mid, provider, c["_id"])
     msg, c = await _post_meeting_message(svc, c, doc, "created")
     c = await _set_consultation_meeting(svc, c, doc, only_if_current=False)
-    await cons.emit_updated(svc, c)
+    await access.emit_updated(svc, c)
     await mailing.meeting_changed(svc, c, office, doc, "created", _public_parts)
     return doc, msg, c
 
@@ -257,7 +238,7 @@ async def reschedule_meeting(
 ) -> tuple[Doc, Doc, Doc]:
     """Move a meeting; the room, the user's calendar (SEQUENCE + 1) and the reminder follow."""
     m = await load_meeting_for_staff(svc, staff, meeting_id)
-    c = await cons.load(svc, m["consultation_id"])
+    c = await access.load(svc, m["consultation_id"])
     if m["status"] != "scheduled":
         raise Conflict("meeting_cancelled", "this meeting was cancelled / pertemuan ini sudah dibatalkan")
     if c["status"] == "closed":
@@ -304,7 +285,7 @@ async def reschedule_meeting(
         raise Conflict("meeting_changed", "the meeting changed meanwhile; reload it / pertemuan baru saja berubah")
     msg, c = await _post_meeting_message(svc, c, updated, "updated")
     c = await _set_consultation_meeting(svc, c, updated, only_if_current=True)
-    await cons.emit_updated(svc, c)
+    await access.emit_updated(svc, c)
     await mailing.meeting_changed(svc, c, office, updated, "updated", _public_parts)
     return updated, msg, c
 
@@ -312,7 +293,7 @@ async def reschedule_meeting(
 async def cancel_meeting(svc: Services, staff: Doc, meeting_id: Any) -> tuple[Doc, Doc | None, Doc]:
     """Cancel a meeting (idempotent); the user's calendar gets METHOD:CANCEL with the next SEQUENCE."""
     m = await load_meeting_for_staff(svc, staff, meeting_id)
-    c = await cons.load(svc, m["consultation_id"])
+    c = await access.load(svc, m["consultation_id"])
     if m["status"] == "cancelled":
         return m, None, c
     await svc.meetings[m["provider"]].cancel(m)
@@ -336,7 +317,7 @@ async def cancel_meeting(svc: Services, staff: Doc, meeting_id: Any) -> tuple[Do
     office = await get_office(svc, c["office"])
     msg, c = await _post_meeting_message(svc, c, updated, "cancelled")
     c = await _set_consultation_meeting(svc, c, updated, only_if_current=True)
-    await cons.emit_updated(svc, c)
+    await access.emit_updated(svc, c)
     await mailing.meeting_changed(svc, c, office, updated, "cancelled", _public_parts)
     return updated, msg, c
 
@@ -357,7 +338,7 @@ async def remind_meeting(svc: Services, m: Doc) -> bool:
     """
     if not reminder_due(m, svc.now()):
         return False
-    c = await cons.load(svc, m["consultation_id"])
+    c = await access.load(svc, m["consultation_id"])
     office = await get_office(svc, c["office"])
     await _post_meeting_message(svc, c, m, "reminder", client_id=f"meeting-reminder:{m['_id']}:{m.get('sequence', 0)}")
     await mailing.meeting_reminder(svc, c, office, m, _public_parts)

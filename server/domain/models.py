@@ -80,6 +80,9 @@ class MessageOut(TypedDict):
     attachment: NotRequired[Doc]
     meeting: NotRequired[Doc | None]
     data: NotRequired[Doc]
+    # A system message's catalog key and params (server/i18n.py), so a page can show it in its language.
+    key: NotRequired[str]
+    params: NotRequired[Doc]
 
 
 def public_user(user: Doc) -> Doc:
@@ -145,6 +148,9 @@ def public_message(msg: Doc) -> MessageOut:
         out["meeting"] = public_meeting(msg["meeting"])
     if msg.get("data"):
         out["data"] = _jsonable(msg["data"])
+        if msg["data"].get("key"):
+            out["key"] = str(msg["data"]["key"])
+            out["params"] = out["data"].get("params") or {}
     return out
 
 

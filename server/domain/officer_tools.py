@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.domain import consultations as cons
+from server.domain import access, messages
 from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.files import check_attachment
 from server.domain.models import is_staff, iso, object_id
-from server.domain.ports import PresenceLookup
 from server.services import Services
 from server.storage.atomic import update_and_get
 
@@ -30,7 +29,7 @@ async def upload_attachment(
     """Store a checked file in GridFS and post it as a `file` message; returns the message."""
     from server.storage import files
 
-    c = await cons.load_for(svc, user, consultation)
+    c = await access.load_for(svc, user, consultation)
     if c["status"] == "closed" and not (c.get("close_reason") == "idle" and not is_staff(user)):
         from server.domain.errors import Conflict
 
@@ -40,7 +39,7 @@ async def upload_attachment(
         if existing is not None:
             return existing
     kind, content_type, name = check_attachment(data, filename)
-    text = cons.clean_text(caption, field="caption") if caption and caption.strip() else ""
+    text = messages.clean_text(caption, field="caption") if caption and caption.strip() else ""
     file_id = await files.store(
         svc.db,
         data,
@@ -59,7 +58,7 @@ async def upload_attachment(
             "created_at": svc.now(),
         }
     )
-    msg, _ = await cons.post_message(
+    msg, _ = await messages.post_message(
         svc, user, c, text=text or name, kind="file", client_id=client_id, attachment=attachment
     )
     return msg
@@ -73,7 +72,7 @@ async def download_attachment(svc: Services, user: Doc, attachment_id: str) -> t
     meta = await svc.db.attachments.find_one({"_id": fid})
     if meta is None:
         raise NotFound("not_found", "attachment not found")
-    await cons.load_for(svc, user, meta["consultation_id"])  # 404 for strangers
+    await access.load_for(svc, user, meta["consultation_id"])  # 404 for strangers
     data = await files.read(svc.db, fid)
     if data is None:
         raise NotFound("not_found", "attachment not found")
@@ -102,9 +101,9 @@ def public_canned(doc: Doc) -> Doc:
 def _canned_fields(title: Any, text: Any, shortcut: Any) -> Doc:
     out: Doc = {}
     if title is not None:
-        out["title"] = cons.clean_text(title, field="title", max_chars=120)
+        out["title"] = messages.clean_text(title, field="title", max_chars=120)
     if text is not None:
-        out["text"] = cons.clean_text(text)
+        out["text"] = messages.clean_text(text)
     if shortcut is not None:
         shortcut = str(shortcut).strip().lower()
         if shortcut and not shortcut.replace("-", "").replace("_", "").isalnum() or len(shortcut) > 30:
@@ -168,7 +167,7 @@ async def deliveries(svc: Services, user: Doc, consultation: Any) -> list[Doc]:
     """Which e-mails about this consultation went out, when, to whom, and any failure (staff)."""
     if not is_staff(user):
         raise Forbidden("forbidden", "staff only")
-    c = await cons.load_for(svc, user, consultation)
+    c = await access.load_for(svc, user, consultation)
     cursor = (
         svc.db.outbox.find({"consultation_id": c["_id"]}, {"text": 0, "html": 0, "attachments": 0})
         .sort("created_at", 1)
@@ -194,7 +193,7 @@ async def office_staff(svc: Services, user: Doc, office: str) -> list[Doc]:
     """Staff of an office (for transfers), with whether each is online now."""
     if not is_staff(user):
         raise Forbidden("forbidden", "staff only")
-    presence: PresenceLookup | None = svc.extras.get("presence")
+    presence = svc.presence
     cursor = (
         svc.db.users.find(
             {"office": office, "role": {"$in": ["officer", "supervisor", "admin"]}}, {"name": 1, "role": 1, "office": 1}
@@ -208,7 +207,7 @@ async def office_staff(svc: Services, user: Doc, office: str) -> list[Doc]:
             "name": u["name"],
             "role": u["role"],
             "office": u["office"],
-            "online": bool(presence and presence.is_online(str(u["_id"]))),
+            "online": presence.is_online(str(u["_id"])),
         }
         async for u in cursor
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -20,11 +21,55 @@ class EventSink(Protocol):
 
 
 class PresenceLookup(Protocol):
-    """Who is connected to this process; server.realtime.events.Presence, kept in svc.extras["presence"]."""
+    """Who is connected: what the domain asks (auto-assignment, the reply e-mail, the staff list)."""
 
     def is_online(self, user_id: str) -> bool: ...
 
     def online_staff(self, office: str) -> list[str]: ...
+
+
+class PresenceRegistry(PresenceLookup, Protocol):
+    """Presence as the socket layer keeps it: `svc.presence`. In one process server.realtime.events.Presence;
+    several processes need a shared one (each sees only its own connections)."""
+
+    def add(self, user_id: str, sid: str, office: str | None, staff: bool) -> None: ...
+
+    def remove(self, user_id: str, sid: str) -> None: ...
+
+
+class NoPresence:
+    """Presence of a process without sockets (scheduler, notifier, CLI): nobody is online here."""
+
+    def is_online(self, user_id: str) -> bool:
+        return False
+
+    def online_staff(self, office: str) -> list[str]:
+        return []
+
+    def add(self, user_id: str, sid: str, office: str | None, staff: bool) -> None:
+        return None
+
+    def remove(self, user_id: str, sid: str) -> None:
+        return None
+
+
+class RoomSeqState(Protocol):
+    """Per-room hints for numbering messages (`svc.rooms`): a lock that serialises this process's sends
+    to one consultation, and the last seq this process stored there. Only hints: a missing entry costs
+    one read, and across processes the unique (consultation_id, seq) index decides (a loser retries).
+    In one process server.storage.room_seq.LocalRoomSeqState, bounded."""
+
+    def lock(self, room: str) -> AbstractAsyncContextManager[Any]: ...
+
+    def last_seq(self, room: str) -> int | None: ...
+
+    def remember_seq(self, room: str, seq: int) -> None: ...
+
+
+class OutboxWorker(Protocol):
+    """The mail worker running in this process, if any (`svc.outbox_worker`): woken after an enqueue."""
+
+    def kick(self) -> object: ...
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from server.domain import consultations as cons
+from server.domain import access, messages
 from server.domain.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from server.domain.models import is_staff, iso
 from server.domain.security import unsign
@@ -49,11 +49,7 @@ def validate_score(score: Any) -> int:
 def _optional_text(value: Any, field: str, max_chars: int) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    return cons.clean_text(value, field=field, max_chars=max_chars)
-
-
-def _stars(score: int) -> str:
-    return "★" * score + "☆" * (SCORE_MAX - score)
+    return messages.clean_text(value, field=field, max_chars=max_chars)
 
 
 async def rate(
@@ -69,7 +65,7 @@ async def rate(
     """The consultation's user rates it once, after it closed; a complaint text opens a complaint case."""
     if is_staff(user):
         raise Forbidden("forbidden", "only the user who asked can rate / hanya pengguna yang dapat menilai")
-    c = await cons.load_for(svc, user, consultation)
+    c = await access.load_for(svc, user, consultation)
     score = validate_score(score)
     comment = _optional_text(comment, "comment", COMMENT_MAX_CHARS)
     complaint = _optional_text(complaint, "complaint", COMPLAINT_MAX_CHARS)
@@ -84,7 +80,7 @@ async def rate(
         {"$set": {"rating": rating, "updated_at": now}, "$unset": {"rating_reminder_at": ""}},
     )
     if res.modified_count != 1:
-        fresh = await cons.load(svc, c["_id"])
+        fresh = await access.load(svc, c["_id"])
         if fresh.get("rating"):
             raise Conflict("already_rated", "this consultation was rated already / konsultasi ini sudah dinilai")
         raise Conflict("not_closed", "a consultation is rated after it closes / penilaian diberikan setelah ditutup")
@@ -118,19 +114,16 @@ async def rate(
                 "created_at": now,
             }
         )
-    text = f"Penilaian layanan / Service rating: {_stars(score)} ({score}/{SCORE_MAX})"
-    if comment:
-        text += f" — {comment}"
-    _, c = await cons.post_message(
+    _, c = await messages.post_system_message(
         svc,
-        None,
         c,
+        "rating.given",
+        params={"score": score, "max": SCORE_MAX, "comment": comment},
         kind="rating",
-        text=text[: cons.MESSAGE_MAX_CHARS],
         data={"event": "rated", "score": score, "comment": comment, "complaint": bool(complaint)},
     )
     after = await svc.db.consultations.find_one({"_id": c["_id"]}) or c
-    await cons.emit_updated(svc, after)
+    await access.emit_updated(svc, after)
     log.info("consultation %s rated %d via %s", c["_id"], score, via)
     return after
 

@@ -16,8 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.domain import calendar
-from server.domain import consultations as cons
+from server.domain import access, calendar, messages
 from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed, is_duplicate_key
 from server.domain.models import is_staff
 from server.domain.offices import get_office
@@ -331,21 +330,10 @@ def _visit_parts(v: Doc, office: Doc, lang: str = "id") -> Doc:
     }
 
 
-def _visit_text(parts: Doc, action: str) -> str:
-    if action == "cancelled":
-        return f"Kunjungan tatap muka {parts['when_text']} (kode {parts['code']}) dibatalkan."
-    lines = [
-        f"Kunjungan tatap muka terjadwal: {parts['when_text']}.",
-        f"Kode pemesanan: {parts['code']}",
-        f"Tempat: {parts['place']}",
-    ]
-    if parts.get("address"):
-        lines.append(f"Alamat: {parts['address']}")
-    if parts["requirements"]:
-        lines.append("Persyaratan kunjungan:")
-        lines += [f"- {r}" for r in parts["requirements"]]
-    lines.append("Tunjukkan kode pemesanan kepada petugas di meja depan untuk melanjutkan konsultasi ini.")
-    return "\n".join(lines)
+def _message_params(parts: Doc, office: Doc) -> Doc:
+    """The params of the room message's catalog text (visit.booked / visit.cancelled in server/i18n.py)."""
+    keys = ("code", "place", "address", "requirements")
+    return {"start": parts["slot_start"], "tz": str(office["time_zone"]), **{k: parts[k] for k in keys}}
 
 
 # --- actions ---------------------------------------------------------------------------------
@@ -374,8 +362,8 @@ async def book_visit(
     `date_text` is a slot's ISO start, or a date with `slot` "HH:MM", or a bare date (the first free
     slot that day). A new booking replaces the consultation's previous one.
     """
-    c = await cons.load(svc, consultation_id)
-    if not cons.can_view(actor, c):  # its own user, or staff of its office
+    c = await access.load(svc, consultation_id)
+    if not access.can_view(actor, c):  # its own user, or staff of its office
         raise Forbidden("forbidden", "not your consultation / bukan konsultasi Anda")
     if c["status"] == "closed":
         raise Conflict("consultation_closed", "this consultation is closed / konsultasi sudah ditutup")
@@ -429,14 +417,14 @@ async def book_visit(
         await _cancel_visit_doc(svc, str(previous["code"]), replaced_by=visit["code"])
     log.info("visit %s booked for consultation %s at %s", visit["code"], c["_id"], taken[0].isoformat())
     parts = _visit_parts(visit, office)
-    msg, c = await cons.post_message(
-        svc, None, c, kind="system", text=_visit_text(parts, "booked"), data={"visit": parts}
+    msg, c = await messages.post_system_message(
+        svc, c, "visit.booked", params=_message_params(parts, office), data={"visit": parts}
     )
     c = (
         await update_and_get(svc.db.consultations, {"_id": c["_id"]}, {"$set": {"visit": parts, "updated_at": now}})
         or c
     )
-    await cons.emit_updated(svc, c)
+    await access.emit_updated(svc, c)
     await mailing.visit_changed(svc, c, office, visit, "booked", _visit_parts)
     return visit, msg, c
 
@@ -457,8 +445,8 @@ async def _cancel_visit_doc(svc: Services, code: str, *, replaced_by: str | None
 
 async def cancel_visit(svc: Services, actor: Doc, consultation_id: Any) -> tuple[Doc, Doc, Doc]:
     """Cancel the consultation's booked visit (its user or staff); (visit, its public parts, consultation)."""
-    c = await cons.load(svc, consultation_id)
-    if not cons.can_view(actor, c):  # its own user, or staff of its office
+    c = await access.load(svc, consultation_id)
+    if not access.can_view(actor, c):  # its own user, or staff of its office
         raise Forbidden("forbidden", "not your consultation / bukan konsultasi Anda")
     current = c.get("visit") or {}
     if current.get("status") != "booked":
@@ -468,8 +456,8 @@ async def cancel_visit(svc: Services, actor: Doc, consultation_id: Any) -> tuple
         raise NotFound("visit_not_found", "no booked visit / tidak ada kunjungan terjadwal")
     office = await get_office(svc, c["office"])
     parts = _visit_parts(v, office)
-    _, c = await cons.post_message(
-        svc, None, c, kind="system", text=_visit_text(parts, "cancelled"), data={"visit": parts}
+    _, c = await messages.post_system_message(
+        svc, c, "visit.cancelled", params=_message_params(parts, office), data={"visit": parts}
     )
     c = (
         await update_and_get(
@@ -479,7 +467,7 @@ async def cancel_visit(svc: Services, actor: Doc, consultation_id: Any) -> tuple
         )
         or c
     )
-    await cons.emit_updated(svc, c)
+    await access.emit_updated(svc, c)
     await mailing.visit_changed(svc, c, office, v, "cancelled", _visit_parts)
     return v, parts, c
 
@@ -491,5 +479,5 @@ async def find_visit(svc: Services, staff: Doc, code: str) -> tuple[Doc, Doc, Do
     if v is None or not is_staff(staff) or (staff.get("office") not in (None, v["office"])):
         raise NotFound("visit_not_found", "no visit with this booking code / kode pemesanan tidak ditemukan")
     office = await get_office(svc, v["office"])
-    c = await cons.load(svc, v["consultation_id"])
+    c = await access.load(svc, v["consultation_id"])
     return v, _visit_parts(v, office), c

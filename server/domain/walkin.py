@@ -20,6 +20,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from server.domain import access, messages
 from server.domain import consultations as cons
 from server.domain import guestbook as gb
 from server.domain.errors import Conflict, NotFound, ValidationFailed, is_duplicate_key
@@ -223,7 +224,7 @@ async def redeem_visit(
         raise NotFound("visit_not_found", "no visit with this booking code / kode pemesanan tidak ditemukan")
     if local_day(v["slot_start"], office["time_zone"]) != local_day(svc.now(), office["time_zone"]):
         raise Conflict("visit_not_today", "this visit is booked for another day / kunjungan bukan untuk hari ini")
-    c = await cons.load(svc, v["consultation_id"])
+    c = await access.load(svc, v["consultation_id"])
     user = await svc.db.users.find_one({"_id": c["user_id"]}) or {}
     claimed = await update_and_get(
         svc.db.visits,
@@ -436,16 +437,15 @@ async def finish(
     return done, c
 
 
-def _visit_lines(t: Doc, entry: Doc | None, staff: Doc) -> str:
-    lines = [
-        f"Kunjungan tatap muka: nomor antrean {t['number']}, meja {t.get('desk') or '-'}, "
-        f"dilayani oleh {staff.get('name')}."
-    ]
-    if entry and entry.get("purpose"):
-        lines.append(f"Keperluan: {entry['purpose']}")
-    if entry and entry.get("institution"):
-        lines.append(f"Instansi: {entry['institution']}")
-    return "\n".join(lines)
+def _served_params(t: Doc, entry: Doc | None, staff: Doc) -> Doc:
+    """The params of the room message walk_in.served (server/i18n.py)."""
+    return {
+        "number": t["number"],
+        "desk": t.get("desk"),
+        "officer": staff.get("name"),
+        "purpose": (entry or {}).get("purpose"),
+        "institution": (entry or {}).get("institution"),
+    }
 
 
 async def _record_consultation(
@@ -453,13 +453,12 @@ async def _record_consultation(
 ) -> Doc:
     """The walk-in consultation: a new closed one, or the booked visit's own consultation continued."""
     if t.get("consultation_id") is not None:
-        booked = await cons.load(svc, t["consultation_id"])
-        _, booked = await cons.post_message(
+        booked = await access.load(svc, t["consultation_id"])
+        _, booked = await messages.post_system_message(
             svc,
-            None,
             booked,
-            kind="system",
-            text=_visit_lines(t, entry, staff),
+            "walk_in.served",
+            params=_served_params(t, entry, staff),
             data={"event": "walk_in", "ticket_id": str(t["_id"])},
         )
         await svc.db.visits.update_one(
@@ -511,12 +510,11 @@ async def _record_consultation(
     }
     res = await svc.db.consultations.insert_one(c)
     c["_id"] = res.inserted_id
-    _, c = await cons.post_message(
+    _, c = await messages.post_system_message(
         svc,
-        None,
         c,
-        kind="system",
-        text=_visit_lines(t, entry, staff),
+        "walk_in.served",
+        params=_served_params(t, entry, staff),
         data={"event": "walk_in", "ticket_id": str(t["_id"])},
     )
     # close() writes the summary, queues the transcript and rating e-mails (when an address was given)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import Field, RootModel
 
+from server.domain import access, messages
 from server.domain import consultations as cons
 from server.domain.errors import BadRequest
 from server.domain.inputs import MessageIn, ReadIn
@@ -145,7 +146,7 @@ async def list_consultations(request: web.Request) -> web.Response:
 )
 async def get_consultation(request: web.Request) -> web.Response:
     user = me(request)
-    c = await cons.load_for(request.app[SERVICES], user, request.match_info["id"])
+    c = await access.load_for(request.app[SERVICES], user, request.match_info["id"])
     return json_response(public_consultation(c, user))
 
 
@@ -166,10 +167,10 @@ async def get_messages(request: web.Request) -> web.Response:
     user = me(request)
     q = request.query
     after = cons.parse_int(q.get("after_seq"), "after_seq", 0, 0, 10**9)
-    limit = cons.parse_int(q.get("limit"), "limit", 100, 1, cons.HISTORY_PAGE_MAX)
+    limit = cons.parse_int(q.get("limit"), "limit", 100, 1, messages.HISTORY_PAGE_MAX)
     before = q.get("before_seq")
     before_seq = cons.parse_int(before, "before_seq", 0, 1, 10**9) if before else None
-    c, msgs = await cons.history(
+    c, msgs = await messages.history(
         request.app[SERVICES], user, request.match_info["id"], after_seq=after, limit=limit, before_seq=before_seq
     )
     return json_response({"consultation_id": str(c["_id"]), "messages": [public_message(m) for m in msgs]})
@@ -186,7 +187,7 @@ async def get_messages(request: web.Request) -> web.Response:
     errors=(403, 404, 409, 422),
 )
 async def post_message(request: web.Request, body: MessageIn) -> web.Response:
-    msg, _ = await cons.post_message(
+    msg, _ = await messages.post_message(
         request.app[SERVICES],
         me(request),
         request.match_info["id"],
@@ -207,7 +208,7 @@ async def post_message(request: web.Request, body: MessageIn) -> web.Response:
     errors=(404,),
 )
 async def mark_read(request: web.Request, body: ReadIn) -> web.Response:
-    await cons.mark_read(request.app[SERVICES], me(request), request.match_info["id"], body.seq)
+    await messages.mark_read(request.app[SERVICES], me(request), request.match_info["id"], body.seq)
     return json_response({"ok": True})
 
 
@@ -290,5 +291,5 @@ async def office_queue(request: web.Request) -> web.Response:
         from server.domain.errors import Forbidden
 
         raise Forbidden("forbidden", "not your office")
-    items = await cons.queue_of(request.app[SERVICES], code)
+    items = await access.queue_of(request.app[SERVICES], code)
     return json_response({"consultations": items})

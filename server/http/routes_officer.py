@@ -10,8 +10,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.multipart import BadContentDispositionHeader, BadContentDispositionParam
 from pydantic import Field
 
-from server.domain import consultations as cons
-from server.domain import officer_tools
+from server.domain import access, officer_tools
 from server.domain.errors import BadRequest, Conflict, PayloadTooLarge
 from server.domain.files import MAX_ATTACHMENT_BYTES
 from server.domain.models import public_message
@@ -280,7 +279,7 @@ async def transcript(request: web.Request) -> web.Response:
         raise BadRequest("invalid_format", "format must be html or text")
     svc = request.app[SERVICES]
     user = me(request)
-    c = await cons.load_for(svc, user, request.match_info["id"])
+    c = await access.load_for(svc, user, request.match_info["id"])
     _, text, html = await mailing.transcript(svc, c, user.get("lang", "id"))
     if fmt == "text":
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
@@ -304,7 +303,7 @@ async def transcript(request: web.Request) -> web.Response:
 async def transcript_email(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
     user = me(request)
-    c = await cons.load_for(svc, user, request.match_info["id"])
+    c = await access.load_for(svc, user, request.match_info["id"])
     if c["status"] != "closed":
         raise Conflict("not_closed", "the transcript is e-mailed once the consultation is closed")
     await mailing.transcript_again(svc, c)

@@ -7,8 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field
 
-from server.domain import consultations as cons
-from server.domain import ratings
+from server.domain import access, ratings
 from server.domain.models import public_consultation
 from server.http.api import Api, json_response
 from server.http.auth import me
@@ -82,7 +81,7 @@ async def rate(request: web.Request, body: RatingIn) -> web.Response:
 async def get_rating(request: web.Request) -> web.Response:
     user = me(request)
     svc = request.app[SERVICES]
-    c = await cons.load_for(svc, user, request.match_info["id"])
+    c = await access.load_for(svc, user, request.match_info["id"])
     return json_response(await ratings.describe(svc, c))
 
 

@@ -89,9 +89,8 @@ async def queue_mail(
         dedupe_key=dedupe_key,
         attachments=attachments,
     )
-    notifier = svc.extras.get("notifier")
-    if notifier is not None and hasattr(notifier, "kick"):
-        notifier.kick()
+    if svc.outbox_worker is not None:
+        svc.outbox_worker.kick()  # send now rather than at the worker's next poll
     return doc
 
 

@@ -43,7 +43,8 @@ class RedisOnlyEvents:
 
 
 class Presence:
-    """Who is connected to this process: user id -> socket ids, and staff per office."""
+    """Who is connected to this process (server.domain.ports.PresenceRegistry): user id -> socket ids,
+    and staff per office. create_app's realtime context puts one in `svc.presence`."""
 
     def __init__(self) -> None:
         self.sids: dict[str, set[str]] = defaultdict(set)
@@ -72,7 +73,6 @@ class Presence:
 
 def make_event_sink(app: web.Application, services: Services) -> EventSink:
     sio = app.get(SIO)
-    services.extras.setdefault("presence", Presence())
     if sio is not None:
         return SioEvents(sio)
     if services.settings.redis_url:

@@ -15,14 +15,13 @@ from typing import Any
 
 import socketio
 
-from server.domain import accounts, inputs
-from server.domain import consultations as cons
+from server.domain import access, accounts, inputs
 from server.domain import events as ev
+from server.domain import messages as msgs
 from server.domain.errors import DomainError, Forbidden, RateLimited
 from server.domain.models import MessageOut, is_staff, public_message
 from server.domain.rooms import consultation_room, consultation_staff_room, office_staff_room, user_room
 from server.http.auth import COOKIE_NAME
-from server.realtime.events import Presence
 from server.services import Services
 
 log = logging.getLogger(__name__)
@@ -130,9 +129,7 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         staff = is_staff(user)
         if staff and user.get("office"):
             await self.enter_room(sid, office_staff_room(user["office"]))
-        presence = self._presence()
-        if presence is not None:
-            presence.add(str(user["_id"]), sid, user.get("office"), staff)
+        self._services().presence.add(str(user["_id"]), sid, user.get("office"), staff)
         self._buckets[sid] = _Bucket()
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
@@ -142,9 +139,8 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except KeyError:
             return
         user = session.get("user")
-        presence = self._presence()
-        if user and presence is not None:
-            presence.remove(str(user["_id"]), sid)
+        if user:
+            self._services().presence.remove(str(user["_id"]), sid)
 
     # --- events -----------------------------------------------------------------------------------
 
@@ -152,7 +148,7 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Enter the consultation's rooms; the ack carries it and every message after `after_seq`."""
         user = await self._user(sid)
         svc = self._services()
-        c = await cons.load_for(svc, user, p.consultation_id)
+        c = await access.load_for(svc, user, p.consultation_id)
         cid = str(c["_id"])
         await self.enter_room(sid, consultation_room(cid))
         if is_staff(user):
@@ -160,9 +156,9 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         messages: list[MessageOut] = []
         cursor_seq = p.after_seq or 0
         while len(messages) < JOIN_HISTORY_MAX:
-            _, page = await cons.history(svc, user, c, after_seq=cursor_seq, limit=cons.HISTORY_PAGE_MAX)
+            _, page = await msgs.history(svc, user, c, after_seq=cursor_seq, limit=msgs.HISTORY_PAGE_MAX)
             messages.extend(public_message(m) for m in page)
-            if len(page) < cons.HISTORY_PAGE_MAX:
+            if len(page) < msgs.HISTORY_PAGE_MAX:
                 break
             cursor_seq = int(page[-1]["seq"])
         return {"ok": True, "consultation": ev.consultation_view(c, user), "messages": messages}
@@ -178,7 +174,7 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         bucket = self._buckets.get(sid)
         if bucket is not None and not bucket.take():
             raise RateLimited("rate_limited", f"at most {MESSAGES_PER_SECOND} messages a second")
-        msg, _ = await cons.post_message(
+        msg, _ = await msgs.post_message(
             self._services(), user, p.consultation_id, text=p.text, kind=p.kind, client_id=p.client_id
         )
         return {"ok": True, "message": public_message(msg)}
@@ -195,7 +191,7 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_message_read(self, sid: str, p: inputs.ReadMessageIn) -> ev.ReadAck:
         """Move the read pointer (mark_read tells the room); the ack carries where it now is."""
         user = await self._user(sid)
-        c = await cons.mark_read(self._services(), user, p.consultation_id, p.seq)
+        c = await msgs.mark_read(self._services(), user, p.consultation_id, p.seq)
         return {"ok": True, "seq": int((c.get("reads") or {}).get(str(user["_id"]), 0))}
 
     # --- helpers ----------------------------------------------------------------------------------
@@ -204,7 +200,3 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         session = await self.get_session(sid)
         user: dict[str, Any] = session["user"]
         return user
-
-    def _presence(self) -> Presence | None:
-        presence: Presence | None = self._services().extras.get("presence")
-        return presence

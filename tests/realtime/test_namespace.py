@@ -82,7 +82,7 @@ async def _insert(svc: Services, coll: str, doc: Doc) -> Doc:
 @pytest.fixture
 async def world(svc: Services) -> World:
     svc.events = RecordingEvents()
-    svc.extras["presence"] = Presence()
+    svc.presence = Presence()
     user = await _insert(
         svc,
         "users",
@@ -173,7 +173,7 @@ async def test_connect_by_token_or_cookie_enters_standing_rooms(world: World) ->
     assert world.server.rooms("o1") == sorted({"o1", user_room(str(world.officer["_id"])), office_staff_room("7406")})
     assert world.server.sessions["u1"]["user"]["name"] == "Sari"
     assert "password_hash" not in world.server.sessions["u1"]["user"]
-    presence: Presence = world.svc.extras["presence"]
+    presence = world.svc.presence
     assert presence.is_online(str(world.user["_id"])) and presence.online_staff("7406") == [str(world.officer["_id"])]
     await world.ns.on_disconnect("o1", "client disconnect")
     assert presence.online_staff("7406") == []
