@@ -30,11 +30,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from server.domain import access, messages
+from server.domain import access, events, messages
 from server.domain import consultations as cons
 from server.domain.errors import Conflict
-from server.domain.models import iso
-from server.domain.rooms import office_staff_room
 from server.mail import mailing
 from server.services import Services
 from server.storage import sweeps
@@ -158,11 +156,7 @@ async def _sla_item(svc: Services, cand: Doc, now: datetime) -> bool:
     c = await svc.db.consultations.find_one({"_id": cand["_id"]})
     if c is None or sla_step(c, now) is None:
         return True  # answered, paused or closed between the query and the claim
-    await svc.events.emit("sla:alert", {
-        "consultation_id": str(c["_id"]), "number": c.get("number"), "office": c["office"],
-        "subject": c.get("subject"), "state": step.alert, "due_at": iso(c["sla"]["due_at"]),
-        "assigned_to": str(c["assigned_to"]) if c.get("assigned_to") else None,
-    }, office_staff_room(c["office"]))
+    await events.emit_sla_alert(svc.events, c, step.alert)
     await mailing.sla_alert(svc, c, step.alert)
     final: Doc = {"$addToSet": {"sla.alerted": step.alert}}
     if step.next_check_at is None:

@@ -1,6 +1,6 @@
 """Realtime events are contracts: every event's name, its payload type, and the helpers that emit them.
 
-The domain emits through the helpers below (never `svc.events.emit("literal", ...)`), so each event's
+The domain emits through the helpers below (never `svc.events.emit` with a literal name), so each event's
 rooms and payload are built in one place. The Socket.IO namespace (server.realtime.namespace) reads
 the names of the events it receives from here, and the page's `web/static/js/rt.js` exports the same
 names; tests/realtime/test_contracts.py round-trips an example of every payload through JSON against
@@ -129,13 +129,17 @@ class TypingRelay(TypedDict):
     typing: bool
 
 
+# The scheduler's SLA state; an alert only ever carries at_risk or breached.
+SlaAlertState = Literal["on_track", "at_risk", "breached"]
+
+
 @with_config(_EXACT)
 class SlaAlert(TypedDict):
     consultation_id: str
     number: str | None
     office: str
     subject: str | None
-    state: Literal["at_risk", "breached"]
+    state: SlaAlertState
     due_at: str | None
     assigned_to: str | None
 
@@ -254,7 +258,7 @@ async def emit_message_read(events: EventSink, c: Doc, user_id: str, seq: int) -
     await events.emit(MESSAGE_READ, payload, consultation_room(str(c["_id"])))
 
 
-async def emit_sla_alert(events: EventSink, c: Doc, state: Literal["at_risk", "breached"]) -> None:
+async def emit_sla_alert(events: EventSink, c: Doc, state: SlaAlertState) -> None:
     """sla:alert to the office's staff: a request is at risk of (or past) its service deadline."""
     payload: SlaAlert = {
         "consultation_id": str(c["_id"]),

@@ -187,3 +187,16 @@ def _python_names() -> dict[str, str]:
 def test_rt_js_exports_the_same_event_names() -> None:
     js = dict(re.findall(r'^export const ([A-Z_]+) = "([^"]*)";$', RT_JS.read_text(encoding="utf-8"), re.M))
     assert js == _python_names()
+
+
+def test_no_event_is_emitted_by_a_literal_name() -> None:
+    root = Path(__file__).resolve().parents[2]
+    literal_emit = re.compile(r"""\.emit\(\s*["']""")
+    offenders = [
+        f"{path.relative_to(root)}:{n}"
+        for package in ("server", "schedulers", "notifier")
+        for path in (root / package).rglob("*.py")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if literal_emit.search(line)
+    ]
+    assert offenders == [], "emit through server/domain/events.py's names and helpers"
