@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from server.domain.errors import ValidationFailed
 
-# The actions' limit, repeated here only so the OpenAPI document can show it (see MessageIn.text).
+# A message's length limit: enforced by messages.clean_text (code message_too_long), shown by MessageIn.text's schema.
 MESSAGE_MAX_CHARS = 4000
 
 M = TypeVar("M", bound=BaseModel)

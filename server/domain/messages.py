@@ -18,6 +18,7 @@ from bson import ObjectId
 from server import i18n
 from server.domain import access, events, sla
 from server.domain.errors import Conflict, Forbidden, ValidationFailed, is_duplicate_key
+from server.domain.inputs import MESSAGE_MAX_CHARS
 from server.domain.models import is_staff
 from server.domain.offices import get_office
 from server.mail import mailing
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 
 Doc = dict[str, Any]
 
-MESSAGE_MAX_CHARS = 4000
 PREVIEW_CHARS = 140
 HISTORY_PAGE_MAX = 200
 HISTORY_WINDOWS_MAX = 50

@@ -29,7 +29,7 @@ class PresenceLookup(Protocol):
 
 
 class PresenceRegistry(PresenceLookup, Protocol):
-    """Presence as the socket layer keeps it: `svc.presence`. In one process server.realtime.events.Presence;
+    """Presence as the socket layer keeps it: `svc.presence`. In one process server.realtime.presence.Presence;
     several processes need a shared one (each sees only its own connections)."""
 
     def add(self, user_id: str, sid: str, office: str | None, staff: bool) -> None: ...

@@ -17,8 +17,8 @@ from server.domain.ports import RecordingEvents
 from server.domain.rooms import consultation_room, consultation_staff_room, office_staff_room, user_room
 from server.domain.security import token_hash
 from server.http.auth import COOKIE_NAME
-from server.realtime.events import Presence
 from server.realtime.namespace import MESSAGES_PER_SECOND, ConsultationNamespace
+from server.realtime.presence import Presence
 from server.services import Services
 
 Doc = dict[str, Any]

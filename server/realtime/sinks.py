@@ -1,15 +1,14 @@
-"""Event sinks (Socket.IO in this process, or Redis to reach other processes) and presence."""
+"""Event sinks: the domain's EventSink as Socket.IO in this process, or Redis to reach the web processes."""
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from typing import Any
 
 import socketio
 from aiohttp import web
 
-from server.domain.ports import EventSink
+from server.domain.ports import EventSink, NullEvents
 from server.keys import SIO
 from server.services import Services
 
@@ -42,47 +41,18 @@ class RedisOnlyEvents:
             log.exception("emit %s through redis failed", event)
 
 
-class Presence:
-    """Who is connected to this process (server.domain.ports.PresenceRegistry): user id -> socket ids,
-    and staff per office. create_app's realtime context puts one in `svc.presence`."""
-
-    def __init__(self) -> None:
-        self.sids: dict[str, set[str]] = defaultdict(set)
-        self.staff_office: dict[str, str] = {}
-
-    def add(self, user_id: str, sid: str, office: str | None, staff: bool) -> None:
-        self.sids[user_id].add(sid)
-        if staff and office:
-            self.staff_office[user_id] = office
-
-    def remove(self, user_id: str, sid: str) -> None:
-        s = self.sids.get(user_id)
-        if s is None:
-            return
-        s.discard(sid)
-        if not s:
-            del self.sids[user_id]
-            self.staff_office.pop(user_id, None)
-
-    def is_online(self, user_id: str) -> bool:
-        return bool(self.sids.get(user_id))
-
-    def online_staff(self, office: str) -> list[str]:
-        return [uid for uid, off in self.staff_office.items() if off == office and self.sids.get(uid)]
-
-
 def make_event_sink(app: web.Application, services: Services) -> EventSink:
+    """The sink for this process: its Socket.IO server, else Redis (scheduler, notifier), else nothing."""
     sio = app.get(SIO)
     if sio is not None:
         return SioEvents(sio)
     if services.settings.redis_url:
         return RedisOnlyEvents(services.settings.redis_url)
-    from server.domain.ports import NullEvents
-
     return NullEvents()
 
 
 async def shutdown(app: web.Application) -> None:
+    """Close this process's Socket.IO server (its connections) on app shutdown."""
     sio = app.get(SIO)
     if sio is None:
         return
