@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     pst_db_timeout_secs: float = Field(default=10.0, alias="PST_DB_TIMEOUT_SECS", gt=0, le=300)
     # Cookies marked Secure when served over https (PUBLIC_BASE_URL decides).
     pst_secure_cookies: bool | None = Field(default=None, alias="PST_SECURE_COOKIES")
+    # Origins besides PUBLIC_BASE_URL's and the request's own host that may send cookie-authenticated
+    # writes (CSRF check), comma-separated: "https://portal.example.go.id,https://intranet.bps.go.id".
+    pst_allowed_origins: str = Field(default="", alias="PST_ALLOWED_ORIGINS")
 
     # Filled in by the CLI, not the environment.
     host: str = "127.0.0.1"
@@ -106,6 +109,11 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return v.rstrip("/")
 
+    @field_validator("pst_allowed_origins")
+    @classmethod
+    def _origins(cls, v: str) -> str:
+        return ",".join(origin_of(item, strict=True) for item in v.split(",") if item.strip())
+
     @field_validator("pst_log_level")
     @classmethod
     def _level(cls, v: str) -> str:
@@ -128,6 +136,14 @@ class Settings(BaseSettings):
         return key
 
     @property
+    def allowed_origins(self) -> frozenset[str]:
+        """Origins allowed to send cookie-authenticated writes: PUBLIC_BASE_URL's and PST_ALLOWED_ORIGINS."""
+        found = {o for o in self.pst_allowed_origins.split(",") if o}
+        if self.public_base_url:
+            found.add(origin_of(self.public_base_url))
+        return frozenset(found)
+
+    @property
     def base_url(self) -> str:
         """Where links in e-mails point."""
         return self.public_base_url or f"http://{self.host}:{self.port}"
@@ -147,6 +163,31 @@ class Settings(BaseSettings):
         if self.pst_web_dir:
             return self.pst_web_dir
         return Path(__file__).resolve().parent.parent / "web"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str, *, strict: bool = False) -> str:
+    """`scheme://host[:port]` as browsers send it in `Origin` (lower case, default port left out).
+
+    `strict`: the value must be an origin itself (no path, query or credentials), as in PST_ALLOWED_ORIGINS.
+    """
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{url.strip()!r} has an invalid port") from None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(f"{url.strip()!r} is not an http(s) origin such as https://pst.example.go.id")
+    if strict and (parts.path not in ("", "/") or parts.query or parts.fragment or parts.username):
+        raise ValueError(f"{url.strip()!r} must be an origin only (scheme://host[:port], no path)")
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    if port is None or port == _DEFAULT_PORTS[parts.scheme]:
+        return f"{parts.scheme}://{host}"
+    return f"{parts.scheme}://{host}:{port}"
 
 
 def load_settings(**overrides: Any) -> Settings:
