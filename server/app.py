@@ -15,6 +15,7 @@ from server.domain.clock import SystemClock, TestClock
 from server.domain.errors import BadRequest, NotFound
 from server.http import auth as http_auth
 from server.http.api import Api, Handler, Route, json_response, parse_body, read_json, require_role
+from server.http.csrf import make_csrf_middleware
 from server.http.middleware import error_middleware
 from server.http.openapi import build_openapi
 from server.keys import DATABASE, NOTIFIER, SCHEDULER, SERVICES, SETTINGS, SIO
@@ -164,6 +165,8 @@ def create_app(settings: Settings) -> web.Application:
         apis = _all_apis()
         for api in apis:
             api.mount(app, _wrap)
+        # Inside error_middleware, so a refused write gets the usual JSON error.
+        app.middlewares.append(make_csrf_middleware(settings, apis))
         spec = build_openapi(apis, __version__)
 
         async def openapi(_: web.Request) -> web.Response:
