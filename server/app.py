@@ -67,13 +67,14 @@ async def _meetings_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
-    from server.realtime import events as rt_events
+    from server.realtime import sinks
+    from server.realtime.presence import Presence
 
     services = app[SERVICES]
-    services.presence = rt_events.Presence()
-    services.events = rt_events.make_event_sink(app, services)
+    services.presence = Presence()
+    services.events = sinks.make_event_sink(app, services)
     yield
-    await rt_events.shutdown(app)
+    await sinks.shutdown(app)
 
 
 async def _search_ctx(app: web.Application) -> AsyncIterator[None]:
