@@ -146,3 +146,23 @@ async def test_undecodable_query_strings_are_not_a_500(make_user: Any, raw: str)
     for path in (f"/kb/search?q={raw}", f"/kb/search?q=inflasi&office={raw}", f"/consultations?status={raw}"):
         status, out = await user.call("GET", path)
         assert status < 500, (path, status, out)
+
+
+async def test_the_message_action_refuses_lone_surrogates_from_any_channel(make_user: Any, services: Any) -> None:
+    """Channels that do not go through the request models (e-mail, WhatsApp intake) reach the same rule."""
+    from server.domain import messages
+    from server.domain.errors import ValidationFailed
+
+    user, cid = await _room(make_user)
+    doc = await services.db.users.find_one({"email": user.user["email"]})
+    for kwargs, code in (
+        ({"text": "a\ud800b"}, "invalid_text"),
+        ({"text": "\udfff"}, "invalid_text"),
+        ({"text": "ok", "client_id": "c\udc80"}, "invalid_client_id"),
+    ):
+        with pytest.raises(ValidationFailed) as err:
+            await messages.post_message(services, doc, cid, **kwargs)
+        assert err.value.code == code, (kwargs, err.value.code)
+    with pytest.raises(ValidationFailed):
+        messages.clean_text("x\ud83d")
+    assert messages.clean_text("ok 😀") == "ok 😀"

@@ -45,6 +45,8 @@ SYSTEM_KINDS = ("system", "meeting", "rating")
 _KINDS_INTO_CLOSED = ("system", "rating")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A lone UTF-16 surrogate (JSON's "\ud800" escape) cannot be stored (UTF-8 has no encoding for it).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SYSTEM_AUTHOR: Doc = {"author_id": None, "author_name": "Sistem", "author_role": "system"}
 
 
@@ -52,6 +54,8 @@ def clean_text(text: Any, *, field: str = "text", max_chars: int = MESSAGE_MAX_C
     """Message text as stored: no control characters, trimmed, not empty, not too long."""
     if not isinstance(text, str):
         raise ValidationFailed("invalid_text", f"{field} must be a string", field=field)
+    if _SURROGATE.search(text):
+        raise ValidationFailed("invalid_text", f"{field} is not valid Unicode text", field=field)
     cleaned = _CONTROL.sub("", text).strip()
     if not cleaned:
         raise ValidationFailed("empty_text", f"{field} is empty / pesan kosong", field=field)
@@ -80,7 +84,11 @@ def preview(msg: Doc) -> Doc:
 
 
 def _check_client_id(client_id: str | None) -> None:
-    if client_id is not None and (not isinstance(client_id, str) or not (1 <= len(client_id) <= CLIENT_ID_MAX_CHARS)):
+    if client_id is not None and (
+        not isinstance(client_id, str)
+        or not (1 <= len(client_id) <= CLIENT_ID_MAX_CHARS)
+        or _SURROGATE.search(client_id)
+    ):
         raise ValidationFailed(
             "invalid_client_id", f"client_id must be 1..{CLIENT_ID_MAX_CHARS} characters", field="client_id"
         )
