@@ -9,7 +9,7 @@ from pydantic import Field, RootModel
 
 from server.domain import access, messages
 from server.domain import consultations as cons
-from server.domain.errors import BadRequest
+from server.domain.errors import BadRequest, Forbidden
 from server.domain.inputs import MessageIn, ReadIn
 from server.domain.models import MessageOut, public_consultation, public_message
 from server.http.api import Api, json_response
@@ -288,8 +288,6 @@ async def office_queue(request: web.Request) -> web.Response:
     user = me(request)
     code = request.match_info["code"]
     if user.get("office") not in (None, code):
-        from server.domain.errors import Forbidden
-
         raise Forbidden("forbidden", "not your office")
     items = await access.queue_of(request.app[SERVICES], code)
     return json_response({"consultations": items})
