@@ -33,6 +33,9 @@ TYPING = "typing"
 CONSULTATION_JOIN = "consultation:join"
 CONSULTATION_LEAVE = "consultation:leave"
 MESSAGE_SEND = "message:send"
+# The queue boards (namespace /board, no login): watch an office, then hear every change of its queue.
+BOARD_WATCH = "board:watch"
+QUEUE_BOARD = "queue:board"
 
 
 # --- payloads (server to client) --------------------------------------------------------------
@@ -144,6 +147,43 @@ class SlaAlert(TypedDict):
     assigned_to: str | None
 
 
+class BoardTicket(TypedDict):
+    """A ticket as the board shows it (walkin_board.public_ticket): never a visitor's name."""
+
+    id: str
+    office: str
+    day: str
+    number: str
+    status: Literal["waiting", "called", "serving", "done", "no_show"]
+    priority: Literal["elderly", "disabled", "pregnant"] | None
+    desk: str | None
+    created_at: str | None
+    called_at: str | None
+    last_call_at: str | None
+    recalls: int
+    served_at: str | None
+    done_at: str | None
+    promise_kept: bool | None
+    consultation_id: str | None
+    has_guestbook: bool
+
+
+@with_config(_EXACT)
+class QueueBoard(TypedDict):
+    """queue:board, and the board in the `board:watch` ack: as `GET /offices/{code}/queue` answers."""
+
+    office: str
+    office_name: str | None
+    day: str
+    time_zone: str
+    waiting: list[BoardTicket]
+    called: list[BoardTicket]
+    serving: list[BoardTicket]
+    done_today: int
+    estimated_wait_minutes: int
+    service_minutes: int
+
+
 # Every event the server emits, with its payload type.
 EMITTED: dict[str, Any] = {
     MESSAGE_NEW: MessageOut,
@@ -153,6 +193,7 @@ EMITTED: dict[str, Any] = {
     SLA_ALERT: SlaAlert,
     MESSAGE_READ: MessageRead,
     TYPING: TypingRelay,
+    QUEUE_BOARD: QueueBoard,
 }
 
 # Every event the server receives, with the model its payload is validated with (shared with HTTP).
@@ -162,6 +203,7 @@ RECEIVED: dict[str, type[BaseModel]] = {
     MESSAGE_SEND: inputs.SendMessageIn,
     MESSAGE_READ: inputs.ReadMessageIn,
     TYPING: inputs.TypingIn,
+    BOARD_WATCH: inputs.BoardWatchIn,
 }
 
 
@@ -198,7 +240,12 @@ class ReadAck(TypedDict):
     seq: int
 
 
-Ack = ErrorAck | OkAck | JoinAck | SendAck | ReadAck
+class BoardAck(TypedDict):
+    ok: Literal[True]
+    board: QueueBoard
+
+
+Ack = ErrorAck | OkAck | JoinAck | SendAck | ReadAck | BoardAck
 
 
 # --- builders and emit helpers ----------------------------------------------------------------
@@ -270,3 +317,13 @@ async def emit_sla_alert(events: EventSink, c: Doc, state: SlaAlertState) -> Non
         "assigned_to": str(c["assigned_to"]) if c.get("assigned_to") else None,
     }
     await events.emit(SLA_ALERT, payload, office_staff_room(c["office"]))
+
+
+def board_view(board: Doc) -> QueueBoard:
+    """walkin_board.board_of typed as the contract."""
+    return cast(QueueBoard, board)
+
+
+async def emit_queue_board(events: EventSink, board: Doc, room: str, namespace: str) -> None:
+    """queue:board to everyone watching the office's board (the /board namespace, no login)."""
+    await events.emit(QUEUE_BOARD, board_view(board), room, namespace=namespace)

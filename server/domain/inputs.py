@@ -92,6 +92,12 @@ class JoinIn(ConsultationRef):
     after_seq: StrictInt | None = Field(default=0, ge=0)
 
 
+class BoardWatchIn(In):
+    """`board:watch`: the office whose queue board to follow (its BPS code)."""
+
+    office: str = Field(pattern=r"^[0-9]{4}$")
+
+
 class TypingIn(ConsultationRef):
     """typing (client to server)."""
 

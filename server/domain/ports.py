@@ -15,9 +15,9 @@ class Clock(Protocol):
 
 
 class EventSink(Protocol):
-    """Emits realtime events to Socket.IO rooms (possibly across processes)."""
+    """Emits realtime events to Socket.IO rooms (possibly across processes); `namespace` "/" unless said."""
 
-    async def emit(self, event: str, data: Any, room: str) -> None: ...
+    async def emit(self, event: str, data: Any, room: str, namespace: str = "/") -> None: ...
 
 
 class PresenceLookup(Protocol):
@@ -112,7 +112,7 @@ class MeetingProvider(Protocol):
 class NullEvents:
     """An EventSink for processes with no Socket.IO server and no Redis to reach one."""
 
-    async def emit(self, event: str, data: Any, room: str) -> None:
+    async def emit(self, event: str, data: Any, room: str, namespace: str = "/") -> None:
         return None
 
 
@@ -121,6 +121,9 @@ class RecordingEvents:
 
     def __init__(self) -> None:
         self.events: list[tuple[str, Any, str]] = []
+        # The namespace of each recorded event, in the same order ("/" for the consultation rooms).
+        self.namespaces: list[str] = []
 
-    async def emit(self, event: str, data: Any, room: str) -> None:
+    async def emit(self, event: str, data: Any, room: str, namespace: str = "/") -> None:
         self.events.append((event, data, room))
+        self.namespaces.append(namespace)

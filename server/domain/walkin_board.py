@@ -14,6 +14,7 @@ from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from server.domain import events as ev
 from server.domain import guestbook as gb
 from server.domain.errors import NotFound, ValidationFailed
 from server.domain.models import iso, object_id, public_consultation, sid
@@ -29,7 +30,6 @@ SERVICE_SAMPLE = 10
 # Desks that called someone this recently count as open for the estimate.
 OPEN_DESK_WINDOW = timedelta(minutes=60)
 BOARD_NAMESPACE = "/board"
-BOARD_EVENT = "queue:board"
 
 
 def board_room(office: str) -> str:
@@ -212,7 +212,7 @@ async def board(svc: Services, office_code: str) -> Doc:
 async def emit_board(svc: Services, office_code: str) -> None:
     """queue:board to the office's board watchers, after a stored change."""
     data = await board(svc, office_code)
-    await svc.events.emit(BOARD_EVENT, data, board_room(office_code))
+    await ev.emit_queue_board(svc.events, data, board_room(office_code), BOARD_NAMESPACE)
 
 
 async def desk_view(svc: Services, staff: Doc, office_code: str) -> Doc:

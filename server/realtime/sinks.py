@@ -21,9 +21,9 @@ class SioEvents:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
 
-    async def emit(self, event: str, data: Any, room: str) -> None:
+    async def emit(self, event: str, data: Any, room: str, namespace: str = "/") -> None:
         try:
-            await self.sio.emit(event, data, room=room)
+            await self.sio.emit(event, data, room=room, namespace=namespace)
         except Exception:  # noqa: BLE001 - an emit failure must not undo a stored change
             log.exception("emit %s failed", event)
 
@@ -34,9 +34,9 @@ class RedisOnlyEvents:
     def __init__(self, redis_url: str) -> None:
         self.manager = socketio.AsyncRedisManager(redis_url, write_only=True)
 
-    async def emit(self, event: str, data: Any, room: str) -> None:
+    async def emit(self, event: str, data: Any, room: str, namespace: str = "/") -> None:
         try:
-            await self.manager.emit(event, data, room=room, namespace="/")
+            await self.manager.emit(event, data, room=room, namespace=namespace)
         except Exception:  # noqa: BLE001
             log.exception("emit %s through redis failed", event)
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from engineio.async_drivers import aiohttp as eio_aiohttp
 
 from server.keys import SERVICES
+from server.realtime.board import BoardNamespace
 from server.realtime.namespace import ConsultationNamespace
 from server.settings import Settings
 
@@ -43,4 +44,5 @@ def attach(app: web.Application, settings: Settings) -> socketio.AsyncServer:
     sio.eio._async = dict(sio.eio._async, websocket=_NoCompressWebSocket)
     sio.attach(app, socketio_path="socket.io")
     sio.register_namespace(ConsultationNamespace(lambda: app[SERVICES]))
+    sio.register_namespace(BoardNamespace(lambda: app[SERVICES]))
     return sio

@@ -71,6 +71,51 @@ def _consultation(**extra: Any) -> dict[str, Any]:
     }
 
 
+def _board() -> dict[str, Any]:
+    """A queue board with a ticket in every list (walkin_board.board_of on stored tickets)."""
+    from server.domain.walkin_board import board_of
+
+    office = {
+        "code": "7406",
+        "name": "BPS Kabupaten Bombana",
+        "time_zone": "Asia/Makassar",
+        "walk_in": {"service_minutes": 10},
+    }
+    day = "2026-11-23"
+
+    def ticket(seq: int, status: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "_id": ObjectId(),
+            "office": "7406",
+            "day": day,
+            "seq": seq,
+            "number": f"A-{seq:03d}",
+            "status": status,
+            "prio": 1,
+            "priority": None,
+            "created_at": NOW,
+            "recalls": 0,
+            **extra,
+        }
+
+    tickets = [
+        ticket(
+            1,
+            "done",
+            called_at=NOW,
+            done_at=NOW,
+            desk="1",
+            promise={"kept": True},
+            consultation_id=CID,
+            guestbook_id=ObjectId(),
+        ),
+        ticket(2, "serving", called_at=NOW, served_at=NOW, desk="2"),
+        ticket(3, "called", called_at=NOW, last_call_at=NOW, desk="1", recalls=1),
+        ticket(4, "waiting", prio=0, priority="elderly"),
+    ]
+    return board_of(office, tickets, NOW)
+
+
 def _message(**extra: Any) -> dict[str, Any]:
     return {
         "_id": ObjectId(),
@@ -116,6 +161,7 @@ async def _every_emitted_event() -> list[tuple[str, Any, str]]:
     await ev.emit_queue_updated(sink, "7406", [ev.staff_view(_consultation(status="queued"))])  # type: ignore[list-item]
     await ev.emit_message_read(sink, c, str(USER_ID), 4)
     await ev.emit_sla_alert(sink, c, "breached")
+    await ev.emit_queue_board(sink, _board(), "board:7406", "/board")
     # typing is relayed by the namespace itself (it skips the typist), from the same builder.
     await sink.emit(ev.TYPING, ev.typing_relay(str(CID), {"_id": OFFICER_ID, "name": "Budi"}, True), "c:x")
     return sink.events
@@ -152,6 +198,7 @@ RECEIVED_EXAMPLES: dict[str, Any] = {
     ev.MESSAGE_SEND: {"consultation_id": str(CID), "text": "Halo", "client_id": "c-1", "kind": "text"},
     ev.MESSAGE_READ: {"consultation_id": str(CID), "seq": 4},
     ev.TYPING: {"consultation_id": str(CID), "typing": True},
+    ev.BOARD_WATCH: {"office": "7406"},
 }
 
 
@@ -170,6 +217,7 @@ def test_acks_are_json() -> None:
         (ev.SendAck, {"ok": True, "message": msg}),
         (ev.ReadAck, {"ok": True, "seq": 4}),
         (ev.OkAck, {"ok": True}),
+        (ev.BoardAck, {"ok": True, "board": _board()}),
         (ev.ErrorAck, {"ok": False, "error": {"code": "forbidden", "message": "no"}}),
     ]
     for kind, ack in acks:

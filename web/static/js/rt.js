@@ -18,6 +18,9 @@ export const TYPING = "typing";
 export const CONSULTATION_JOIN = "consultation:join";
 export const CONSULTATION_LEAVE = "consultation:leave";
 export const MESSAGE_SEND = "message:send";
+// The queue boards (namespace /board, no login).
+export const BOARD_WATCH = "board:watch";
+export const QUEUE_BOARD = "queue:board";
 
 /** Connect with the login token (sessionStorage) or, failing that, the session cookie. */
 export function openSocket() {

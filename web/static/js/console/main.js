@@ -12,6 +12,7 @@ import { chosenHere, lang, onLangChange, setLang, t } from "../i18n.js";
 import { initLayout, setSignedIn, toast } from "../layout.js";
 import { CONSULTATION_UPDATED, MESSAGE_READ, QUEUE_UPDATED, ROOM_ACTIVITY, openSocket } from "../rt.js";
 import { createCanned } from "./canned.js";
+import { createDesk } from "./desk.js";
 import { createDialogs } from "./dialogs.js";
 import { KbAdmin, parseRoute } from "./kb_admin.js";
 import { logoutButton, showLogin } from "./login.js";
@@ -34,6 +35,7 @@ function createUi() {
   ui.roomHead = createRoomHead(ui);
   ui.dialogs = createDialogs(ui);
   ui.canned = createCanned(ui);
+  ui.desk = createDesk(ui);
   return ui;
 }
 
@@ -57,6 +59,7 @@ async function start(ui, user) {
   state.kbAdmin = new KbAdmin({ me: user, offices: state.offices, navigate: ui.shell.navigate,
     tz: () => state.offices.get(user.office || state.office)?.time_zone || DEFAULT_TZ });
   if (parseRoute(location.hash)) state.view = "kb";
+  else if (location.hash === "#desk") state.view = "desk";
   // The profile's language is applied only now that every view exists: the language listener
   // then renders the screen in it; otherwise it is rendered here.
   if (!chosenHere() && user.lang && user.lang !== lang()) setLang(user.lang);

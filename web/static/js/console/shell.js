@@ -22,6 +22,7 @@ export function createShell(ui) {
         state.office = officeSel.value;
         state.canned = null;
         ui.queue.load();
+        if (state.view === "desk") ui.desk.show();
       });
     }
     fill($("#nav"),
@@ -48,8 +49,9 @@ export function createShell(ui) {
     fill($("#main"), h("div", { class: "console-shell" },
       h("nav", { class: "viewbar", "aria-label": t("console.views") },
         viewTab("rooms", "#rooms", t("console.view.rooms"), h("span", { class: "badge unread", id: "view-unread", hidden: true })),
-        viewTab("kb", kbAdmin.hash, t("console.view.kb"))),
-      grid, kbAdmin.el));
+        viewTab("kb", kbAdmin.hash, t("console.view.kb")),
+        viewTab("desk", "#desk", t("desk.tab"))),
+      grid, kbAdmin.el, ui.desk.el));
     kbAdmin.render();
     showView(state.view);
     ui.queue.paint();
@@ -63,7 +65,9 @@ export function createShell(ui) {
     const grid = $("#grid");
     if (grid) grid.hidden = state.view !== "rooms";
     if (state.kbAdmin) state.kbAdmin.el.hidden = state.view !== "kb";
-    for (const name of ["rooms", "kb"]) {
+    if (state.view === "desk") ui.desk.show();
+    else ui.desk.hide();
+    for (const name of ["rooms", "kb", "desk"]) {
       const tab = $(`#view-${name}`);
       if (!tab) continue;
       if (name === state.view) tab.setAttribute("aria-current", "page");
@@ -81,6 +85,8 @@ export function createShell(ui) {
     if (parseRoute(hash)) {
       if (state.view !== "kb") showView("kb");
       state.kbAdmin.go(hash);
+    } else if (hash === "#desk") {
+      if (state.view !== "desk") showView("desk");
     } else if (!hash || hash === "#" || hash === "#rooms") {
       if (state.view !== "rooms") showView("rooms");
     }
