@@ -118,6 +118,13 @@ async def test_kiosk_ticket_board_speaks_desk_finishes_two_offices(
     await expect(kiosk_a.locator("#ticket .qr")).to_be_visible()
     await expect(kiosk_a.locator(".ticket-prio")).to_have_text("Lansia")
     await shot(kiosk_a, "walkin-kiosk-ticket")
+    # On paper: only the ticket, 72 mm wide (80 mm thermal paper), the QR code still there.
+    await kiosk_a.emulate_media(media="print")
+    assert await kiosk_a.locator("#k-print").is_hidden() and await kiosk_a.locator(".kiosk-head").is_hidden()
+    width = await kiosk_a.locator("#ticket").evaluate("(el) => el.getBoundingClientRect().width")
+    assert abs(width - 72 * 96 / 25.4) < 2, width
+    await expect(kiosk_a.locator("#ticket .qr")).to_be_visible()
+    await kiosk_a.emulate_media(media="screen")
 
     # Boalemo (7501): the number first, then the guest book with the ID card its standard requires.
     kiosk_b = await page_for(await new_context(viewport=TABLET))
@@ -207,7 +214,7 @@ async def test_phone_page_live_position_and_narrow_screens(
     await expect(phone.locator("#phone-status")).to_contain_text("meja 3")
     await shot(phone, "walkin-phone")
     # Every walk-in page fits a 360 px phone.
-    for path in ("/kiosk?office=1808", "/board?office=7406", mine["url"].replace("http://pst.test", "")):
+    for path in ("/kiosk?office=1808&paper=58", "/board?office=7406", mine["url"].replace("http://pst.test", "")):
         page = await page_for(await new_context(viewport=PHONE))
         await page.goto(path)
         await page.wait_for_load_state("networkidle")
@@ -216,6 +223,17 @@ async def test_phone_page_live_position_and_narrow_screens(
             await expect(page.locator("#k-id_number")).to_be_visible()  # 1808 requires an ID card
         sw, iw = await no_horizontal_overflow(page)
         assert sw <= iw, (path, sw, iw)
+        if path.startswith("/kiosk"):
+            # Tulang Bawang has no ticket step: the guest book (with its priority question) issues the number.
+            await page.get_by_text("Ibu hamil").click()
+            await fill_guestbook(page, name="Wayan", id_number="1808012345670003")
+            await expect(page.locator("#ticket-number")).to_have_text("A-001")
+            await expect(page.locator(".ticket-prio")).to_have_text("Ibu hamil")
+            sw, iw = await no_horizontal_overflow(page)
+            assert sw <= iw, ("ticket", sw, iw)
+            await page.emulate_media(media="print")  # ?paper=58: 48 mm printable on 58 mm paper
+            width = await page.locator("#ticket").evaluate("(el) => el.getBoundingClientRect().width")
+            assert abs(width - 48 * 96 / 25.4) < 2, width
         assert_no_console_errors(page)
     assert_no_console_errors(phone)
 

@@ -11,6 +11,7 @@ from bson import ObjectId
 
 from server.domain import guestbook, walkin_board
 from server.http.ratelimit import RateLimiter
+from server.http.routes_walkin import KIOSK_LIMITER
 from tests.conftest import Api
 
 WITA = ZoneInfo("Asia/Makassar")
@@ -390,3 +391,79 @@ def test_summary_and_masking_are_pure() -> None:
     assert walkin_board.summarize([])["promise_compliance"] is None
     assert guestbook.mask_id("7404012345670001") == "••••••••••••0001"
     assert guestbook.mask_id("12345") == "•••••"
+
+
+async def test_bad_input_is_4xx_never_5xx(client: Any, anon: Api, make_staff: Any, app: Any) -> None:
+    await clock(client, at=MORNING)
+    officer = await make_staff("officer", "7406")
+    t = (await take(anon, "7406"))["ticket"]
+    # Hundreds of kiosk calls from one address here: a limiter of its own keeps the 429s out of the way.
+    app[KIOSK_LIMITER].limit = 10_000
+    weird: list[Any] = [None, 2**70, -1, True, [], {}, {"$gt": ""}, "x" * 5000, "\x00\x07", "🙂" * 50]
+    fields = ("name", "email", "purpose", "id_type", "id_number", "ticket_id", "qr_token", "topic", "priority")
+    for value in weird:
+        for field in fields:
+            status, _ = await anon.call("POST", "/offices/7406/guestbook", guest(**{field: value}))
+            # An optional field left out (None, or nothing left once control characters go) is fine: 201.
+            assert 400 <= status < 500 or (status == 201 and value in (None, "\x00\x07", "🙂" * 50)), (field, value)
+    for field in ("name", "purpose"):
+        status, body = await anon.call("POST", "/offices/7406/guestbook", guest(**{field: "\x00\x07 "}))
+        assert status == 422 and body["error"]["code"] == f"missing_{field}"
+        for path, body in (
+            ("/offices/7406/queue/tickets", {"guestbook_id": value}),
+            ("/offices/7406/queue/tickets", {"priority": value}),
+            ("/offices/7406/queue/visits", {"code": value}),
+            ("/offices/7406/guestbook/prefill", {"qr_token": value}),
+        ):
+            status, _ = await anon.call("POST", path, body)
+            assert 400 <= status < 500 or (status == 201 and value is None), (path, value, status)
+        status, _ = await officer.call("POST", "/offices/7406/queue/next", {"desk": value})
+        assert status < 500, (value, status)
+        status, _ = await officer.call("POST", f"/queue/tickets/{t['id']}/done", {"summary": value, "topic": value})
+        assert status < 500, (value, status)
+    for bad_id in ("x", "0" * 24, "'; drop", "a" * 300):
+        for path in ("serve", "no-show", "done", "recall"):
+            status, _ = await officer.call("POST", f"/queue/tickets/{bad_id}/{path}", {})
+            assert status == 404, (bad_id, path, status)
+        assert (await anon.call("GET", f"/queue/tickets/{bad_id}?token=x"))[0] == 404
+        assert (await officer.call("POST", f"/guestbook/{bad_id}/reveal-id"))[0] == 404
+    status, body = await officer.call("GET", "/offices/7406/queue/summary?from=2026-13-01")
+    assert status == 422 and body["error"]["code"] == "invalid_from"
+    status, body = await officer.call("GET", "/offices/7406/queue/summary?from=2020-01-01&to=2026-01-01")
+    assert status == 422 and body["error"]["code"] == "invalid_range"
+
+
+async def test_a_qr_visitor_finds_the_walk_in_consultation_in_the_portal(
+    client: Any, anon: Api, make_user: Any, make_staff: Any
+) -> None:
+    await clock(client, at=MORNING)
+    user = await make_user(name="Sari Dewi")
+    officer = await make_staff("officer", "7406", name="Budi")
+    qr = await user.get("/me/guestbook-qr")
+    entry = (
+        await anon.post(
+            "/offices/7406/guestbook",
+            guest(name="Sari Dewi", email=user.user["email"], qr_token=qr["token"]),
+            expect=201,
+        )
+    )["entry"]
+    t = (await take(anon, "7406", guestbook_id=entry["id"]))["ticket"]
+    await officer.post("/offices/7406/queue/next", {}, expect=200)
+    done = await officer.post(f"/queue/tickets/{t['id']}/done", {"summary": "Dijelaskan."}, expect=200)
+    mine = await user.get("/consultations")
+    assert [c["id"] for c in mine["consultations"]] == [done["consultation"]["id"]]
+    assert mine["consultations"][0]["channel"] == "walk_in"
+    # A visitor without an account: the consultation belongs to nobody's account.
+    other = await make_user(name="Orang Lain")
+    assert (await other.get("/consultations"))["consultations"] == []
+
+
+async def test_retention_erases_old_id_numbers(client: Any, anon: Api, services: Any) -> None:
+    await clock(client, at=MORNING)
+    await anon.post("/offices/1808/guestbook", guest(id_type="ktp", id_number="1808012345670001"), expect=201)
+    await clock(client, advance=40 * 86400)
+    await anon.post("/offices/1808/guestbook", guest(id_type="ktp", id_number="1808012345670002"), expect=201)
+    erased = await guestbook.erase_id_numbers(services, services.now() - timedelta(days=30))
+    assert erased == 1
+    left = sorted([e["id_number"] async for e in services.db.guestbook.find({})], key=str)
+    assert left == ["1808012345670002", None]

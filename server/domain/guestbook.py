@@ -45,13 +45,14 @@ def mask_id(number: str | None) -> str | None:
 
 def clean_field(value: Any, field: str, max_chars: int, *, required: bool = False) -> str | None:
     """A text field trimmed, without control characters, within its length; None when empty."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is not None and not isinstance(value, str):
+        raise ValidationFailed(f"invalid_{field}", f"{field} must be text", field=field)
+    # Emptiness is judged after the control characters go: "\x00 " is as empty as "".
+    cleaned = _CONTROL.sub(" ", value or "").strip()
+    if not cleaned:
         if required:
             raise ValidationFailed(f"missing_{field}", f"{field} is required / wajib diisi", field=field)
         return None
-    if not isinstance(value, str):
-        raise ValidationFailed(f"invalid_{field}", f"{field} must be text", field=field)
-    cleaned = _CONTROL.sub(" ", value).strip()
     if len(cleaned) > max_chars:
         raise ValidationFailed(f"invalid_{field}", f"{field} is over {max_chars} characters", field=field)
     return cleaned
