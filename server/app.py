@@ -18,6 +18,7 @@ from server.http.api import Api, Handler, Route, json_response, parse_body, read
 from server.http.csrf import make_csrf_middleware
 from server.http.middleware import error_middleware
 from server.http.openapi import build_openapi
+from server.http.ratelimit import RATE_LIMITS, RateLimits
 from server.keys import DATABASE, NOTIFIER, SCHEDULER, SERVICES, SETTINGS, SIO
 from server.services import Services
 from server.settings import Settings
@@ -168,6 +169,8 @@ def create_app(settings: Settings) -> web.Application:
             api.mount(app, _wrap)
         # Inside error_middleware, so a refused write gets the usual JSON error.
         app.middlewares.append(make_csrf_middleware(settings, apis))
+        # Request limits per client address and account, for this process (real time, not the test clock).
+        app[RATE_LIMITS] = RateLimits(enabled=settings.pst_rate_limits)
         spec = build_openapi(apis, __version__)
 
         async def openapi(_: web.Request) -> web.Response:

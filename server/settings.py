@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,12 @@ class Settings(BaseSettings):
     # Origins besides PUBLIC_BASE_URL's and the request's own host that may send cookie-authenticated
     # writes (CSRF check), comma-separated: "https://portal.example.go.id,https://intranet.bps.go.id".
     pst_allowed_origins: str = Field(default="", alias="PST_ALLOWED_ORIGINS")
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated); from
+    # anyone else the header is ignored and the connection's address is the client's.
+    pst_trusted_proxies: str = Field(default="", alias="PST_TRUSTED_PROXIES")
+    # Request limits per client address and account (server/http/ratelimit.py); off only for
+    # benchmarks or behind a proxy that limits by itself.
+    pst_rate_limits: bool = Field(default=True, alias="PST_RATE_LIMITS")
 
     # Filled in by the CLI, not the environment.
     host: str = "127.0.0.1"
@@ -114,6 +121,18 @@ class Settings(BaseSettings):
     def _origins(cls, v: str) -> str:
         return ",".join(origin_of(item, strict=True) for item in v.split(",") if item.strip())
 
+    @field_validator("pst_trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: str) -> str:
+        out = []
+        for item in v.split(","):
+            if item.strip():
+                try:
+                    out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+                except ValueError:
+                    raise ValueError(f"{item.strip()!r} is not an IP address or CIDR such as 10.0.0.0/8") from None
+        return ",".join(out)
+
     @field_validator("pst_log_level")
     @classmethod
     def _level(cls, v: str) -> str:
@@ -142,6 +161,11 @@ class Settings(BaseSettings):
         if self.public_base_url:
             found.add(origin_of(self.public_base_url))
         return frozenset(found)
+
+    @property
+    def trusted_proxies(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """PST_TRUSTED_PROXIES as networks."""
+        return tuple(ipaddress.ip_network(n) for n in self.pst_trusted_proxies.split(",") if n)
 
     @property
     def base_url(self) -> str:

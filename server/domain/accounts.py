@@ -12,7 +12,6 @@ from server.domain.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    RateLimited,
     Unauthorized,
     ValidationFailed,
     is_duplicate_key,
@@ -33,8 +32,6 @@ EMAIL_RE = re.compile(
 )
 PASSWORD_MIN_CHARS = 8
 PASSWORD_MAX_CHARS = 256
-LOGIN_FAILURE_LIMIT = 10
-LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
 VERIFY_TOKEN_TTL = timedelta(days=3)
 RESET_TOKEN_TTL = timedelta(hours=2)
 
@@ -165,26 +162,17 @@ async def verify_email(svc: Services, token: str) -> Doc:
     return user
 
 
-async def _check_rate(svc: Services, email: str) -> None:
-    since = svc.now() - LOGIN_FAILURE_WINDOW
-    n = await svc.db.login_failures.count_documents({"email": email, "at": {"$gt": since}}, limit=LOGIN_FAILURE_LIMIT)
-    if n >= LOGIN_FAILURE_LIMIT:
-        raise RateLimited(
-            "too_many_attempts", "too many failed logins; try again in 15 minutes / terlalu banyak percobaan masuk"
-        )
-
-
 async def login(svc: Services, *, email: str, password: str, user_agent: str | None = None) -> tuple[str, Doc]:
     """Check the password and open a server-side session; returns (token, user)."""
+    # Guessing is limited at the edge per (client address, e-mail) in real time (server/http/ratelimit.py),
+    # so a stranger cannot lock the owner out.
     try:
         email = normalize_email(email)
     except ValidationFailed:
         email = (email or "").strip().lower()[:254]
-    await _check_rate(svc, email)
     user = await svc.db.users.find_one({"email": email})
     ok = await verify_password(user.get("password_hash") if user else None, password or "")
     if not ok or user is None or user.get("disabled"):
-        await svc.db.login_failures.insert_one({"email": email, "at": svc.now()})
         raise Unauthorized("invalid_credentials", "wrong e-mail or password / e-mail atau kata sandi salah")
     if not user.get("email_verified_at"):
         raise Forbidden("email_not_verified", "verify your e-mail first / verifikasi e-mail Anda terlebih dahulu")

@@ -88,7 +88,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 def _domain_error(exc: DomainError) -> web.Response:
     resp = json_response({"error": exc.to_dict()}, status=exc.status)
     if exc.status == 429:
-        resp.headers["Retry-After"] = "900"
+        resp.headers["Retry-After"] = str(exc.details.get("retry_after_secs", 60))
     elif exc.status == 503:
         resp.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECS)
     return resp

@@ -7,10 +7,11 @@ from typing import Any
 from aiohttp import web
 
 from server.domain import accounts, offices
-from server.domain.errors import NotFound
+from server.domain.errors import NotFound, Unauthorized
 from server.domain.models import public_office, public_user
 from server.http.api import Api, json_response
 from server.http.auth import clear_session_cookie, current_user, me, request_token, set_session_cookie
+from server.http.ratelimit import client_address, rate_limits
 from server.http.schemas import (
     EmailIn,
     LoginIn,
@@ -39,9 +40,10 @@ api = Api()
     response=UserOut,
     status=201,
     tags=["accounts"],
-    errors=(409, 422),
+    errors=(409, 422, 429),
 )
 async def register(request: web.Request, body: RegisterIn) -> web.Response:
+    rate_limits(request).hit("register", client_address(request))
     user = await accounts.register(request.app[SERVICES], **body.model_dump())
     return json_response(public_user(user), status=201)
 
@@ -70,10 +72,20 @@ async def verify(request: web.Request, body: TokenIn) -> web.Response:
     response=OkOut,
     status=202,
     tags=["accounts"],
+    errors=(429,),
 )
 async def resend(request: web.Request, body: EmailIn) -> web.Response:
-    await accounts.resend_verification(request.app[SERVICES], body.email)
+    if _account_mail_allowed(request, body.email):
+        await accounts.resend_verification(request.app[SERVICES], body.email)
     return json_response({"ok": True}, status=202)
+
+
+def _account_mail_allowed(request: web.Request, email: str) -> bool:
+    """Reset and verification mails: 429 past the per-address limit; past the per-recipient one, no mail
+    but the same 202 (nobody learns anything, nobody floods a mailbox)."""
+    limits = rate_limits(request)
+    limits.hit("account_mail", client_address(request))
+    return limits.allow("account_mail_to", email.strip().lower())
 
 
 @api.route(
@@ -88,9 +100,19 @@ async def resend(request: web.Request, body: EmailIn) -> web.Response:
 )
 async def login(request: web.Request, body: LoginIn) -> web.Response:
     svc = request.app[SERVICES]
-    token, user = await accounts.login(
-        svc, email=body.email, password=body.password, user_agent=request.headers.get("User-Agent")
-    )
+    limits = rate_limits(request)
+    address = client_address(request)
+    limits.hit("login", address)
+    # Failures count per (address, e-mail): a guesser elsewhere cannot lock the owner out.
+    failures_key = f"{address} {body.email.strip().lower()}"
+    limits.refuse_if_exceeded("login_failures", failures_key, code="too_many_attempts")
+    try:
+        token, user = await accounts.login(
+            svc, email=body.email, password=body.password, user_agent=request.headers.get("User-Agent")
+        )
+    except Unauthorized:
+        limits.record("login_failures", failures_key)
+        raise
     resp = json_response({"token": token, "user": public_user(user)})
     set_session_cookie(
         resp, token, secure=svc.settings.secure_cookies, max_age=svc.settings.pst_session_ttl_hours * 3600
@@ -124,9 +146,11 @@ async def logout(request: web.Request) -> web.Response:
     response=OkOut,
     status=202,
     tags=["accounts"],
+    errors=(429,),
 )
 async def password_reset(request: web.Request, body: EmailIn) -> web.Response:
-    await accounts.request_password_reset(request.app[SERVICES], body.email)
+    if _account_mail_allowed(request, body.email):
+        await accounts.request_password_reset(request.app[SERVICES], body.email)
     return json_response({"ok": True}, status=202)
 
 

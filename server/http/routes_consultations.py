@@ -14,6 +14,7 @@ from server.domain.inputs import MessageIn, ReadIn
 from server.domain.models import MessageOut, public_consultation, public_message
 from server.http.api import Api, json_response
 from server.http.auth import me
+from server.http.ratelimit import client_address, rate_limits
 from server.http.schemas import In, OkOut, Out
 from server.keys import SERVICES
 
@@ -95,10 +96,13 @@ class MessagesOut(Out):
     response=OpenOut,
     status=201,
     tags=["consultations"],
-    errors=(403, 422),
+    errors=(403, 422, 429),
 )
 async def open_consultation(request: web.Request, body: OpenIn) -> web.Response:
     user = me(request)
+    limits = rate_limits(request)
+    limits.hit("open", str(user["_id"]))
+    limits.hit("open_address", client_address(request))
     c, msg = await cons.open_consultation(request.app[SERVICES], user, **body.model_dump())
     out = public_consultation(c, user)
     out["message"] = public_message(msg) if msg else None
@@ -184,9 +188,11 @@ async def get_messages(request: web.Request) -> web.Response:
     response=MessageModel,
     status=201,
     tags=["consultations"],
-    errors=(403, 404, 409, 422),
+    errors=(403, 404, 409, 422, 429),
 )
 async def post_message(request: web.Request, body: MessageIn) -> web.Response:
+    # The socket's per-connection limit, per account over HTTP (it cannot be sidestepped by switching).
+    rate_limits(request).hit("message", str(me(request)["_id"]))
     msg, _ = await messages.post_message(
         request.app[SERVICES],
         me(request),

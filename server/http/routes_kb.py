@@ -12,6 +12,7 @@ from server.domain import kb
 from server.domain.errors import BadRequest
 from server.http.api import Api, json_response
 from server.http.auth import current_user, me
+from server.http.ratelimit import client_address, rate_limits
 from server.http.schemas import In, Out
 from server.keys import SERVICES
 
@@ -91,7 +92,7 @@ class MissesOut(Out):
     auth=None,
     response=SearchOut,
     tags=["knowledge base"],
-    errors=(422,),
+    errors=(422, 429),
     query={
         "q": {"type": "string", "maxLength": 500, "required": True},
         "office": {"type": "string"},
@@ -100,6 +101,7 @@ class MissesOut(Out):
     },
 )
 async def search(request: web.Request) -> web.Response:
+    rate_limits(request).hit("kb_search", client_address(request))
     q = request.query.get("q", "")
     office = request.query.get("office") or None
     try:
