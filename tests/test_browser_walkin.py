@@ -167,10 +167,15 @@ async def test_kiosk_ticket_board_speaks_desk_finishes_two_offices(
     form = desk_a.locator("form.desk-finish")
     await form.locator("select[name=topic]").select_option("data")
     await form.locator("textarea[name=summary]").fill("Tabel IPM kecamatan dikirim lewat e-mail.")
+    # Someone takes a number meanwhile: the desk repaints, the summary being written stays.
+    await client.post("/api/v1/offices/7406/queue/tickets", json={})
+    await expect(desk_a.locator("#desk-waiting")).to_contain_text("A-002")
+    await expect(form.locator("textarea[name=summary]")).to_have_value("Tabel IPM kecamatan dikirim lewat e-mail.")
     await shot(desk_a, "walkin-desk")
     await form.get_by_role("button", name="Simpan dan selesai").click()
     await expect(desk_a.locator("#desk-recent")).to_contain_text("A-001")
     await expect(board_a.locator("#done-today")).to_contain_text("1")
+    await expect(board_a.locator("#waiting-count")).to_have_text("1")
     stored = await services.db.consultations.find_one({"channel": "walk_in"})
     assert stored["status"] == "closed" and stored["summary"] == "Tabel IPM kecamatan dikirim lewat e-mail."
 
@@ -261,3 +266,29 @@ async def test_board_resyncs_after_a_dropped_connection(
     await expect(board.locator("#waiting-count")).to_have_text("1")
     await expect(board.locator("#conn")).to_be_hidden()
     assert_no_console_errors(board)
+
+
+async def test_desk_timer_turns_amber_then_red(
+    client: Any,
+    anon: Api,
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_staff: Any,
+) -> None:
+    await clock(client, at=MORNING)
+    officer = await make_staff("officer", "7406")
+    await anon.post("/offices/7406/queue/tickets", {}, expect=201)
+    desk = await desk_page(new_context, officer)
+    timer = desk.locator("#desk-timer")
+    await expect(timer).to_have_class(re.compile(r"\bok\b"))
+    await expect(desk.locator("#desk-timer-value")).to_have_text(re.compile(r"^00:0\d$"))
+    await clock(client, advance=8 * 60 + 30)
+    await anon.post("/offices/7406/queue/tickets", {}, expect=201)  # a change: the desk reloads
+    await expect(timer).to_have_class(re.compile(r"\bamber\b"))
+    await expect(desk.locator("#desk-timer-value")).to_have_text(re.compile(r"^08:3\d$"))
+    await clock(client, advance=2 * 60)
+    await anon.post("/offices/7406/queue/tickets", {}, expect=201)
+    await expect(timer).to_have_class(re.compile(r"\bred\b"))
+    # Calling the waiting visitor starts the next one's wait at its own taking (still red: it waited too).
+    await desk.locator("#desk-call").click()
+    await expect(desk.locator("#desk-mine")).to_contain_text("A-001")
+    assert_no_console_errors(desk)

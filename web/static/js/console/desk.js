@@ -30,8 +30,9 @@ export function createDesk(ui) {
   const { state } = ui;
   const el = h("section", { class: "desk-view", id: "desk-view", hidden: true, "aria-labelledby": "desk-h" });
   // `name`: this PC's desk, kept here so a repaint (every queue change) never loses what is being typed.
+  // `drafts`: ticket id -> {topic, summary} being written, for the same reason.
   const desk = { data: null, skew: 0, socket: null, office: null, finishing: null, tick: null, busy: false,
-    name: storedDesk() };
+    name: storedDesk(), drafts: new Map() };
   state.desk = desk;
 
   function office() {
@@ -106,20 +107,28 @@ export function createDesk(ui) {
   }
 
   function finishForm(tk) {
+    const draft = desk.drafts.get(tk.id) || { topic: (tk.guest && tk.guest.topic) || "", summary: "" };
+    desk.drafts.set(tk.id, draft);
+    const summary = h("textarea", { id: `finish-summary-${tk.id}`, name: "summary", rows: "3", maxlength: "4000" });
+    summary.value = draft.summary;
     const form = h("form", { class: "desk-finish", id: `finish-${tk.id}` },
       h("p", { class: "desk-finish-title", text: t("desk.finish.title", { number: tk.number }) }),
       h("label", { class: "field" }, h("span", { text: t("desk.finish.topic") }),
-        h("select", { name: "topic" }, TOPICS.map((x) => h("option", { value: x, text: t(`topic.${x}`), selected: (tk.guest && tk.guest.topic) === x })))),
-      h("label", { class: "field" }, h("span", { text: t("desk.finish.summary") }),
-        h("textarea", { name: "summary", rows: "3", maxlength: "4000" })),
+        h("select", { id: `finish-topic-${tk.id}`, name: "topic" }, TOPICS.map((x) => h("option", { value: x, text: t(`topic.${x}`), selected: draft.topic === x })))),
+      h("label", { class: "field" }, h("span", { text: t("desk.finish.summary") }), summary),
       h("div", { class: "row" },
         h("button", { type: "submit", class: "btn primary", text: t("desk.finish.save") }),
         h("button", { type: "button", class: "btn ghost", text: t("kiosk.cancel"), onclick: () => { desk.finishing = null; paint(); } })));
+    form.addEventListener("input", () => {
+      const fd = new FormData(form);
+      desk.drafts.set(tk.id, { topic: String(fd.get("topic") || ""), summary: String(fd.get("summary") || "") });
+    });
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const fd = new FormData(form);
       const body = { topic: fd.get("topic") || undefined, summary: String(fd.get("summary") || "").trim() || undefined };
       desk.finishing = null;
+      desk.drafts.delete(tk.id);
       await act(`/queue/tickets/${tk.id}/done`, body, t("desk.status.done"));
     });
     return form;
@@ -167,7 +176,20 @@ export function createDesk(ui) {
       h("span", { class: "desk-timer-label", text: t("desk.timer") }));
   }
 
+  /** Paint again after a queue change, keeping the focus and caret where the officer was typing. */
   function paint() {
+    const active = document.activeElement;
+    const focusId = active && el.contains(active) && active.id ? active.id : null;
+    const caret = focusId && typeof active.selectionStart === "number" ? [active.selectionStart, active.selectionEnd] : null;
+    paintAll();
+    const again = focusId ? document.getElementById(focusId) : null;
+    if (again) {
+      again.focus({ preventScroll: true });
+      if (caret && typeof again.setSelectionRange === "function") again.setSelectionRange(caret[0], caret[1]);
+    }
+  }
+
+  function paintAll() {
     const d = desk.data;
     if (!d) return;
     const mine = d.mine || [];
