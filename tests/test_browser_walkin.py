@@ -292,3 +292,42 @@ async def test_desk_timer_turns_amber_then_red(
     await desk.locator("#desk-call").click()
     await expect(desk.locator("#desk-mine")).to_contain_text("A-001")
     assert_no_console_errors(desk)
+
+
+async def test_guest_pass_prefills_the_kiosk_and_a_booking_code_redeems(
+    client: Any,
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    services: Any,
+) -> None:
+    await clock(client, at=MORNING)
+    user = await make_user(name="Sari Dewi")
+    # The portal's guest pass: a QR code of a short-lived signed token.
+    ctx = await new_context(viewport=PHONE)
+    await sign_in_as(ctx, user)
+    pass_page = await page_for(ctx)
+    await pass_page.goto("/guestbook-qr")
+    await expect(pass_page.locator("#pass-qr svg")).to_be_visible()
+    token = await pass_page.locator("#pass-qr").get_attribute("data-token")
+    assert token and token.startswith("PSTQR1:")
+    # At the kiosk a handheld scanner types the code and Enter.
+    kiosk = await page_for(await new_context(viewport=TABLET))
+    await kiosk.goto("/kiosk?office=7406")
+    await kiosk.locator("#k-qr").click()
+    await kiosk.locator("#k-qr-input").fill(token)
+    await kiosk.locator("#k-qr-input").press("Enter")
+    await expect(kiosk.locator("#k-name")).to_have_value("Sari Dewi")
+    await expect(kiosk.locator("#k-email")).to_have_value(user.user["email"])
+    await kiosk.locator("#k-purpose").fill("Data PDRB")
+    await kiosk.locator("#guestbook-form button[type=submit]").click()
+    await kiosk.locator("#k-take").click()
+    await expect(kiosk.locator("#ticket-number")).to_have_text("A-001")
+    entry = await services.db.guestbook.find_one({"via": "qr"})
+    assert str(entry["user_id"]) == user.user["id"]
+    # A booking code that does not exist says so, on the kiosk's own screen.
+    await kiosk.locator("#k-done").click()
+    await kiosk.locator("#k-visit").click()
+    await kiosk.locator("#k-code").fill("ZZZZ2222")
+    await kiosk.locator("#visit-form button[type=submit]").click()
+    await expect(kiosk.locator("#k-form-error")).to_contain_text("Kode pemesanan tidak ditemukan")
+    assert_no_console_errors(pass_page, kiosk)
