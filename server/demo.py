@@ -10,7 +10,6 @@ from typing import Any
 
 from server.domain import accounts, messages
 from server.domain import consultations as cons
-from server.domain.errors import Conflict
 from server.services import Services
 
 log = logging.getLogger(__name__)
@@ -58,11 +57,16 @@ async def _ensure_user(svc: Services, email: str, name: str, institution: str, o
     existing = await svc.db.users.find_one({"email": email})
     if existing:
         return existing
-    try:
-        user = await accounts.register(
-            svc, email=email, password=DEMO_PASSWORD, name=name, institution=institution, occupation=occupation
-        )
-    except Conflict:
+    user = await accounts.register(
+        svc,
+        email=email,
+        password=DEMO_PASSWORD,
+        name=name,
+        institution=institution,
+        occupation=occupation,
+        notify_existing=False,
+    )
+    if user is None:  # registered meanwhile (register tells no conflict)
         found = await svc.db.users.find_one({"email": email})
         assert found is not None
         return found

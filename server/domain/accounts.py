@@ -98,8 +98,15 @@ async def register(
     institution: str | None = None,
     occupation: str | None = None,
     lang: str = "id",
-) -> Doc:
-    """Create an unverified user and queue the verification e-mail."""
+    notify_existing: bool = True,
+) -> Doc | None:
+    """Create an unverified user and queue the verification e-mail; None when the address has an account.
+
+    The caller must not be able to tell the two apart (user enumeration): for an existing address
+    nothing changes, and its owner is mailed instead (a new verification link while it is unverified,
+    else a note that someone tried; not when `notify_existing` is False, the caller's mail limit).
+    Both ways do the same work: a password hash, a write, a lookup or token, a queued mail.
+    """
     email = normalize_email(email)
     check_password(password)
     name = (name or "").strip()
@@ -125,9 +132,16 @@ async def register(
     try:
         res = await svc.db.users.insert_one(user)
     except Exception as exc:
-        if is_duplicate_key(exc):
-            raise Conflict("email_taken", "an account with this e-mail exists / e-mail sudah terdaftar") from None
-        raise
+        if not is_duplicate_key(exc):
+            raise
+        existing = await svc.db.users.find_one({"email": email})
+        if existing is not None and notify_existing:
+            if existing.get("email_verified_at"):
+                await mailing.register_attempted(svc, existing)
+            else:
+                await send_verification(svc, existing)
+        log.info("registration for an address that has an account id=%s", existing["_id"] if existing else "?")
+        return None
     user["_id"] = res.inserted_id
     await send_verification(svc, user)
     log.info("user registered id=%s", user["_id"])

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
@@ -30,22 +34,30 @@ from server.keys import DATABASE, SERVICES
 
 api = Api()
 
+# Reset and verification requests answer after this long whatever happened (well above the ~10 ms the
+# slower case takes), so their timing does not tell whether an address has an account.
+ACCOUNT_MAIL_ANSWER_SECS = 0.15
+
 
 @api.route(
     "POST",
     "/auth/register",
-    summary="Register with an active e-mail; a verification link is e-mailed",
+    summary="Register with an active e-mail; a verification link is e-mailed (always 202, the same answer "
+    "for an address that has an account: its owner is mailed instead)",
     auth=None,
     body=RegisterIn,
-    response=UserOut,
-    status=201,
+    response=OkOut,
+    status=202,
     tags=["accounts"],
-    errors=(409, 422, 429),
+    errors=(422, 429),
 )
 async def register(request: web.Request, body: RegisterIn) -> web.Response:
-    rate_limits(request).hit("register", client_address(request))
-    user = await accounts.register(request.app[SERVICES], **body.model_dump())
-    return json_response(public_user(user), status=201)
+    limits = rate_limits(request)
+    limits.hit("register", client_address(request))
+    # The mail to an existing owner counts against the recipient's limit like reset and verification mails.
+    notify = limits.allow("account_mail_to", body.email.strip().lower())
+    await accounts.register(request.app[SERVICES], **body.model_dump(), notify_existing=notify)
+    return json_response({"ok": True}, status=202)
 
 
 @api.route(
@@ -75,9 +87,19 @@ async def verify(request: web.Request, body: TokenIn) -> web.Response:
     errors=(429,),
 )
 async def resend(request: web.Request, body: EmailIn) -> web.Response:
-    if _account_mail_allowed(request, body.email):
-        await accounts.resend_verification(request.app[SERVICES], body.email)
+    async with _even_time():
+        if _account_mail_allowed(request, body.email):
+            await accounts.resend_verification(request.app[SERVICES], body.email)
     return json_response({"ok": True}, status=202)
+
+
+@asynccontextmanager
+async def _even_time(secs: float = ACCOUNT_MAIL_ANSWER_SECS) -> AsyncIterator[None]:
+    """Take at least `secs`, so an address with an account (token, rendering, queued mail) answers as fast
+    as one without (a lookup): the time tells nothing (user enumeration)."""
+    started = time.monotonic()
+    yield
+    await asyncio.sleep(max(0.0, secs - (time.monotonic() - started)))
 
 
 def _account_mail_allowed(request: web.Request, email: str) -> bool:
@@ -149,8 +171,9 @@ async def logout(request: web.Request) -> web.Response:
     errors=(429,),
 )
 async def password_reset(request: web.Request, body: EmailIn) -> web.Response:
-    if _account_mail_allowed(request, body.email):
-        await accounts.request_password_reset(request.app[SERVICES], body.email)
+    async with _even_time():
+        if _account_mail_allowed(request, body.email):
+            await accounts.request_password_reset(request.app[SERVICES], body.email)
     return json_response({"ok": True}, status=202)
 
 

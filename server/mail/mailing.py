@@ -106,6 +106,13 @@ async def password_reset_requested(svc: Services, user: Doc, token: str) -> None
     await queue_mail(svc, user, None, "reset_password", mails.reset_password(user, link))
 
 
+async def register_attempted(svc: Services, user: Doc) -> None:
+    """Someone registered with the address of this existing account: its owner hears of it (the caller
+    got the same answer as for a new address), with a way to reset a forgotten password."""
+    link = f"{svc.settings.base_url}/app/#/forgot"
+    await queue_mail(svc, user, None, "register_attempted", mails.register_attempted(user, link))
+
+
 async def consultation_received(svc: Services, c: Doc, office: Doc) -> None:
     user = await recipient(svc, c)
     due = c["sla"]["due_at"]

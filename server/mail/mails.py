@@ -65,6 +65,11 @@ def reset_password(user: Doc, link: str) -> Mail:
     return render_mail("reset_password", **_common(user, None, None, None), account_name=user["name"], link=link)
 
 
+def register_attempted(user: Doc, link: str) -> Mail:
+    """To the owner of an address someone tried to register again: nothing changed; sign in, or reset."""
+    return render_mail("register_attempted", **_common(user, None, None, None), account_name=user["name"], link=link)
+
+
 # --- consultations ------------------------------------------------------------------------------
 
 
