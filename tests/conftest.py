@@ -246,7 +246,7 @@ def make_user(client: Any, app: Any) -> Any:
         email = email or f"user{next(counter)}-{uuid.uuid4().hex[:6]}@example.id"
         api = Api(client)
         await api.call("POST", "/auth/register", {"email": email, "password": "rahasia-123", "name": name,
-                                                  "lang": lang}, expect=201)
+                                                  "lang": lang}, expect=202)
         link = await outbox_link(app[SERVICES].db, email, "verify_email")
         token = link.split("token=")[1]
         await api.call("POST", "/auth/verify", {"token": token}, expect=200)

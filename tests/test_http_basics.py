@@ -106,7 +106,7 @@ async def test_openapi_describes_every_route(client: Any, app: Any) -> None:
     schema_ref = register["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     schema = spec["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
     assert {"email", "password", "name"} <= set(schema["required"])
-    assert "201" in register["responses"] and "422" in register["responses"]
+    assert "202" in register["responses"] and "422" in register["responses"]
     get_c = spec["paths"]["/api/v1/consultations/{id}"]["get"]
     assert get_c["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("ConsultationOut")
 

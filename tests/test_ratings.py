@@ -11,7 +11,7 @@ from bson import ObjectId
 
 from server.domain.security import sign
 from tests.conftest import Api, outbox_link
-from tests.test_schedulers import DAY, clock, messages, open_consultation, reply
+from tests.schedulers.test_schedulers import DAY, clock, messages, open_consultation, reply
 
 WITA = ZoneInfo("Asia/Makassar")
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=WITA)

@@ -22,7 +22,7 @@ from tests.browser import (  # noqa: F401  (fixtures are registered by importing
     sign_in,
 )
 from tests.conftest import Api
-from tests.fake_zoom import FakeZoom, fake_zoom_server  # noqa: F401
+from tests.fakes.fake_zoom import FakeZoom, fake_zoom_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

@@ -24,7 +24,7 @@ from tests.browser import (  # noqa: F401  (fixtures are registered by importing
     sign_in_as,
 )
 from tests.conftest import Api
-from tests.test_walkin import MORNING, clock
+from tests.http.test_walkin import MORNING, clock
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,7 @@ from server.search.engine import MAX_QUERY_CHARS, SearchIndex, normalize_query
 from server.search.markdown import markdown_to_text, render_markdown
 from server.search.text import Analyzer, TypoIndex, fold, surface_words
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARTICLES_PATH = ROOT / "mongo-init" / "kb_articles.json"
 OFFICES_PATH = ROOT / "mongo-init" / "offices.json"
 LABELLED_PATH = Path(__file__).resolve().parent / "kb_labelled.json"

@@ -1,6 +1,6 @@
 """A small fake Zoom: the documented OAuth and meeting endpoints, strict enough to catch client bugs.
 
-Use it from any test module with `from tests.fake_zoom import fake_zoom  # noqa: F401`; the same
+Use it from any test module with `from tests.fakes.fake_zoom import fake_zoom  # noqa: F401`; the same
 fixture is also importable as `fake_zoom_server`, which spares a `# noqa: F811` on every test that
 takes a `fake_zoom` argument.
 """

@@ -19,7 +19,7 @@ Mail = tuple[str, str, str]
 
 SEEDS = {
     o["code"]: o
-    for o in json.loads((Path(__file__).resolve().parent.parent / "mongo-init" / "offices.json").read_text())["offices"]
+    for o in json.loads((Path(__file__).resolve().parents[2] / "mongo-init" / "offices.json").read_text())["offices"]
 }
 BOMBANA = SEEDS["7406"]  # Asia/Makassar (WITA), no ID card required
 TULANG_BAWANG = SEEDS["1808"]  # Asia/Jakarta (WIB), ID card required

@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 
 from server.domain import events as ev
 from tests.conftest import Api
-from tests.test_walkin import MORNING, clock, take
+from tests.http.test_walkin import MORNING, clock, take
 
 
 class BoardClient:

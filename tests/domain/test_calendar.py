@@ -46,7 +46,7 @@ from server.domain.errors import ValidationFailed
 JKT = "Asia/Jakarta"  # WIB, UTC+7: Tulang Bawang 1808, Sumatera Selatan 1600
 MKS = "Asia/Makassar"  # WITA, UTC+8: Bombana 7406, Boalemo 7501, Kolaka Timur 7411
 
-SEED_OFFICES = Path(__file__).resolve().parent.parent / "mongo-init" / "offices.json"
+SEED_OFFICES = Path(__file__).resolve().parents[2] / "mongo-init" / "offices.json"
 
 
 def wib(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:

@@ -1,6 +1,6 @@
 """Escalation: Zoom/Jitsi/pasted-link meetings and in-person visits, against the real app.
 
-Zoom is the fake Zoom server (tests/fake_zoom.py), mail goes to a real SMTP server (aiosmtpd) through
+Zoom is the fake Zoom server (tests/fakes/fake_zoom.py), mail goes to a real SMTP server (aiosmtpd) through
 the app's own notifier, and time is the test clock. The host's start link is checked on every path
 a user can reach: the room message, consultation:updated, GET /consultations/{id}, the messages,
 the transcript and the e-mail.
@@ -26,7 +26,7 @@ from server.domain import meetings, visits
 from server.settings import Settings
 from server.storage.sweeps import CLAIM_LEASE
 from tests.conftest import Api, Received, SmtpServer
-from tests.fake_zoom import FakeZoom, fake_zoom_server  # noqa: F401
+from tests.fakes.fake_zoom import FakeZoom, fake_zoom_server  # noqa: F401
 
 MAKASSAR = ZoneInfo("Asia/Makassar")  # office 7406 (Bombana)
 JAKARTA = ZoneInfo("Asia/Jakarta")  # office 1808 (Tulang Bawang)

@@ -16,7 +16,7 @@ from server.domain.clock import TestClock
 from server.domain.errors import Unavailable, ValidationFailed
 from server.embedded import free_port
 from server.integrations.zoom import ZoomClient, public_meeting_fields
-from tests.fake_zoom import FakeZoom, fake_zoom_server  # noqa: F401
+from tests.fakes.fake_zoom import FakeZoom, fake_zoom_server  # noqa: F401
 
 MAKASSAR = ZoneInfo("Asia/Makassar")
 

@@ -62,7 +62,7 @@ async def two_processes(settings: Settings, redis_url: str) -> AsyncIterator[tup
 async def _login_user(client: TestClient, app_db: Any) -> Api:
     api = Api(client)
     email = "lintas@example.id"
-    await api.call("POST", "/auth/register", {"email": email, "password": "rahasia-123", "name": "Lintas"}, expect=201)
+    await api.call("POST", "/auth/register", {"email": email, "password": "rahasia-123", "name": "Lintas"}, expect=202)
     token = (await outbox_link(app_db, email, "verify_email")).split("token=")[1]
     await api.call("POST", "/auth/verify", {"token": token}, expect=200)
     _, body = await api.call("POST", "/auth/login", {"email": email, "password": "rahasia-123"}, expect=200)
