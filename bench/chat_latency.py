@@ -770,7 +770,7 @@ async def _http(http: aiohttp.ClientSession, method: str, url: str, body: Any = 
     for attempt in range(5):
         async with http.request(method, url, json=body, headers=headers) as resp:
             data = await resp.json(content_type=None)
-            if resp.status in (200, 201):
+            if resp.status in (200, 201, 202):
                 return data
             if resp.status == 503 and attempt < 4:
                 await asyncio.sleep(0.5 * (attempt + 1))
