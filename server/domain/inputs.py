@@ -17,6 +17,10 @@ from server.domain.errors import ValidationFailed
 # A message's length limit: enforced by messages.clean_text (code message_too_long), shown by MessageIn.text's schema.
 MESSAGE_MAX_CHARS = 4000
 
+# The largest seq a client may name (as GET /consultations/{id}/messages allows): past it a number
+# would not fit the database's 64-bit integers (2**70 was an OverflowError, a 500).
+SEQ_MAX = 10**9
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -89,7 +93,7 @@ class ReadMessageIn(ReadIn, ConsultationRef):
 class JoinIn(ConsultationRef):
     """consultation:join: enter the room and get the messages after `after_seq`."""
 
-    after_seq: StrictInt | None = Field(default=0, ge=0)
+    after_seq: StrictInt | None = Field(default=0, ge=0, le=SEQ_MAX)
 
 
 class BoardWatchIn(In):

@@ -23,6 +23,7 @@ from server.domain.models import MessageOut, is_staff, public_message
 from server.domain.rooms import consultation_room, consultation_staff_room, office_staff_room, user_room
 from server.http.auth import COOKIE_NAME
 from server.services import Services
+from server.storage.db import is_unavailable, request_deadline, unavailable_error
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +108,16 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def dispatch(self, event: str, handler: Handler, sid: str, data: Any) -> ev.Ack:
         """Parse the payload with its model, run the handler; every failure is an error ack."""
         try:
-            return await handler(sid, inputs.parse(ev.RECEIVED[event], data))
+            # The same deadline as an HTTP request: a frozen database is an error ack, not a hang.
+            with request_deadline(self._services().settings.pst_db_timeout_secs):
+                return await handler(sid, inputs.parse(ev.RECEIVED[event], data))
         except DomainError as exc:
             return error_ack(exc.code, exc.message)
-        except Exception:
+        except Exception as exc:
+            if is_unavailable(exc):
+                log.warning("database unavailable on socket event %s: %r", event, exc)
+                down = unavailable_error()
+                return error_ack(down.code, down.message)
             log.exception("socket event %s failed", event)
             return error_ack("internal_error", "internal error")
 
