@@ -82,14 +82,19 @@ class Database:
             return False
 
 
-def make_client(uri: str) -> AsyncMongoClient[Doc]:
+def make_client(uri: str, *, journal: bool | None = None) -> AsyncMongoClient[Doc]:
+    """The client; `journal=True` acknowledges a write only once it is in the on-disk journal."""
     # tz_aware: every datetime read back carries UTC, never naive.
+    options: dict[str, Any] = {}
+    if journal is not None:
+        options["journal"] = journal
     return AsyncMongoClient(
         uri,
         tz_aware=True,
         serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
         connectTimeoutMS=CONNECT_TIMEOUT_MS,
         socketTimeoutMS=SOCKET_TIMEOUT_MS,
+        **options,
     )
 
 
@@ -115,7 +120,10 @@ async def open_database(
         uri = embedded.uri
     # The embedded child is restarted on the same port when it dies; the client reconnects by itself.
     supervisor = asyncio.create_task(embedded.supervise(), name="embedded-db") if embedded is not None else None
-    client = make_client(uri)
+    # The embedded database journals a write before acknowledging it (writeConcern j:true): killed, it
+    # loses nothing that was acknowledged (without it, the last writes in its log buffer were lost to a
+    # SIGKILL). A configured MongoDB keeps whatever write concern its URI asks for.
+    client = make_client(uri, journal=True if embedded is not None else None)
     try:
         db = client[settings.pst_db_name]
         if init_schema:
