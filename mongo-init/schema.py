@@ -146,6 +146,8 @@ COLLECTIONS: list[Collection] = [
                 **_partial({"rating_reminder_at": {"$gte": SWEEP_FLOOR}}),
             ),
             IndexModel([("office", ASC), ("closed_at", ASC)], name="office_closed"),
+            # Reports and the history: an office's consultations by the day they arrived.
+            IndexModel([("office", ASC), ("created_at", ASC)], name="office_created"),
             IndexModel([("visit.code", ASC)], name="visit_code", sparse=True),
         ],
         _schema(

@@ -14,7 +14,7 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from server.domain import access, kb, messages, sla
+from server.domain import access, durations, kb, messages, sla
 from server.domain.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed, is_duplicate_key
 from server.domain.models import TOPICS, is_staff
 from server.domain.offices import get_office
@@ -294,11 +294,14 @@ async def close(
         summary = messages.clean_text(summary, field="summary") if summary.strip() else None
     why = reason or ("resolved" if is_staff(actor) else "user")
     now = svc.now()
+    # The working minutes it took, counted once on the office's calendar (server.domain.durations).
+    spent = durations.close_fields(await get_office(svc, c["office"]), c, now)
     updated = await update_and_get(
         svc.db.consultations,
         {**(only_if or {}), "_id": c["_id"], "status": {"$ne": "closed"}},
         {
             "$set": {
+                **spent,
                 "status": "closed",
                 "close_reason": why,
                 "closed_at": now,

@@ -16,7 +16,7 @@ from typing import Any
 from bson import ObjectId
 
 from server import i18n
-from server.domain import access, events, sla
+from server.domain import access, durations, events, sla
 from server.domain.errors import Conflict, Forbidden, ValidationFailed, is_duplicate_key
 from server.domain.inputs import MESSAGE_MAX_CHARS
 from server.domain.models import is_staff
@@ -159,10 +159,13 @@ async def _after_message(svc: Services, c: Doc, msg: Doc, user: Doc | None) -> D
         if (c.get("sla") or {}).get("paused"):
             sets.update(sla.resume_sla(await get_office(svc, c["office"]), c, now))
     elif staff and msg["kind"] in ("text", "file"):
+        office = await get_office(svc, c["office"])
         sets["last_staff_message_at"] = now
-        sets["idle"] = sla.idle_plan(await get_office(svc, c["office"]), now)
+        sets["idle"] = sla.idle_plan(office, now)
         if (c.get("sla") or {}).get("state") != "met" and not c.get("first_response_at"):
             sets["first_response_at"] = now
+            # Counted once here on the office's calendar, so the reports take percentiles in the database.
+            sets[durations.FIRST_RESPONSE_FIELD] = durations.first_response_minutes(office, c, now)
             sets["sla.state"] = "met"
             sets["sla.met_at"] = now
             sets["sla.paused"] = False
@@ -317,7 +320,7 @@ async def _reopen_after_idle(svc: Services, c: Doc, user: Doc) -> Doc:
         {"_id": c["_id"], "status": "closed", "close_reason": "idle"},
         {
             "$set": {"status": status, "close_reason": None, "closed_at": None, "reopened_at": now, "updated_at": now},
-            "$unset": {"rating_reminder_at": ""},
+            "$unset": {"rating_reminder_at": "", durations.RESOLUTION_FIELD: ""},
         },
     )
     if updated is None:
