@@ -5,10 +5,24 @@ A module that is missing or misspelt fails at import: routes are never dropped i
 
 from __future__ import annotations
 
-from server.http import routes_escalation, routes_kb, routes_officer, routes_rating, routes_walkin
+from server.http import (
+    routes_escalation,
+    routes_kb,
+    routes_officer,
+    routes_rating,
+    routes_reports,
+    routes_walkin,
+)
 from server.http.api import Api
 
 
 def apis() -> list[Api]:
     """Each group's `api`, in the order of the OpenAPI document."""
-    return [routes_officer.api, routes_kb.api, routes_escalation.api, routes_rating.api, routes_walkin.api]
+    return [
+        routes_officer.api,
+        routes_kb.api,
+        routes_escalation.api,
+        routes_rating.api,
+        routes_walkin.api,
+        routes_reports.api,
+    ]
