@@ -135,12 +135,13 @@ async def test_account_mails_are_limited_per_recipient_and_address(
     if kind == "reset_password":
         token = (await outbox_link(db, email, "verify_email")).split("token=")[1]
         assert (await _call(client, "POST", "/auth/verify", {"token": token}))[0] == 200
-    before = await db.outbox.count_documents({"to": email, "kind": kind})
     per_recipient = RULES["account_mail_to"].limit
-    # From many addresses: the same 202 every time, but at most a few mails to one mailbox an hour.
+    # From many addresses: the same 202 every time, but at most a few mails to one mailbox an hour (the
+    # verification mail of the registration counts too).
     for i in range(per_recipient + 3):
         assert (await _call(client, "POST", path, {"email": email}, ip=f"203.0.113.{100 + i}"))[0] == 202
-    assert await db.outbox.count_documents({"to": email, "kind": kind}) - before == per_recipient
+    assert await db.outbox.count_documents({"to": email}) == per_recipient
+    assert await db.outbox.count_documents({"to": email, "kind": kind}) >= 1
     # From one address: refused past its limit, whatever the recipients.
     per_address = RULES["account_mail"].limit
     statuses = [
