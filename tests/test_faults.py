@@ -29,6 +29,9 @@ import pytest
 from server.embedded import free_port
 
 START_TIMEOUT = 60.0
+# The requirement is a 30 s freeze; 8 s shows the same bounds in the suite. PST_TEST_FREEZE_SECS=30 runs
+# the full length.
+FREEZE_SECS = float(os.environ.get("PST_TEST_FREEZE_SECS", "8"))
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -236,7 +239,7 @@ def test_killed_database_is_restarted_and_nothing_acknowledged_is_lost(served: S
 
 
 def test_frozen_database_gives_bounded_503s_and_the_server_recovers(served: Served) -> None:
-    """SIGSTOP the database for 8 s (the requirement is 30 s; the bound shown is the same)."""
+    """SIGSTOP the database for FREEZE_SECS (the requirement is 30 s; the bounds shown are the same)."""
     served.sign_up()
     cid = _open_consultation(served)
     for i in range(5):
@@ -263,9 +266,13 @@ def test_frozen_database_gives_bounded_503s_and_the_server_recovers(served: Serv
         )
         assert (status, body["error"]["code"]) == (503, "database_unavailable"), body
         assert took < 3 + 1.5, f"a write took {took:.1f}s"
-        status, body, took = served.request("GET", "/healthz", timeout=10)
-        assert status == 503 and took < 2.0, (status, took)
-        time.sleep(max(0.0, 8 - (time.monotonic() - frozen_at)))
+        # And so on for as long as it stays frozen.
+        while time.monotonic() - frozen_at < FREEZE_SECS - 2:
+            status, body, took = served.request("GET", "/healthz", timeout=10)
+            assert status == 503 and took < 2.0, (status, took)
+            status, body, took = served.request("GET", "/consultations", timeout=30)
+            assert status == 503 and took < 3 + 1.5, (status, body, took)
+        time.sleep(max(0.0, FREEZE_SECS - (time.monotonic() - frozen_at)))
     finally:
         os.kill(pid, signal.SIGCONT)
 
