@@ -33,6 +33,10 @@ ID: dict[str, str] = {
         "Konsultasi dialihkan ke {{ officer }}{% if office %} ({{ office }}){% endif %}."
     ),
     "consultation.transferred_to_office": "Konsultasi dialihkan ke {{ office }}.",
+    "consultation.taken": (
+        "Konsultasi diambil alih oleh supervisor {{ officer }}"
+        "{% if previous is defined and previous %} dari {{ previous }}{% endif %}."
+    ),
     "consultation.closed": (
         "Konsultasi ditutup oleh {{ by or 'sistem' }}.{% if summary %} Ringkasan: {{ summary }}{% endif %}"
     ),
@@ -107,6 +111,10 @@ EN: dict[str, str] = {
         "The consultation was transferred to {{ officer }}{% if office %} ({{ office }}){% endif %}."
     ),
     "consultation.transferred_to_office": "The consultation was transferred to {{ office }}.",
+    "consultation.taken": (
+        "Supervisor {{ officer }} took over this consultation"
+        "{% if previous is defined and previous %} from {{ previous }}{% endif %}."
+    ),
     "consultation.closed": (
         "The consultation was closed by {{ by or 'the system' }}.{% if summary %} Summary: {{ summary }}{% endif %}"
     ),

@@ -11,6 +11,7 @@ from server.http import (
     routes_officer,
     routes_rating,
     routes_reports,
+    routes_supervisor,
     routes_walkin,
 )
 from server.http.api import Api
@@ -25,4 +26,5 @@ def apis() -> list[Api]:
         routes_rating.api,
         routes_walkin.api,
         routes_reports.api,
+        routes_supervisor.api,
     ]

@@ -110,6 +110,7 @@ async def test_trends(month: None, make_staff: Any) -> None:
     ],
 )
 async def test_who_may_read_each_report(path: str, anon: Api, make_staff: Any, make_user: Any) -> None:
+    anon.client.session.cookie_jar.clear()
     await anon.call("GET", path, expect=401)
     await (await make_user()).call("GET", path, expect=403)
     await (await make_staff("officer", "7406")).call("GET", path, expect=403)
