@@ -21,9 +21,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mongo_init.schema import apply, seed_offices  # noqa: E402
 from pymongo import AsyncMongoClient  # noqa: E402
 
+from mongo_init.schema import apply, seed_offices  # noqa: E402
 from server.domain import messages  # noqa: E402
 from server.domain.clock import SystemClock  # noqa: E402
 from server.embedded import EmbeddedDatabase  # noqa: E402

@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bson import ObjectId  # noqa: E402
-from mongo_init.schema import COLLECTIONS, apply, seed_offices  # noqa: E402
 from pymongo import AsyncMongoClient  # noqa: E402
 
+from mongo_init.schema import COLLECTIONS, apply, seed_offices  # noqa: E402
 from schedulers import consultation_jobs as cj  # noqa: E402
 from schedulers.runner import Scheduler  # noqa: E402
 from server.domain.clock import TestClock  # noqa: E402

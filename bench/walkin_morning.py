@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mongo_init.schema import apply, seed_offices  # noqa: E402
 from pymongo import AsyncMongoClient  # noqa: E402
 
+from mongo_init.schema import apply, seed_offices  # noqa: E402
 from server.domain import accounts, walkin  # noqa: E402
 from server.domain import walkin_board as wb  # noqa: E402
 from server.domain.clock import TestClock  # noqa: E402

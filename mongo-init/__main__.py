@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import logging
 
-from mongo_init.schema import apply, seed_offices
 from pymongo import AsyncMongoClient
+
+from mongo_init.schema import apply, seed_offices
 
 
 async def _run(uri: str, db_name: str, seed: bool) -> None:

@@ -134,7 +134,7 @@ class MailHandler:
         self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), msg, raw))
         return "250 Message accepted"
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:  # noqa: ASYNC109 - a polling deadline whose failure names what was awaited
         deadline = asyncio.get_running_loop().time() + timeout
         while len(self.received) < count:
             if asyncio.get_running_loop().time() > deadline:
@@ -305,7 +305,7 @@ class SocketClient:
     def of(self, event: str) -> list[Any]:
         return [d for e, d in self.events if e == event]
 
-    async def wait_for(self, event: str, pred: Any = None, timeout: float = 5.0) -> Any:
+    async def wait_for(self, event: str, pred: Any = None, timeout: float = 5.0) -> Any:  # noqa: ASYNC109 - a polling deadline whose failure names the event
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             for d in self.of(event):

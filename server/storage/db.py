@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pymongo
-from mongo_init.schema import apply, seed_offices
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, PyMongoError
 
+from mongo_init.schema import apply, seed_offices
 from server.domain.errors import Unavailable
 from server.embedded import EmbeddedDatabase, running_instance
 from server.settings import Settings
