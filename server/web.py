@@ -17,6 +17,8 @@ VENDOR_FILES = {
     "socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
     "socket.io.min.js.map": "socket.io-client/dist/socket.io.min.js.map",
     "qrcode.mjs": "qrcode-generator/dist/qrcode.mjs",
+    "chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
+    "chart.umd.min.js.map": "chart.js/dist/chart.umd.min.js.map",
 }
 
 PAGES = {

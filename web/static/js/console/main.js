@@ -12,11 +12,14 @@ import { chosenHere, lang, onLangChange, setLang, t } from "../i18n.js";
 import { initLayout, setSignedIn, toast } from "../layout.js";
 import { CONSULTATION_UPDATED, MESSAGE_READ, QUEUE_UPDATED, ROOM_ACTIVITY, openSocket } from "../rt.js";
 import { createCanned } from "./canned.js";
+import { createDashboard } from "./dashboard.js";
 import { createDesk } from "./desk.js";
 import { createDialogs } from "./dialogs.js";
 import { KbAdmin, parseRoute } from "./kb_admin.js";
 import { logoutButton, showLogin } from "./login.js";
+import { createHistory } from "./history.js";
 import { createMine } from "./mine.js";
+import { createOverview } from "./overview.js";
 import { createPanes } from "./panes.js";
 import { createQueue } from "./queue.js";
 import { createRoomHead } from "./room_head.js";
@@ -36,6 +39,11 @@ function createUi() {
   ui.dialogs = createDialogs(ui);
   ui.canned = createCanned(ui);
   ui.desk = createDesk(ui);
+  ui.overview = createOverview(ui);
+  ui.history = createHistory(ui);
+  ui.dashboard = createDashboard(ui);
+  // Views beyond rooms, knowledge base and desk, each with its own address (shell.js routes them).
+  ui.views = [ui.overview, ui.history, ui.dashboard];
   return ui;
 }
 
@@ -60,11 +68,13 @@ async function start(ui, user) {
     tz: () => state.offices.get(user.office || state.office)?.time_zone || DEFAULT_TZ });
   if (parseRoute(location.hash)) state.view = "kb";
   else if (location.hash === "#desk") state.view = "desk";
+  else if (ui.shell.viewFor(location.hash)) state.view = ui.shell.viewFor(location.hash).name;
   // The profile's language is applied only now that every view exists: the language listener
   // then renders the screen in it; otherwise it is rendered here.
   if (!chosenHere() && user.lang && user.lang !== lang()) setLang(user.lang);
   else ui.shell.render();
   if (state.view === "kb") state.kbAdmin.go(location.hash);
+  else if (ui.shell.viewFor(location.hash)) ui.shell.viewFor(location.hash).go(location.hash);
   watch(ui, openSocket());
   await Promise.all([ui.queue.load(), ui.mine.load()]);
 }
@@ -94,16 +104,21 @@ function watch(ui, socket) {
     }
     connectedBefore = true;
   });
-  socket.on(QUEUE_UPDATED, (p) => ui.queue.onQueue(p));
+  socket.on(QUEUE_UPDATED, (p) => {
+    ui.queue.onQueue(p);
+    ui.overview.changed(p && p.office);
+  });
   socket.on(ROOM_ACTIVITY, (p) => {
     if (!p || !p.consultation) return;
     ui.mine.onActivity(p.consultation);
     ui.queue.onActivity(p.consultation);
+    ui.overview.changed(p.consultation.office);
   });
   socket.on(CONSULTATION_UPDATED, (c) => {
     if (!c || !c.id) return;
     ui.mine.upsert(c);
     ui.queue.onUpdated(c);
+    ui.overview.changed(c.office);
   });
   socket.on(MESSAGE_READ, (p) => {
     if (p && state.me && p.user_id === state.me.id) ui.mine.setRead(p.consultation_id, p.seq);

@@ -23,6 +23,7 @@ export function createShell(ui) {
         state.canned = null;
         ui.queue.load();
         if (state.view === "desk") ui.desk.show();
+        for (const v of ui.views || []) v.onOffice();
       });
     }
     fill($("#nav"),
@@ -50,8 +51,10 @@ export function createShell(ui) {
       h("nav", { class: "viewbar", "aria-label": t("console.views") },
         viewTab("rooms", "#rooms", t("console.view.rooms"), h("span", { class: "badge unread", id: "view-unread", hidden: true })),
         viewTab("kb", kbAdmin.hash, t("console.view.kb")),
-        viewTab("desk", "#desk", t("desk.tab"))),
-      grid, kbAdmin.el, ui.desk.el));
+        viewTab("desk", "#desk", t("desk.tab")),
+        extraViews().map((v) => viewTab(v.name, v.hash(), v.label()))),
+      grid, kbAdmin.el, ui.desk.el, extraViews().map((v) => v.el)));
+    for (const v of extraViews()) v.rebuild();
     kbAdmin.render();
     showView(state.view);
     ui.queue.paint();
@@ -67,7 +70,11 @@ export function createShell(ui) {
     if (state.kbAdmin) state.kbAdmin.el.hidden = state.view !== "kb";
     if (state.view === "desk") ui.desk.show();
     else ui.desk.hide();
-    for (const name of ["rooms", "kb", "desk"]) {
+    for (const v of ui.views || []) {
+      if (v.name === state.view) v.show();
+      else v.hide();
+    }
+    for (const name of ["rooms", "kb", "desk", ...extraViews().map((v) => v.name)]) {
       const tab = $(`#view-${name}`);
       if (!tab) continue;
       if (name === state.view) tab.setAttribute("aria-current", "page");
@@ -87,9 +94,23 @@ export function createShell(ui) {
       state.kbAdmin.go(hash);
     } else if (hash === "#desk") {
       if (state.view !== "desk") showView("desk");
+    } else if (viewFor(hash)) {
+      const v = viewFor(hash);
+      if (state.view !== v.name) showView(v.name);
+      v.go(hash);
     } else if (!hash || hash === "#" || hash === "#rooms") {
       if (state.view !== "rooms") showView("rooms");
     }
+  }
+
+  /** The supervisors' and history views (overview.js, history.js, dashboard.js) this person may use. */
+  function extraViews() {
+    return (ui.views || []).filter((v) => v.allowed());
+  }
+
+  /** The extra view whose address `hash` is, if any. */
+  function viewFor(hash) {
+    return extraViews().find((v) => v.matches(hash)) || null;
   }
 
   /** Go to `hash` (routing again when it is already showing). */
@@ -109,5 +130,5 @@ export function createShell(ui) {
     badge.setAttribute("aria-label", n ? t("list.unread", { n }) : "");
   }
 
-  return { render, showView, route, navigate, paintViewBadge };
+  return { render, showView, route, navigate, paintViewBadge, viewFor };
 }
