@@ -51,7 +51,22 @@ def _partial(expr: Doc) -> Doc:
 COLLECTIONS: list[Collection] = [
     Collection(
         "offices",
-        [IndexModel([("code", ASC)], unique=True, name="code_unique")],
+        [
+            IndexModel([("code", ASC)], unique=True, name="code_unique"),
+            # A WhatsApp number or a mailbox belongs to one office (the webhook and the intake route by them).
+            IndexModel(
+                [("channels.whatsapp.phone_number_id", ASC)],
+                unique=True,
+                name="whatsapp_number_unique",
+                **_partial({"channels.whatsapp.phone_number_id": {"$type": "string"}}),
+            ),
+            IndexModel(
+                [("channels.email.address", ASC)],
+                unique=True,
+                name="email_address_unique",
+                **_partial({"channels.email.address": {"$type": "string"}}),
+            ),
+        ],
         _schema(
             ["code", "name", "time_zone", "policy"],
             {
@@ -81,6 +96,8 @@ COLLECTIONS: list[Collection] = [
         [
             IndexModel([("email", ASC)], unique=True, name="email_unique"),
             IndexModel([("office", ASC), ("role", ASC)], name="office_role"),
+            # A WhatsApp sender is linked to the verified account with their phone number.
+            IndexModel([("phone", ASC)], name="phone", **_partial({"phone": {"$type": "string"}})),
         ],
         _schema(
             ["email", "name", "role", "created_at"],
@@ -149,6 +166,12 @@ COLLECTIONS: list[Collection] = [
             # Reports and the history: an office's consultations by the day they arrived.
             IndexModel([("office", ASC), ("created_at", ASC)], name="office_created"),
             IndexModel([("visit.code", ASC)], name="visit_code", sparse=True),
+            # WhatsApp and e-mail: the contact's latest consultation at an office continues.
+            IndexModel(
+                [("contact.key", ASC), ("office", ASC), ("created_at", DESC)],
+                name="contact_recent",
+                **_partial({"contact.key": {"$type": "string"}}),
+            ),
         ],
         _schema(
             ["number", "office", "user_id", "status", "channel", "created_at", "last_seq"],
@@ -198,18 +221,37 @@ COLLECTIONS: list[Collection] = [
                 name="dedupe_unique",
                 **_partial({"dedupe_key": {"$type": "string"}}),
             ),
+            # WhatsApp status webhooks find the message we sent by Meta's id.
+            IndexModel([("provider_id", ASC)], name="provider_id", **_partial({"provider_id": {"$type": "string"}})),
         ],
         _schema(
             ["kind", "to", "status", "due_at", "message_id", "created_at"],
             {
                 "kind": _STR,
                 "to": _STR,
-                "status": {"enum": ["pending", "sending", "sent", "failed"]},
+                "status": {"enum": ["pending", "sending", "sent", "failed", "held"]},
                 "due_at": _DATE,
                 "message_id": _STR,
                 "created_at": _DATE,
             },
         ),
+    ),
+    # People who write through WhatsApp or e-mail, with or without an account (server/domain/channels.py).
+    Collection(
+        "contacts",
+        [IndexModel([("key", ASC)], unique=True, name="key_unique")],
+        _schema(
+            ["key", "channel", "created_at"],
+            {"key": _STR, "channel": {"enum": ["whatsapp", "email"]}, "created_at": _DATE},
+        ),
+    ),
+    # Every WhatsApp message and e-mail taken in, by its provider id (idempotency), and per sender (rate limit).
+    Collection(
+        "channel_inbound",
+        [
+            IndexModel([("channel", ASC), ("sender", ASC), ("received_at", DESC)], name="sender_recent"),
+            IndexModel([("received_at", ASC)], expireAfterSeconds=90 * 86400, name="received_ttl"),
+        ],
     ),
     Collection("canned_responses", [IndexModel([("office", ASC), ("title", ASC)], name="office_title")]),
     Collection("attachments", [IndexModel([("consultation_id", ASC)], name="consultation")]),

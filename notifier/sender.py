@@ -102,13 +102,24 @@ def _from_address(mail_from: str) -> Address:
 def build_email(doc: Doc, mail_from: str, *, now: datetime | None = None) -> EmailMessage:
     """The e-mail for one outbox document; header values never carry line breaks."""
     msg = EmailMessage(policy=policy.default)
-    msg["From"] = _from_address(mail_from)
+    thread = doc.get("thread") or {}
+    # An e-mail consultation's mails leave from the office's address, in the user's thread.
+    if thread.get("from"):
+        msg["From"] = _address(str(thread["from"]), thread.get("from_name"))
+    else:
+        msg["From"] = _from_address(mail_from)
     msg["To"] = _address(str(doc.get("to") or ""), doc.get("to_name"))
     msg["Subject"] = sanitize_header(str(doc.get("subject") or ""))
     message_id = sanitize_header(str(doc.get("message_id") or ""))
     if not re.fullmatch(r"<[^<>\s@]+@[^<>\s@]+>", message_id):
         raise BuildError("invalid Message-ID")
     msg["Message-ID"] = message_id
+    for header, key in (("In-Reply-To", "in_reply_to"), ("References", "references")):
+        ids = re.findall(r"<[^<>\s@]+@[^<>\s@]+>", sanitize_header(str(thread.get(key) or "")))
+        if ids:
+            msg[header] = " ".join(ids)
+    if thread.get("from"):
+        msg["Reply-To"] = msg["From"]
     when = now or doc.get("created_at") or datetime.now(UTC)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

@@ -21,6 +21,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from notifier.sender import BuildError, MailSink, SendError, TemporarySendError, build_email
+from notifier.whatsapp_sender import WhatsAppSink, WindowClosedError
 from server.domain.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class Notifier:
         backoff_max_secs: float = 3600,
         worker_id: str | None = None,
         rng: random.Random | None = None,
+        whatsapp: WhatsAppSink | None = None,
     ) -> None:
         if batch < 1 or max_attempts < 1 or lease_secs <= 0:
             raise ValueError("batch, max_attempts and lease_secs must be positive")
@@ -81,6 +83,8 @@ class Notifier:
         self.backoff_base_secs = backoff_base_secs
         self.backoff_max_secs = backoff_max_secs
         self.worker_id = worker_id or default_worker_id()
+        # Outbox items with channel "whatsapp" go through this sink (the Graph API) instead of the mail sink.
+        self.whatsapp = whatsapp
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
 
@@ -172,6 +176,9 @@ class Notifier:
             # Got here by leases running out (e.g. a worker dying on this item): stop before it loops forever.
             await self._fail(doc, f"gave up after {attempts - 1} attempts; last error: {doc.get('last_error')}")
             return
+        if doc.get("channel") == "whatsapp":
+            await self._deliver_whatsapp(doc, attempts)
+            return
         try:
             message = build_email(doc, self.mail_from, now=self.clock.now())
         except Exception as exc:
@@ -199,6 +206,42 @@ class Notifier:
             {"$set": {"status": "sent", "sent_at": now, "lease_until": None, "last_error": None}},
         )
         log.info("outbox item %s kind=%s sent (attempt %s)", item_id, doc.get("kind"), attempts)
+
+    async def _deliver_whatsapp(self, doc: Doc, attempts: int) -> None:
+        """Send one WhatsApp item; outside Meta's 24-hour window it is held until the user writes again."""
+        item_id = doc["_id"]
+        if self.whatsapp is None:
+            await self._failed_send(doc, attempts, TemporarySendError("no WhatsApp sender in this process"))
+            return
+        try:
+            provider_id = await self.whatsapp.send(doc)
+        except WindowClosedError as exc:
+            await self.db.outbox.update_one(
+                {"_id": item_id, "status": "sending", "worker": self.worker_id},
+                {"$set": {"status": "held", "lease_until": None, "last_error": exc.reason, "attempts": 0}},
+            )
+            log.info("outbox item %s kind=%s held: outside the 24-hour window", item_id, doc.get("kind"))
+            return
+        except SendError as exc:
+            await self._failed_send(doc, attempts, exc)
+            return
+        except Exception as exc:
+            log.exception("outbox item %s: unexpected error from the WhatsApp sink", item_id)
+            await self._failed_send(doc, attempts, TemporarySendError(f"{type(exc).__name__}: {exc}"))
+            return
+        await self.db.outbox.update_one(
+            {"_id": item_id},
+            {
+                "$set": {
+                    "status": "sent",
+                    "sent_at": self.clock.now(),
+                    "lease_until": None,
+                    "last_error": None,
+                    "provider_id": provider_id,
+                }
+            },
+        )
+        log.info("outbox item %s kind=%s sent to WhatsApp (attempt %s)", item_id, doc.get("kind"), attempts)
 
     async def _failed_send(self, doc: Doc, attempts: int, exc: SendError) -> None:
         if not exc.temporary:

@@ -67,6 +67,17 @@ async def _meetings_ctx(app: web.Application) -> AsyncIterator[None]:
     await backends.close()
 
 
+async def _whatsapp_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The WhatsApp Cloud API client for Services.whatsapp (one HTTP session); closed on shutdown."""
+    from server.integrations.whatsapp import WhatsAppClient
+
+    services = app[SERVICES]
+    client = WhatsAppClient(app[SETTINGS].whatsapp_token, app[SETTINGS].whatsapp_api_base)
+    services.whatsapp = client
+    yield
+    await client.close()
+
+
 async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     from server.realtime import sinks
     from server.realtime.presence import Presence
@@ -157,6 +168,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_meetings_ctx)
+    app.cleanup_ctx.append(_whatsapp_ctx)
     web_role = settings.role in ("all", "web")
     if web_role:
         from server.realtime import sio as rt_sio

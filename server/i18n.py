@@ -102,6 +102,40 @@ ID: dict[str, str] = {
         "{% if purpose %}\nKeperluan: {{ purpose }}{% endif %}"
         "{% if institution %}\nInstansi: {{ institution }}{% endif %}"
     ),
+    # --- WhatsApp and e-mail (server/domain/channels.py, server/mail/channel_out.py) ---
+    "channel.file_refused": "Berkas {{ filename }} dari pengguna tidak diterima: {{ reason }}",
+    "channel.unsupported": (
+        "Pengguna mengirim pesan WhatsApp jenis {{ type }} yang tidak dapat ditampilkan di sini."
+    ),
+    "channel.wa_received": (
+        "Terima kasih, pesan Anda diterima oleh PST {{ office }}. Nomor konsultasi: {{ number }}."
+        " Petugas akan membalas di percakapan ini."
+    ),
+    "channel.wa_reply": "*{{ officer }}* ({{ office }}) menulis:\n{{ text }}",
+    "channel.wa_file": "*{{ officer }}* ({{ office }}) mengirim berkas {{ filename }}.",
+    "channel.wa_closed": (
+        "Konsultasi {{ number }} telah ditutup.{% if summary %} Ringkasan: {{ summary }}{% endif %}"
+        " Transkrip percakapan kami kirimkan sebagai dokumen."
+    ),
+    "channel.wa_rating": "Mohon beri penilaian atas layanan konsultasi {{ number }}: {{ link }}",
+    "channel.wa_idle": (
+        "Belum ada balasan dari Anda. Konsultasi {{ number }} akan ditutup otomatis pada"
+        " {{ close_at | local_date(tz) }} jika tidak ada balasan."
+    ),
+    "channel.wa_meeting": (
+        "Pertemuan daring untuk konsultasi {{ number }}{% if start %}, {{ start | local_date(tz) }}{% endif %}:"
+        " {{ join_url }}{% if passcode %} (kode sandi {{ passcode }}){% endif %}"
+    ),
+    "channel.wa_meeting_cancelled": "Pertemuan daring untuk konsultasi {{ number }} dibatalkan.",
+    "channel.wa_visit": "Kunjungan tatap muka {{ start | local_date(tz) }}, kode pemesanan {{ code }}.",
+    "channel.wa_file_refused": "Maaf, berkas {{ filename }} tidak dapat kami terima: {{ reason }}",
+    "channel.mail_refused_subject": "Tidak terkirim: {{ subject }}",
+    "channel.mail_refused": (
+        "Pesan Anda ke PST {{ office }} tidak dapat kami terima: {{ reason }}\n\n"
+        "Kirim berkas paling besar {{ max_mb }} MB per lampiran (PDF, XLSX, CSV, DOCX, PNG, JPG), atau kirim"
+        " tautan unduhan. Pesan ini dikirim otomatis."
+    ),
+    "channel.too_large": "ukurannya melebihi {{ max_mb }} MB",
 }
 
 EN: dict[str, str] = {
@@ -170,6 +204,37 @@ EN: dict[str, str] = {
         "{% if purpose %}\nPurpose: {{ purpose }}{% endif %}"
         "{% if institution %}\nInstitution: {{ institution }}{% endif %}"
     ),
+    "channel.file_refused": "The file {{ filename }} from the user was refused: {{ reason }}",
+    "channel.unsupported": "The user sent a WhatsApp message of type {{ type }}, which cannot be shown here.",
+    "channel.wa_received": (
+        "Thank you, PST {{ office }} has received your message. Consultation number: {{ number }}."
+        " An officer will reply in this chat."
+    ),
+    "channel.wa_reply": "*{{ officer }}* ({{ office }}) wrote:\n{{ text }}",
+    "channel.wa_file": "*{{ officer }}* ({{ office }}) sent the file {{ filename }}.",
+    "channel.wa_closed": (
+        "Consultation {{ number }} is closed.{% if summary %} Summary: {{ summary }}{% endif %}"
+        " The transcript follows as a document."
+    ),
+    "channel.wa_rating": "Please rate the service of consultation {{ number }}: {{ link }}",
+    "channel.wa_idle": (
+        "No reply from you yet. Consultation {{ number }} will close automatically on"
+        " {{ close_at | local_date(tz) }} unless you reply."
+    ),
+    "channel.wa_meeting": (
+        "Online meeting for consultation {{ number }}{% if start %}, {{ start | local_date(tz) }}{% endif %}:"
+        " {{ join_url }}{% if passcode %} (passcode {{ passcode }}){% endif %}"
+    ),
+    "channel.wa_meeting_cancelled": "The online meeting for consultation {{ number }} was cancelled.",
+    "channel.wa_visit": "In-person visit {{ start | local_date(tz) }}, booking code {{ code }}.",
+    "channel.wa_file_refused": "Sorry, we cannot accept the file {{ filename }}: {{ reason }}",
+    "channel.mail_refused_subject": "Not delivered: {{ subject }}",
+    "channel.mail_refused": (
+        "We could not accept your message to PST {{ office }}: {{ reason }}\n\n"
+        "Send files of at most {{ max_mb }} MB each (PDF, XLSX, CSV, DOCX, PNG, JPG), or send a download"
+        " link. This message was sent automatically."
+    ),
+    "channel.too_large": "it is over {{ max_mb }} MB",
 }
 
 CATALOGS: dict[str, dict[str, str]] = {"id": ID, "en": EN}

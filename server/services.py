@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from server.domain.ports import Clock, EventSink, NoPresence, NullEvents, OutboxWorker, PresenceRegistry, RoomSeqState
 from server.integrations.meeting_backends import MeetingBackends
+from server.integrations.whatsapp import WhatsAppClient
 from server.search.live import KbIndex
 from server.settings import Settings
 from server.storage.room_seq import LocalRoomSeqState
@@ -37,9 +38,13 @@ class Services:
     # The meeting providers. create_app puts its own here in a cleanup context and closes them; for
     # anything else that builds Services (CLI, tests) this default connects to nothing until used.
     meetings: MeetingBackends = field(init=False)
+    # The WhatsApp Cloud API client (media downloads here, sending in notifier/). create_app puts its
+    # own here in a cleanup context and closes it; the default opens no connection until used.
+    whatsapp: WhatsAppClient = field(init=False)
 
     def __post_init__(self) -> None:
         self.meetings = MeetingBackends(self.settings, self.clock)
+        self.whatsapp = WhatsAppClient(self.settings.whatsapp_token, self.settings.whatsapp_api_base)
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROLES = ("all", "web", "notifier", "scheduler")
@@ -61,6 +64,26 @@ class Settings(BaseSettings):
     # Request limits per client address and account (server/http/ratelimit.py); off only for
     # benchmarks or behind a proxy that limits by itself.
     pst_rate_limits: bool = Field(default=True, alias="PST_RATE_LIMITS")
+    # WhatsApp Business (Cloud API): the token sends, the app secret signs webhooks, the verify token
+    # answers Meta's subscription check. Secrets: never logged, never in an API answer, never in repr().
+    whatsapp_token: str | None = Field(default=None, alias="WHATSAPP_TOKEN", repr=False)
+    whatsapp_app_secret: str | None = Field(default=None, alias="WHATSAPP_APP_SECRET", repr=False)
+    whatsapp_verify_token: str | None = Field(default=None, alias="WHATSAPP_VERIFY_TOKEN", repr=False)
+    whatsapp_api_base: str = Field(default="https://graph.facebook.com/v21.0", alias="WHATSAPP_API_BASE")
+    # Approved message templates for outside Meta's 24-hour window (names as approved in WhatsApp
+    # Manager; their body parameters are listed in README.md), and their language code.
+    whatsapp_template_reply_waiting: str = Field(default="pst_reply_waiting", alias="WHATSAPP_TEMPLATE_REPLY_WAITING")
+    whatsapp_template_rating: str = Field(default="pst_rating_request", alias="WHATSAPP_TEMPLATE_RATING")
+    whatsapp_template_idle: str = Field(default="pst_idle_warning", alias="WHATSAPP_TEMPLATE_IDLE")
+    whatsapp_template_lang: str = Field(default="id", alias="WHATSAPP_TEMPLATE_LANG")
+    # Each office's mailbox: a JSON file {"7406": "imaps://user:password@host:993/INBOX", ...}, and/or
+    # one variable per office, PST_IMAP_<CODE>_URL (which wins). Never from the API.
+    pst_imap_accounts_file: Path | None = Field(default=None, alias="PST_IMAP_ACCOUNTS_FILE")
+    # Mailboxes without IMAP IDLE are polled this often; with IDLE, the IDLE is renewed this often.
+    pst_imap_poll_secs: float = Field(default=60.0, alias="PST_IMAP_POLL_SECS", gt=0, le=3600)
+    pst_imap_idle_secs: float = Field(default=600.0, alias="PST_IMAP_IDLE_SECS", gt=0, le=1740)
+    # Mails taken from one sender per hour (an e-mail bomb is dropped past it, without a reply).
+    pst_channel_mails_per_hour: int = Field(default=30, alias="PST_CHANNEL_MAILS_PER_HOUR", ge=1, le=10_000)
 
     # Filled in by the CLI, not the environment.
     host: str = "127.0.0.1"
@@ -106,7 +129,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return v
 
-    @field_validator("public_base_url", "zoom_api_base", "zoom_oauth_url", "jitsi_base_url")
+    @field_validator("public_base_url", "zoom_api_base", "zoom_oauth_url", "jitsi_base_url", "whatsapp_api_base")
     @classmethod
     def _http_url(cls, v: str | None) -> str | None:
         if v in (None, ""):
@@ -132,6 +155,33 @@ class Settings(BaseSettings):
                 except ValueError:
                     raise ValueError(f"{item.strip()!r} is not an IP address or CIDR such as 10.0.0.0/8") from None
         return ",".join(out)
+
+    @field_validator("whatsapp_template_reply_waiting", "whatsapp_template_rating", "whatsapp_template_idle")
+    @classmethod
+    def _template_name(cls, v: str) -> str:
+        # Meta's template names: lower-case letters, digits and underscores.
+        if not re.fullmatch(r"[a-z0-9_]{1,512}", v):
+            raise ValueError("must be a template name of lower-case letters, digits and underscores")
+        return v
+
+    @field_validator("pst_imap_accounts_file")
+    @classmethod
+    def _imap_file(cls, v: Path | None) -> Path | None:
+        if v in (None, Path("")):
+            return None
+        assert v is not None
+        read_imap_accounts_file(v)  # a bad file stops start-up here, naming the variable
+        return v
+
+    @model_validator(mode="after")
+    def _imap_env(self) -> Settings:
+        for name, url in _imap_env_urls().items():
+            try:
+                check_imap_url(url)
+            except ValueError as exc:
+                # The message names the variable, never its value (it holds a password).
+                raise SettingsError(f"invalid configuration: {name} {exc}") from None
+        return self
 
     @field_validator("pst_log_level")
     @classmethod
@@ -166,6 +216,15 @@ class Settings(BaseSettings):
     def trusted_proxies(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         """PST_TRUSTED_PROXIES as networks."""
         return tuple(ipaddress.ip_network(n) for n in self.pst_trusted_proxies.split(",") if n)
+
+    def imap_accounts(self) -> dict[str, str]:
+        """Office code -> IMAP URL (with its password): the file's, then PST_IMAP_<CODE>_URL over it."""
+        found: dict[str, str] = {}
+        if self.pst_imap_accounts_file is not None:
+            found.update(read_imap_accounts_file(self.pst_imap_accounts_file))
+        for name, url in _imap_env_urls().items():
+            found[name.removeprefix("PST_IMAP_").removesuffix("_URL")] = url
+        return found
 
     @property
     def base_url(self) -> str:
@@ -212,6 +271,48 @@ def origin_of(url: str, *, strict: bool = False) -> str:
     if port is None or port == _DEFAULT_PORTS[parts.scheme]:
         return f"{parts.scheme}://{host}"
     return f"{parts.scheme}://{host}:{port}"
+
+
+_IMAP_ENV = re.compile(r"PST_IMAP_([0-9]{4})_URL")
+
+
+def _imap_env_urls() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if _IMAP_ENV.fullmatch(k) and v}
+
+
+def check_imap_url(url: str) -> str:
+    """`imap://user:pass@host[:port][/MAILBOX]` or `imaps://…`; ValueError (without the URL) when not."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("imap", "imaps") or not parts.hostname:
+        raise ValueError("must look like imaps://user:password@host:993/INBOX (or imap://)")
+    if not parts.username or parts.password is None:
+        raise ValueError("must carry the mailbox user and password")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    return url
+
+
+def read_imap_accounts_file(path: Path) -> dict[str, str]:
+    """The JSON file of office code -> IMAP URL; ValueError naming what is wrong (never a password)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot be read: {exc.strerror or exc}") from None
+    except ValueError:
+        raise ValueError("is not a JSON file") from None
+    if not isinstance(data, dict):
+        raise ValueError('must hold a JSON object {"CODE": "imaps://…"}')
+    out: dict[str, str] = {}
+    for code, url in data.items():
+        if not (isinstance(code, str) and re.fullmatch(r"[0-9]{4}", code)) or not isinstance(url, str):
+            raise ValueError("maps office codes (4 digits) to IMAP URLs")
+        try:
+            out[code] = check_imap_url(url)
+        except ValueError as exc:
+            raise ValueError(f"office {code}: the URL {exc}") from None
+    return out
 
 
 def load_settings(**overrides: Any) -> Settings:

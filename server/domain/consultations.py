@@ -72,11 +72,16 @@ async def open_consultation(
     kb_opened: list[Any] | None = None,
     channel: str = "online",
     client_id: str | None = None,
+    contact: Doc | None = None,
 ) -> tuple[Doc, Doc]:
-    """A verified user opens a consultation with its first message; returns (consultation, message)."""
+    """A verified user opens a consultation with its first message; returns (consultation, message).
+
+    WhatsApp and e-mail consultations (server.domain.channels) pass the `contact` who wrote; such a
+    person needs no verified account (the channel itself proves the number or the address).
+    """
     if is_staff(user) and channel == "online":
         raise Forbidden("forbidden", "staff cannot open consultations as users")
-    if not user.get("email_verified_at"):
+    if contact is None and not user.get("email_verified_at"):
         raise Forbidden("email_not_verified", "verify your e-mail first")
     if topic not in TOPICS:
         raise ValidationFailed("invalid_topic", f"topic must be one of {', '.join(TOPICS)}", field="topic")
@@ -124,6 +129,8 @@ async def open_consultation(
     }
     if client_id:
         c["client_id"] = client_id
+    if contact is not None:
+        c["contact"] = contact
     res = await svc.db.consultations.insert_one(c)
     c["_id"] = res.inserted_id
     msg, c = await messages.post_message(svc, user, c, text=text)

@@ -26,6 +26,8 @@ ROOM_ACTIVITY = "room:activity"
 CONSULTATION_UPDATED = "consultation:updated"
 QUEUE_UPDATED = "queue:updated"
 SLA_ALERT = "sla:alert"
+# A reply sent through WhatsApp was queued, held for the 24-hour window, sent, delivered, read or failed.
+MESSAGE_STATUS = "message:status"
 # Both ways: a client reports, the server relays to the others in the room.
 MESSAGE_READ = "message:read"
 TYPING = "typing"
@@ -70,6 +72,15 @@ class LastMessage(TypedDict):
     created_at: str | None
 
 
+class ContactView(TypedDict):
+    """Who wrote through WhatsApp (the number) or e-mail (the address); `linked`: matched to an account."""
+
+    channel: Literal["whatsapp", "email"]
+    name: str | None
+    address: str | None
+    linked: bool
+
+
 @with_config(_EXACT)
 class ConsultationView(TypedDict):
     """A consultation as one viewer (or a staff room, `unread` null) sees it: models.public_consultation."""
@@ -101,6 +112,8 @@ class ConsultationView(TypedDict):
     rating: dict[str, Any] | None
     reads: dict[str, int]
     awaiting_clarification: NotRequired[bool]  # staff views only
+    contact: NotRequired[ContactView]  # WhatsApp and e-mail consultations
+    whatsapp_window_closes_at: NotRequired[str | None]  # WhatsApp: free-form replies allowed until then
 
 
 @with_config(_EXACT)
@@ -130,6 +143,22 @@ class TypingRelay(TypedDict):
     consultation_id: str
     user: PersonRef
     typing: bool
+
+
+DeliveryStatus = Literal["queued", "waiting_window", "sent", "delivered", "read", "failed"]
+
+
+@with_config(_EXACT)
+class MessageStatus(TypedDict):
+    """What became of a reply sent through WhatsApp: to the consultation's room."""
+
+    consultation_id: str
+    message_id: str
+    seq: int
+    channel: Literal["whatsapp"]
+    status: DeliveryStatus
+    at: str | None
+    error: str | None
 
 
 # The scheduler's SLA state; an alert only ever carries at_risk or breached.
@@ -191,6 +220,7 @@ EMITTED: dict[str, Any] = {
     CONSULTATION_UPDATED: ConsultationView,
     QUEUE_UPDATED: QueueUpdated,
     SLA_ALERT: SlaAlert,
+    MESSAGE_STATUS: MessageStatus,
     MESSAGE_READ: MessageRead,
     TYPING: TypingRelay,
     QUEUE_BOARD: QueueBoard,
@@ -317,6 +347,21 @@ async def emit_sla_alert(events: EventSink, c: Doc, state: SlaAlertState) -> Non
         "assigned_to": str(c["assigned_to"]) if c.get("assigned_to") else None,
     }
     await events.emit(SLA_ALERT, payload, office_staff_room(c["office"]))
+
+
+async def emit_message_status(events: EventSink, c: Doc, msg: Doc) -> None:
+    """message:status: the delivery state stored on a WhatsApp reply, to the consultation's room."""
+    delivery = msg.get("delivery") or {}
+    payload: MessageStatus = {
+        "consultation_id": str(c["_id"]),
+        "message_id": str(msg["_id"]),
+        "seq": int(msg["seq"]),
+        "channel": "whatsapp",
+        "status": delivery.get("status", "queued"),
+        "at": iso(delivery.get("at")),
+        "error": delivery.get("error"),
+    }
+    await events.emit(MESSAGE_STATUS, payload, consultation_room(str(c["_id"])))
 
 
 def board_view(board: Doc) -> QueueBoard:

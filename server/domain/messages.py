@@ -16,7 +16,7 @@ from typing import Any
 from bson import ObjectId
 
 from server import i18n
-from server.domain import access, durations, events, sla
+from server.domain import access, delivery, durations, events, sla
 from server.domain.errors import Conflict, Forbidden, ValidationFailed, is_duplicate_key
 from server.domain.inputs import MESSAGE_MAX_CHARS
 from server.domain.models import is_staff
@@ -333,6 +333,12 @@ async def _reopen_after_idle(svc: Services, c: Doc, user: Doc) -> Doc:
 
 async def _maybe_mail_reply(svc: Services, c: Doc, msg: Doc) -> None:
     """E-mail the user about a reply when they are not connected, at most once per REPLY_MAIL_INTERVAL."""
+    if c.get("channel") in mailing.CHANNEL_REPLIES:
+        # WhatsApp and e-mail users get every answer itself by their channel, connected or not.
+        state = await mailing.channel_reply(svc, c, msg)
+        if state:
+            await delivery.record(svc, c, msg, state)
+        return
     if svc.presence.is_online(str(c["user_id"])):
         return
     now = svc.now()

@@ -83,6 +83,8 @@ class MessageOut(TypedDict):
     # A system message's catalog key and params (server/i18n.py), so a page can show it in its language.
     key: NotRequired[str]
     params: NotRequired[Doc]
+    # A reply in a WhatsApp consultation: {channel, status (queued|waiting_window|sent|delivered|read|failed), at}.
+    delivery: NotRequired[Doc]
 
 
 def public_user(user: Doc) -> Doc:
@@ -151,6 +153,8 @@ def public_message(msg: Doc) -> MessageOut:
         if msg["data"].get("key"):
             out["key"] = str(msg["data"]["key"])
             out["params"] = out["data"].get("params") or {}
+    if msg.get("delivery"):
+        out["delivery"] = _jsonable(msg["delivery"])
     return out
 
 
@@ -217,6 +221,17 @@ def public_consultation(c: Doc, viewer: Doc | None = None) -> Doc:
     }
     if staff:
         out["awaiting_clarification"] = bool(sla.get("paused"))
+    contact = c.get("contact")
+    if contact:
+        # WhatsApp and e-mail consultations: who wrote, and until when WhatsApp lets us answer freely.
+        out["contact"] = {
+            "channel": contact.get("channel"),
+            "name": contact.get("name"),
+            "address": contact.get("address"),
+            "linked": bool(contact.get("linked")),
+        }
+        if contact.get("channel") == "whatsapp":
+            out["whatsapp_window_closes_at"] = iso(contact.get("window_until"))
     return out
 
 

@@ -28,6 +28,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 JSON_TYPES = ("application/json",)
 # Sec-Fetch-Site values of a request the page made itself, or the user made (typed, bookmarked).
 SAME_ORIGIN_SITES = frozenset({"same-origin", "none"})
+# Machine-to-machine endpoints authenticated by their own signature, never by the session cookie:
+# Meta's WhatsApp webhook (X-Hub-Signature-256 over the raw body, server/http/routes_channels.py).
+EXEMPT_PATHS = frozenset({"/api/v1/channels/whatsapp/webhook"})
 
 
 def _is_json(content_type: str) -> bool:
@@ -66,7 +69,12 @@ def make_csrf_middleware(settings: Settings, apis: Iterable[Api]) -> Middleware:
 
     @web.middleware
     async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method in SAFE_METHODS or not request.path.startswith("/api/") or not _cookie_authenticated(request):
+        if (
+            request.method in SAFE_METHODS
+            or not request.path.startswith("/api/")
+            or request.path in EXEMPT_PATHS
+            or not _cookie_authenticated(request)
+        ):
             return await handler(request)
         origin = request.headers.get("Origin")
         if origin is not None:

@@ -6,6 +6,7 @@ A module that is missing or misspelt fails at import: routes are never dropped i
 from __future__ import annotations
 
 from server.http import (
+    routes_channels,
     routes_escalation,
     routes_kb,
     routes_officer,
@@ -27,4 +28,5 @@ def apis() -> list[Api]:
         routes_walkin.api,
         routes_reports.api,
         routes_supervisor.api,
+        routes_channels.api,
     ]

@@ -15,12 +15,15 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
+from server import i18n
 from server.domain import calendar
 from server.domain.security import sign
+from server.mail import channel_out as wa
 from server.mail import mails
 from server.mail.ics import build_invite
 from server.mail.transcript import render_transcript
 from server.services import Services
+from server.storage import files as file_store
 from server.storage.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,9 @@ log = logging.getLogger(__name__)
 Doc = dict[str, Any]
 
 RATING_LINK_TTL = timedelta(days=30)
+# Consultations whose every staff message (text, file) goes to the user by their own channel.
+CHANNEL_REPLIES = ("whatsapp", "email")
+REFERENCES_KEPT = 10
 # What the user may see of a stored meeting, in a language (the meetings domain's whitelist).
 MeetingView = Callable[[Doc, str], Doc]
 # What the user may see of a visit at an office, in a language (the visits domain's view).
@@ -73,6 +79,7 @@ async def queue_mail(
     if not user.get("email"):
         return None
     subject, text, html = rendered
+    thread = await _mail_thread(svc, c) if c is not None and c.get("channel") == "email" else None
     doc = await enqueue(
         svc.db,
         svc.now(),
@@ -88,10 +95,101 @@ async def queue_mail(
         user_id=user.get("_id"),
         dedupe_key=dedupe_key,
         attachments=attachments,
+        thread=thread,
     )
     if svc.outbox_worker is not None:
         svc.outbox_worker.kick()  # send now rather than at the worker's next poll
     return doc
+
+
+async def _mail_thread(svc: Services, c: Doc) -> Doc:
+    """An e-mail consultation's mails: from the office's address, in reply to the user's last mail."""
+    office = await _office(svc, c["office"])
+    contact = c.get("contact") or {}
+    refs = [str(r) for r in contact.get("references") or []][-REFERENCES_KEPT:]
+    return {
+        "from": ((office.get("channels") or {}).get("email") or {}).get("address"),
+        "from_name": f"PST {office.get('name') or c['office']}",
+        "in_reply_to": contact.get("last_message_id"),
+        "references": " ".join(refs),
+    }
+
+
+def _whatsapp(c: Doc | None) -> bool:
+    return c is not None and c.get("channel") == "whatsapp"
+
+
+async def channel_reply(svc: Services, c: Doc, msg: Doc) -> Doc | None:
+    """A staff text or file in a WhatsApp or e-mail consultation goes to the user that way (notes never).
+
+    Returns the delivery state to store on the room message (WhatsApp), or None.
+    """
+    if msg.get("kind") not in ("text", "file"):
+        return None
+    office = await _office(svc, c["office"])
+    office_name = str(office.get("name") or c["office"])
+    att = msg.get("attachment") or None
+    data: bytes | None = None
+    if att:
+        data = await file_store.read(svc.db, att["id"])
+        if data is None:
+            log.warning("consultation %s: the file of message %s is gone; not sent", c["_id"], msg["_id"])
+            return None
+    text = str(msg.get("text") or "")
+    if _whatsapp(c):
+        if att and data is not None:
+            caption = text if text and text != att.get("filename") else None
+            payload = wa.media_payload(str(att["content_type"]), str(att["filename"]), caption)
+            media: Doc | None = {"data": data, "filename": att["filename"], "content_type": att["content_type"]}
+        else:
+            body = wa.render(c, "channel.wa_reply", officer=msg.get("author_name"), office=office_name, text=text)
+            payload, media = wa.text_payload(body), None
+        status = await wa.send_free_form(
+            svc, c, "officer_replied", payload, media=media, room_message_id=msg["_id"], dedupe_key=f"wa:{msg['_id']}"
+        )
+        return {"channel": "whatsapp", "status": status, "at": svc.now()} if status else None
+    user = await recipient(svc, c)
+    attachments = (
+        [{"filename": att["filename"], "content_type": att["content_type"], "data": data}] if att and data else None
+    )
+    await queue_mail(
+        svc,
+        user,
+        c,
+        "officer_replied",
+        wa.mail_reply(c, office_name, str(msg.get("author_name") or ""), text),
+        attachments=attachments,
+        dedupe_key=f"mail:{msg['_id']}",
+    )
+    return None
+
+
+async def channel_refused(
+    svc: Services, c: Doc | None, office: Doc, *, to: str, subject: str, reason: str, thread: Doc | None = None
+) -> None:
+    """Tell someone who wrote through WhatsApp or e-mail why their message or file was not taken."""
+    max_mb = 10
+    if c is not None and _whatsapp(c):
+        text = wa.render(c, "channel.wa_file_refused", filename=subject, reason=reason)
+        await wa.send_free_form(svc, c, "channel_refused", wa.text_payload(text))
+        return
+    lang = str((c or {}).get("user_lang") or "id")
+    name = str(office.get("name") or office.get("code"))
+    body = i18n.t("channel.mail_refused", lang, office=name, reason=reason, max_mb=max_mb)
+    await enqueue(
+        svc.db,
+        svc.now(),
+        kind="channel_refused",
+        to=to,
+        lang=lang,
+        subject=i18n.t("channel.mail_refused_subject", lang, subject=subject[:150]),
+        text=body,
+        consultation_id=c["_id"] if c else None,
+        office=office.get("code"),
+        thread=thread,
+    )
+    if svc.outbox_worker is not None:
+        svc.outbox_worker.kick()
 
 
 async def verification_requested(svc: Services, user: Doc, token: str) -> None:
@@ -114,6 +212,12 @@ async def register_attempted(svc: Services, user: Doc) -> None:
 
 
 async def consultation_received(svc: Services, c: Doc, office: Doc) -> None:
+    if _whatsapp(c):
+        text = wa.render(c, "channel.wa_received", office=office.get("name"), number=c.get("number"))
+        await wa.send_free_form(
+            svc, c, "consultation_received", wa.text_payload(text), dedupe_key=f"received:{c['_id']}"
+        )
+        return
     user = await recipient(svc, c)
     due = c["sla"]["due_at"]
     due_text = calendar.local_date_str(due, office["time_zone"], user.get("lang", "id"))
@@ -146,7 +250,10 @@ async def transcript(svc: Services, c: Doc, lang: str) -> tuple[Doc, str, str]:
 
 
 async def consultation_closed(svc: Services, c: Doc) -> None:
-    """The transcript e-mail and the rating request, queued together at close."""
+    """The transcript e-mail and the rating request, queued together at close (WhatsApp: by WhatsApp)."""
+    if _whatsapp(c):
+        await _whatsapp_closed(svc, c)
+        return
     user = await recipient(svc, c)
     office, t_text, t_html = await transcript(svc, c, user.get("lang", "id"))
     n = int(c.get("close_count", 0))
@@ -169,8 +276,48 @@ async def consultation_closed(svc: Services, c: Doc) -> None:
         )
 
 
+async def _whatsapp_transcript(svc: Services, c: Doc, kind: str, dedupe_key: str | None) -> None:
+    """The transcript as a text document in the WhatsApp chat."""
+    _, t_text, _ = await transcript(svc, c, wa.lang_of(c))
+    name = f"transkrip-{c.get('number') or c['_id']}.txt"
+    await wa.send_free_form(
+        svc,
+        c,
+        kind,
+        wa.media_payload("text/plain", name, None),
+        media={"data": t_text.encode("utf-8"), "filename": name, "content_type": "text/plain"},
+        dedupe_key=dedupe_key,
+    )
+
+
+async def _whatsapp_closed(svc: Services, c: Doc) -> None:
+    """Closing a WhatsApp consultation: a notice and the transcript, then the rating request."""
+    stamp = f"{c['_id']}:{c['closed_at'].isoformat()}:{int(c.get('close_count', 0))}"
+    text = wa.render(c, "channel.wa_closed", number=c.get("number"), summary=c.get("summary"))
+    await wa.send_free_form(svc, c, "consultation_closed", wa.text_payload(text), dedupe_key=f"closed:{stamp}")
+    await _whatsapp_transcript(svc, c, "transcript", f"transcript:{stamp}")
+    if not c.get("rating"):
+        await _whatsapp_rating(svc, c, "rating_request", f"rating_request:{c['_id']}:{c['closed_at'].isoformat()}")
+
+
+async def _whatsapp_rating(svc: Services, c: Doc, kind: str, dedupe_key: str) -> None:
+    link = rating_link(svc, c)
+    await wa.send_text_or_template(
+        svc,
+        c,
+        kind,
+        wa.render(c, "channel.wa_rating", number=c.get("number"), link=link),
+        svc.settings.whatsapp_template_rating,
+        [str(c.get("number") or ""), link],
+        dedupe_key=dedupe_key,
+    )
+
+
 async def transcript_again(svc: Services, c: Doc) -> Doc | None:
     """The user asked for the transcript again from the page."""
+    if _whatsapp(c):
+        await _whatsapp_transcript(svc, c, "transcript", None)
+        return None
     user = await recipient(svc, c)
     office, t_text, t_html = await transcript(svc, c, user.get("lang", "id"))
     return await queue_mail(
@@ -183,6 +330,9 @@ async def transcript_again(svc: Services, c: Doc) -> Doc | None:
 
 
 async def rating_reminder(svc: Services, c: Doc) -> None:
+    if _whatsapp(c):
+        await _whatsapp_rating(svc, c, "rating_reminder", f"rating_reminder:{c['_id']}")
+        return
     user = await recipient(svc, c)
     office = await _office(svc, c["office"])
     await queue_mail(
@@ -196,6 +346,19 @@ async def rating_reminder(svc: Services, c: Doc) -> None:
 
 
 async def idle_warning(svc: Services, c: Doc, close_at: Any) -> None:
+    if _whatsapp(c):
+        office = await _office(svc, c["office"])
+        tz = str(office.get("time_zone") or "Asia/Jakarta")
+        await wa.send_text_or_template(
+            svc,
+            c,
+            "idle_warning",
+            wa.render(c, "channel.wa_idle", number=c.get("number"), close_at=close_at, tz=tz),
+            svc.settings.whatsapp_template_idle,
+            [str(c.get("number") or ""), calendar.local_date_str(close_at, tz, wa.lang_of(c))],
+            dedupe_key=f"idle_warning:{c['_id']}:{close_at.isoformat()}",
+        )
+        return
     user = await recipient(svc, c)
     office = await _office(svc, c["office"])
     close_text = calendar.local_date_str(close_at, office["time_zone"], user.get("lang", "id"))
@@ -292,6 +455,9 @@ def _meeting_ics(svc: Services, m: Doc, parts: Doc, office: Doc, user: Doc, *, c
 
 async def meeting_changed(svc: Services, c: Doc, office: Doc, m: Doc, action: str, view: MeetingView) -> None:
     """A meeting was created, updated or cancelled: the invitation, change or cancellation, with its .ics."""
+    if _whatsapp(c):
+        await _whatsapp_meeting(svc, c, office, m, view, action, f"meeting:{m['_id']}:{m.get('sequence', 0)}:{action}")
+        return
     user = await recipient(svc, c)
     if not user.get("email"):
         return
@@ -310,6 +476,10 @@ async def meeting_changed(svc: Services, c: Doc, office: Doc, m: Doc, action: st
 
 async def meeting_reminder(svc: Services, c: Doc, office: Doc, m: Doc, view: MeetingView) -> None:
     """A meeting starts soon: the reminder, once per meeting and SEQUENCE."""
+    if _whatsapp(c):
+        key = f"meeting_reminder:{m['_id']}:{m.get('sequence', 0)}"
+        await _whatsapp_meeting(svc, c, office, m, view, "reminder", key)
+        return
     user = await recipient(svc, c)
     if not user.get("email"):
         return
@@ -322,6 +492,26 @@ async def meeting_reminder(svc: Services, c: Doc, office: Doc, m: Doc, view: Mee
         mails.meeting_reminder(user, c, office, parts, parts["when_text"]),
         dedupe_key=f"meeting_reminder:{m['_id']}:{m.get('sequence', 0)}",
     )
+
+
+async def _whatsapp_meeting(
+    svc: Services, c: Doc, office: Doc, m: Doc, view: MeetingView, action: str, dedupe_key: str
+) -> None:
+    """A meeting's link (or its cancellation) in the WhatsApp chat."""
+    parts = view(m, wa.lang_of(c))
+    if action == "cancelled":
+        text = wa.render(c, "channel.wa_meeting_cancelled", number=c.get("number"))
+    else:
+        text = wa.render(
+            c,
+            "channel.wa_meeting",
+            number=c.get("number"),
+            start=m.get("start_time"),
+            tz=str(office.get("time_zone") or "Asia/Jakarta"),
+            join_url=parts.get("join_url"),
+            passcode=parts.get("passcode"),
+        )
+    await wa.send_free_form(svc, c, "meeting", wa.text_payload(text), dedupe_key=dedupe_key)
 
 
 def _visit_ics(svc: Services, v: Doc, parts: Doc, office: Doc, user: Doc, *, cancel: bool) -> Doc | None:
@@ -365,6 +555,10 @@ def _visit_ics(svc: Services, v: Doc, parts: Doc, office: Doc, user: Doc, *, can
 
 async def visit_changed(svc: Services, c: Doc, office: Doc, v: Doc, action: str, view: VisitView) -> None:
     """A visit was booked or cancelled: the confirmation or the cancellation, with its .ics."""
+    if _whatsapp(c) and action != "cancelled":
+        text = wa.render(c, "channel.wa_visit", start=v["slot_start"], tz=str(office["time_zone"]), code=v["code"])
+        await wa.send_free_form(svc, c, "visit", wa.text_payload(text), dedupe_key=f"visit:{v['code']}:{action}")
+        return
     user = await recipient(svc, c)
     if not user.get("email"):
         return

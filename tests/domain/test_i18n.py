@@ -40,6 +40,25 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "requirements": ["KTP"],
     },
     "walk_in.": {"number": "A-001", "desk": 2, "officer": "Budi", "purpose": "Data IHK", "institution": "Univ"},
+    "channel.": {
+        "filename": "tabel.pdf",
+        "reason": "terlalu besar",
+        "type": "audio",
+        "number": "7406-2026-00001",
+        "office": "BPS Bombana",
+        "officer": "Budi",
+        "text": "Halo",
+        "summary": "selesai",
+        "link": "https://pst.test/rate?token=x",
+        "close_at": START,
+        "start": START,
+        "tz": "Asia/Makassar",
+        "join_url": "https://meet.example/x",
+        "passcode": "1234",
+        "code": "AB12",
+        "subject": "Data",
+        "max_mb": 10,
+    },
 }
 
 

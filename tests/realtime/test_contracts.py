@@ -155,6 +155,18 @@ async def _every_emitted_event() -> list[tuple[str, Any, str]]:
         ),
     )
     await ev.emit_consultation_updated(sink, c)
+    wa = _consultation(
+        channel="whatsapp",
+        contact={
+            "channel": "whatsapp",
+            "key": "wa:6281234567890",
+            "name": "Sari",
+            "address": "+6281234567890",
+            "window_until": NOW + timedelta(hours=24),
+        },
+    )
+    await ev.emit_consultation_updated(sink, wa)
+    await ev.emit_message_status(sink, wa, _message(delivery={"channel": "whatsapp", "status": "read", "at": NOW}))
     await ev.emit_consultation_updated(
         sink, _consultation(status="queued", assigned_to=None, meeting=None, visit=None, rating=None, last_message=None)
     )
