@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from bson import ObjectId
 
 from server.domain import access, calendar, messages
-from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from server.domain.errors import Conflict, Forbidden, NotFound, Unavailable, ValidationFailed
 from server.domain.models import is_staff, object_id
 from server.domain.offices import get_office
 from server.domain.ports import MeetingRequest
@@ -82,6 +82,21 @@ def public_meeting_of(m: Doc) -> Doc:
 
     out = public_meeting(_public_parts(m))
     assert out is not None
+    return out
+
+
+def providers(svc: Services, staff: Doc) -> Doc:
+    """What the meeting dialog may offer: the configured providers (the default first).
+
+    Administrators also learn which providers wait for settings, so the hint reaches the operator
+    and not an officer's toast.
+    """
+    if not is_staff(staff):
+        raise Forbidden("forbidden", "only staff / hanya petugas")
+    names = svc.meetings.configured()
+    out: Doc = {"providers": names, "default": names[0]}
+    if staff.get("role") == "admin":
+        out["unconfigured"] = svc.meetings.unconfigured()
     return out
 
 
@@ -179,6 +194,8 @@ async def create_meeting(
         raise ValidationFailed(
             "invalid_provider", f"provider must be one of {', '.join(MEETING_PROVIDERS)}", field="provider"
         )
+    if provider not in svc.meetings.configured():
+        raise Unavailable("provider_not_configured", f"{provider} is not configured on this server", provider=provider)
     office = await get_office(svc, c["office"])
     tz = str(office["time_zone"])
     now = svc.now()

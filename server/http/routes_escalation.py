@@ -69,6 +69,12 @@ class HostMeetingOut(MeetingOut):
     message: dict[str, Any] | None = None
 
 
+class ProvidersOut(Out):
+    providers: list[Literal["zoom", "jitsi", "link"]]
+    default: Literal["zoom", "jitsi", "link"]
+    unconfigured: list[str] | None = Field(default=None, description="administrators only: providers without settings")
+
+
 class SlotOut(Out):
     start: str
     end: str
@@ -117,6 +123,18 @@ class VisitLookupOut(Out):
 
 def _visit_json(parts: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in parts.items()}
+
+
+@api.route(
+    "GET",
+    "/meetings/providers",
+    summary="The meeting providers configured here, the default first (the officer's meeting dialog)",
+    auth="staff",
+    response=ProvidersOut,
+    tags=["escalation"],
+)
+async def meeting_providers(request: web.Request) -> web.Response:
+    return json_response(meetings.providers(request.app[SERVICES], me(request)))
 
 
 @api.route(

@@ -42,6 +42,12 @@ class ZoomBackend:
         self._clock = clock
         self._client: ZoomClient | None = None
 
+    @property
+    def configured(self) -> bool:
+        """True when the Server-to-Server OAuth app's three credentials are set."""
+        s = self._settings
+        return bool(s.zoom_account_id and s.zoom_client_id and s.zoom_client_secret)
+
     def client(self) -> ZoomClient:
         """The process's ZoomClient (one token cache, one HTTP session), created on first use."""
         if self._client is None:
@@ -129,6 +135,11 @@ class JitsiBackend:
     def signed(self) -> bool:
         return bool(self._app_id and self._app_secret)
 
+    @property
+    def configured(self) -> bool:
+        """True when there is a Jitsi server to make rooms on."""
+        return bool(self._base_url)
+
     async def create(self, req: MeetingRequest) -> Doc:
         return jitsi_meeting(
             self._base(),
@@ -215,6 +226,17 @@ class MeetingBackends:
         )
         self.link = LinkBackend()
         self._by_name: dict[str, MeetingProvider] = {"zoom": self.zoom, "jitsi": self.jitsi, "link": self.link}
+
+    def configured(self) -> list[str]:
+        """The providers an officer can use here, the preferred first: Zoom when set up, Jitsi, a pasted link."""
+        names = ["zoom"] if self.zoom.configured else []
+        if self.jitsi.configured:
+            names.append("jitsi")
+        return [*names, "link"]
+
+    def unconfigured(self) -> list[str]:
+        """The providers this deployment offers but has not been given the settings for."""
+        return [n for n in ("zoom", "jitsi") if n not in self.configured()]
 
     def get(self, provider: str) -> MeetingProvider | None:
         """The backend called `provider`, or None for a name we do not offer."""

@@ -1,5 +1,6 @@
 // Indonesian by default, English on request. The choice lives in localStorage; the signed-in
 // user's profile follows it (PATCH /me {lang}) so e-mails come in the same language.
+import { ROOM_WORDS } from "./i18n_rooms.js";
 
 const STORAGE_KEY = "pst.lang";
 
@@ -1164,7 +1165,20 @@ const DICT = {
   },
 };
 
+// The rooms' words (i18n_rooms.js) join the table; a key defined in both files is a mistake to see.
+for (const l of Object.keys(DICT)) {
+  for (const [key, text] of Object.entries(ROOM_WORDS[l] || {})) {
+    if (Object.prototype.hasOwnProperty.call(DICT[l], key)) console.error(`i18n: ${key} is defined twice`);
+    DICT[l][key] = text;
+  }
+}
+
 const listeners = new Set();
+
+/** Every key of language `l` (the tests check both languages hold the same keys). */
+export function keysOf(l) {
+  return Object.keys(DICT[l] || {});
+}
 
 export function lang() {
   let stored = null;

@@ -8,12 +8,6 @@ import * as kb from "../kb.js";
 import { toast } from "../layout.js";
 import { tzOf } from "./state.js";
 
-function plainError(err) {
-  // Escalation endpoints explain themselves; their message is shown as written.
-  if (err && err.message && err.status && err.status !== 401 && err.code !== "network") return err.message;
-  return errorText(err);
-}
-
 /** A modal form; `action(form)` runs on submit, and the dialog closes unless it throws or answers false. */
 function dialogForm(title, fields, submitLabel, action, { wide = false } = {}) {
   const status = h("p", { class: "form-status", role: "alert", hidden: true });
@@ -31,7 +25,7 @@ function dialogForm(title, fields, submitLabel, action, { wide = false } = {}) {
       const done = await action(form);
       if (done !== false) dlg.close();
     } catch (err) {
-      say(status, plainError(err), "error");
+      say(status, errorText(err), "error");
     } finally {
       submit.disabled = false;
     }
@@ -42,6 +36,7 @@ function dialogForm(title, fields, submitLabel, action, { wide = false } = {}) {
 /** The dialogs of the screen `ui`; each takes the ChatRoom it acts on. */
 export function createDialogs(ui) {
   const { state } = ui;
+  let providersAsked = null; // the promise of GET /meetings/providers
 
   function close(room) {
     const summary = h("textarea", { name: "summary", rows: "4", maxlength: "4000" });
@@ -93,21 +88,44 @@ export function createDialogs(ui) {
     }
   }
 
-  function meeting(room) {
+  /** The meeting providers configured on the server ({providers, default, unconfigured?}), asked once. */
+  function providers() {
+    if (!providersAsked) {
+      providersAsked = api("GET", "/meetings/providers").catch((err) => {
+        providersAsked = null;
+        throw err;
+      });
+    }
+    return providersAsked;
+  }
+
+  async function meeting(room) {
     const tz = tzOf(state, room.c || {});
+    let offer;
+    try {
+      offer = await providers();
+    } catch (err) {
+      toast(errorText(err), "error");
+      return;
+    }
+    const names = { zoom: "Zoom", jitsi: "Jitsi Meet", link: t("console.meeting.link") };
     const provider = h("select", { name: "provider" },
-      h("option", { value: "zoom", text: "Zoom" }), h("option", { value: "jitsi", text: "Jitsi Meet" }),
-      h("option", { value: "link", text: "Link" }));
+      offer.providers.map((p) => h("option", { value: p, text: names[p] || p })));
+    provider.value = offer.default;
     const start = h("input", { type: "datetime-local", name: "start_time" });
     const url = h("input", { type: "url", name: "url", placeholder: "https://" });
     const urlField = field(t("console.meeting.url"), url);
-    urlField.hidden = true;
-    provider.addEventListener("change", () => {
+    const showUrl = () => {
       urlField.hidden = provider.value !== "link";
       url.required = provider.value === "link";
-    });
+    };
+    showUrl();
+    provider.addEventListener("change", showUrl);
+    // Only an administrator hears which providers wait for the server's settings.
+    const missing = (offer.unconfigured || []).map((p) => names[p] || p);
     dialogForm(t("console.meeting"), [
       field(t("console.meeting.provider"), provider),
+      missing.length ? h("p", { class: "muted small admin-hint", text: t("console.meeting.unconfigured", { names: missing.join(", ") }) }) : null,
       field(`${t("console.meeting.start")} (${fmt.tzAbbr(tz)})`, start, t("console.meeting.start.hint")),
       urlField,
     ], t("console.meeting.submit"), async () => {

@@ -1,0 +1,74 @@
+"""The officer console's rooms as issue 17 found them, in headless Chromium at 1366 and 360 px:
+the meeting dialog offers what is configured, every view follows consultation:updated, notes
+return to replies, and the rest of the room's tools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.async_api import expect
+
+from tests.browser import (  # noqa: F401  (fixtures are registered by importing them)
+    assert_no_console_errors,
+    base_url,
+    browser,
+    new_context,
+    shot,
+)
+from tests.browser.rooms import LAPTOP, PHONE, console, open_consultation, open_room
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "360"])
+async def test_meeting_dialog_offers_only_configured_providers_jitsi_first_without_zoom(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+    viewport: Any,
+) -> None:
+    # The test server has no Zoom credentials; Jitsi (meet.jit.si by default) and a pasted link work.
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    user = await make_user(name="Sari Warga")
+    c = await open_consultation(user, "Data kemiskinan")
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    assert (await officer.get("/meetings/providers")) == {"providers": ["jitsi", "link"], "default": "jitsi"}
+    po = await console(new_context, officer, viewport)
+    room = await open_room(po, c["id"])
+    await room.locator("details.menu summary").click()
+    await room.get_by_role("button", name="Buat pertemuan daring").click()
+    dlg = po.locator("dialog")
+    provider = dlg.locator("select[name=provider]")
+    await expect(provider).to_have_value("jitsi")
+    assert await provider.locator("option").all_inner_texts() == ["Jitsi Meet", "Tautan lain (tempel)"]
+    # An officer is not told about the server's settings.
+    await expect(dlg.locator(".admin-hint")).to_have_count(0)
+    assert "ZOOM" not in await dlg.inner_text()
+    await dlg.get_by_role("button", name="Buat pertemuan").click()
+    await expect(po.locator(".toast")).to_contain_text("Pertemuan dibuat")
+    await expect(room.locator(".room-log .msg-body.meeting")).to_contain_text("Jitsi Meet")
+    # A raw request for Zoom is refused with a code the page words itself.
+    err = await officer.call("POST", f"/consultations/{c['id']}/meeting", {"provider": "zoom"}, expect=503)
+    assert err[1]["error"]["code"] == "provider_not_configured"
+    await shot(po, f"meeting-dialog-{viewport['width']}")
+    assert_no_console_errors(po)
+
+
+async def test_an_administrator_sees_which_providers_wait_for_settings(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+) -> None:
+    admin = await make_staff("admin", "7406", name="Ani Admin")
+    user = await make_user(name="Sari Warga")
+    c = await open_consultation(user, "Data upah")
+    await admin.post(f"/consultations/{c['id']}/claim", expect=200)
+    body = await admin.get("/meetings/providers")
+    assert body["unconfigured"] == ["zoom"]
+    po = await console(new_context, admin)
+    room = await open_room(po, c["id"])
+    await room.locator("details.menu summary").click()
+    await room.get_by_role("button", name="Buat pertemuan daring").click()
+    await expect(po.locator("dialog .admin-hint")).to_contain_text("Zoom belum dikonfigurasi")
+    assert_no_console_errors(po)
