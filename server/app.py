@@ -11,6 +11,7 @@ from datetime import datetime
 from aiohttp import web
 
 from server import __version__
+from server.cluster import REDIS_LINK, clock_moved, redis_ctx
 from server.domain.clock import SystemClock, TestClock
 from server.domain.errors import BadRequest, NotFound
 from server.http import auth as http_auth
@@ -83,7 +84,8 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     from server.realtime.presence import Presence
 
     services = app[SERVICES]
-    services.presence = Presence()
+    if REDIS_LINK not in app:
+        services.presence = Presence()  # else cluster.redis_ctx put the shared one there
     services.events = sinks.make_event_sink(app, services)
     yield
     await sinks.shutdown(app)
@@ -152,6 +154,8 @@ async def test_clock(request: web.Request) -> web.Response:
         if isinstance(secs, bool) or not isinstance(secs, (int, float)) or secs < 0 or secs > 10 * 366 * 86400:
             raise BadRequest("invalid_advance", "advance_seconds must be a non-negative number")
         clock.advance(float(secs))
+    # Every process of a deployment reads the same test clock (and a scheduler process runs its jobs).
+    await clock_moved(request.app, clock.now())
     ran: dict[str, int] = {}
     scheduler = request.app.get(SCHEDULER)
     if scheduler is not None:
@@ -167,6 +171,8 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.pst_max_body_bytes)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database_ctx)
+    # Presence, limits, wake-ups and events shared through Redis (REDIS_URL), before the parts that use them.
+    app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(_meetings_ctx)
     app.cleanup_ctx.append(_whatsapp_ctx)
     web_role = settings.role in ("all", "web")
@@ -189,11 +195,13 @@ def create_app(settings: Settings) -> web.Application:
             return json_response(spec)
 
         app.router.add_get("/api/v1/openapi.json", openapi)
-        if settings.pst_test_clock:
-            app.router.add_post("/api/v1/_test/clock", test_clock)
         app[SIO] = rt_sio.attach(app, settings)
         setup_static(app, settings)
     app.cleanup_ctx.append(_workers_ctx)
+
+    if settings.pst_test_clock:
+        # Every role: a deployment's test moves the scheduler process's clock through its own port.
+        app.router.add_post("/api/v1/_test/clock", test_clock)
 
     from server.http.routes_accounts import healthz
 

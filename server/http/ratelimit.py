@@ -1,8 +1,9 @@
 """Request limits per client address and per account, counting real (monotonic) time, never the test clock.
 
 One limiter implementation (`RateLimiter`, a sliding window per key) serves every rule; `RateLimits`
-names the rules in one table and is kept on the app. Both are per process: a deployment of several
-web processes swaps in a shared store (Redis) behind the same `Limiter` interface.
+names the rules in one table and is kept on the app. Both are per process; with REDIS_URL each rule is
+also counted across processes (`RateLimits.share`, server/storage/redis_limits.py) behind the same
+`Limiter` interface.
 
 Behind a reverse proxy every request comes from the proxy's address; `client_address` believes
 `X-Forwarded-For` only when the connection comes from one of PST_TRUSTED_PROXIES.
@@ -157,6 +158,14 @@ class RateLimits:
 
     def _now(self) -> float:
         return self.clock()
+
+    def share(self, shared: Callable[[str, int, float, Limiter], Limiter]) -> None:
+        """Count every rule across processes too: each limiter becomes `shared(name, limit, window_secs,
+        this process's limiter)` (server.storage.redis_limits, when REDIS_URL is set)."""
+        self.limiters = {
+            name: shared(name, RULES[name].limit, RULES[name].window_secs, local)
+            for name, local in self.limiters.items()
+        }
 
     def hit(self, rule: str, key: str, *, code: str = "rate_limited") -> None:
         """Count one event of `key` under `rule`; 429 when it is over."""

@@ -1,8 +1,16 @@
-"""Event sinks: the domain's EventSink as Socket.IO in this process, or Redis to reach the web processes."""
+"""Event sinks: the domain's EventSink as Socket.IO in this process, or Redis to reach the web processes.
+
+With REDIS_URL every web process's Socket.IO server fans its events out through Redis (a
+ResilientRedisManager, see server/realtime/sio.py), and the scheduler and notifier processes, which
+have no sockets, publish theirs through a write-only one (`RedisOnlyEvents`) for the web processes.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import socketio
@@ -11,8 +19,83 @@ from aiohttp import web
 from server.domain.ports import EventSink, NullEvents
 from server.keys import SIO
 from server.services import Services
+from server.storage.redis_link import RECONNECT_FIRST_SECS, RECONNECT_MAX_SECS, REDIS_ERRORS, make_client, published
 
 log = logging.getLogger(__name__)
+
+
+class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+    """python-socketio's Redis manager, failing fast and logging an outage once.
+
+    Its emit delivers to this process's sockets first and then publishes for the other processes
+    (python-socketio 5.x), so with Redis down each process keeps serving its own clients. What changes
+    here is the publish and the subscriber, the two hooks a pub/sub manager implements: one try with
+    short timeouts (an emit never waits on a dead Redis), one log line per outage instead of two per
+    event, and the subscriber back within RECONNECT_MAX_SECS of Redis (its own back-off reaches 60 s).
+    """
+
+    def __init__(self, url: str, *, write_only: bool = False) -> None:
+        super().__init__(url, write_only=write_only)
+        # One client for publishing and the subscriber's connection (the base class would build a new
+        # client on every reconnect, sharing it between the two).
+        self.client = make_client(url, decode=False)
+        self.up = True
+        self.dropped = 0
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        if self.up:
+            log.warning(
+                "socket.io fan-out: redis unavailable (%s: %s); events reach this process's sockets only",
+                what,
+                type(exc).__name__,
+            )
+        self.up = False
+
+    def _succeeded(self) -> None:
+        if not self.up:
+            log.info("socket.io fan-out: redis reachable again (%d events reached this process only)", self.dropped)
+            self.up = True
+            self.dropped = 0
+
+    async def _publish(self, data: Any) -> Any:
+        try:
+            result = await self.client.publish(self.channel, self.json.dumps(data))
+        except REDIS_ERRORS as exc:
+            self.dropped += 1
+            self._failed("publish", exc)
+            return None
+        self._succeeded()
+        return result
+
+    async def _listen(self) -> AsyncIterator[Any]:
+        channel = self.channel.encode("utf-8")
+        delay = RECONNECT_FIRST_SECS
+        while True:
+            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                self._succeeded()
+                delay = RECONNECT_FIRST_SECS
+                async for message in published(pubsub):
+                    if message["channel"] == channel:
+                        yield message["data"]
+            except REDIS_ERRORS as exc:
+                self._failed("subscribe", exc)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+            await asyncio.sleep(delay)
+            delay = min(RECONNECT_MAX_SECS, delay * 2)
+
+    async def close(self) -> None:
+        """Stop the subscriber and close the Redis connections."""
+        task = getattr(self, "thread", None)
+        if isinstance(task, asyncio.Task) and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(*REDIS_ERRORS):
+            await self.client.aclose()
 
 
 class SioEvents:
@@ -32,13 +115,16 @@ class RedisOnlyEvents:
     """For scheduler/notifier processes: publish events for the web processes to deliver."""
 
     def __init__(self, redis_url: str) -> None:
-        self.manager = socketio.AsyncRedisManager(redis_url, write_only=True)
+        self.manager = ResilientRedisManager(redis_url, write_only=True)
 
     async def emit(self, event: str, data: Any, room: str, namespace: str = "/") -> None:
         try:
             await self.manager.emit(event, data, room=room, namespace=namespace)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - an emit failure must not undo a stored change
             log.exception("emit %s through redis failed", event)
+
+    async def close(self) -> None:
+        await self.manager.close()
 
 
 def make_event_sink(app: web.Application, services: Services) -> EventSink:
@@ -48,15 +134,39 @@ def make_event_sink(app: web.Application, services: Services) -> EventSink:
         return SioEvents(sio)
     if services.settings.redis_url:
         return RedisOnlyEvents(services.settings.redis_url)
+    if services.settings.role != "all":
+        log.warning("role %s without REDIS_URL: its events reach no socket", services.settings.role)
     return NullEvents()
 
 
-async def shutdown(app: web.Application) -> None:
-    """Close this process's Socket.IO server (its connections) on app shutdown."""
+def _consultation_namespace(app: web.Application) -> Any:
+    sio = app.get(SIO)
+    return None if sio is None else sio.namespace_handlers.get("/")
+
+
+def start_session_sweep(app: web.Application) -> None:
+    """Start the consultation namespace's sweep of sockets whose login session ended (web processes)."""
+    namespace = _consultation_namespace(app)
+    if namespace is not None and hasattr(namespace, "start_session_sweep"):
+        namespace.start_session_sweep()
+
+
+async def shutdown(app: web.Application, services: Services | None = None) -> None:
+    """Stop the session sweep and close this process's Socket.IO server (its connections), or its
+    write-only Redis sink, on app shutdown."""
     sio = app.get(SIO)
     if sio is None:
+        events = services.events if services is not None else None
+        if isinstance(events, RedisOnlyEvents):
+            await events.close()
         return
+    namespace = _consultation_namespace(app)
+    if namespace is not None and hasattr(namespace, "stop_session_sweep"):
+        await namespace.stop_session_sweep()
     try:
         await sio.shutdown()
     except Exception:  # noqa: BLE001
         log.debug("socket.io shutdown raised", exc_info=True)
+    manager = sio.manager
+    if isinstance(manager, ResilientRedisManager):
+        await manager.close()

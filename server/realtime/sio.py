@@ -9,6 +9,7 @@ from aiohttp import web
 from engineio.async_drivers import aiohttp as eio_aiohttp
 
 from server.keys import SERVICES
+from server.realtime import sinks
 from server.realtime.board import BoardNamespace
 from server.realtime.namespace import ConsultationNamespace
 from server.settings import Settings
@@ -29,7 +30,7 @@ class _NoCompressWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
 
 def attach(app: web.Application, settings: Settings) -> socketio.AsyncServer:
     """Create the Socket.IO server on `app` (path /socket.io) with Redis fan-out when REDIS_URL is set."""
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    manager = sinks.ResilientRedisManager(settings.redis_url) if settings.redis_url else None
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -12,37 +10,16 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from server.app import create_app
-from server.embedded import free_port
 from server.settings import Settings
 from tests.conftest import Api, SocketClient, outbox_link
+from tests.realtime.redis_server import running_redis
 
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A real redis-server on a free port (installed by .ci/run)."""
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.fail("redis-server is required: apt-get install -y redis-server")
-    port = free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        import socket
-        import time
-
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    for server in running_redis():
+        yield server.url
 
 
 @pytest.fixture

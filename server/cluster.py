@@ -1,0 +1,131 @@
+"""Several processes as one product (REDIS_URL): what create_app swaps in for the in-process parts.
+
+With REDIS_URL set, one cleanup context (`redis_ctx`, before the realtime and worker contexts) gives
+this process a RedisLink and puts behind the existing ports:
+- presence (`svc.presence`): server.realtime.redis_presence.RedisPresence, every process's sockets;
+- rate limits (the app's RateLimits): each rule counted across processes too (server.storage.redis_limits);
+- the notifier's wake-up (`svc.outbox_worker` of a process without a notifier): a message the notifier
+  processes listen to (server.storage.redis_link.RedisWakeup);
+- events of a process without sockets (`svc.events` of the scheduler and notifier): a write-only
+  Socket.IO Redis manager (server.realtime.sinks.RedisOnlyEvents);
+- under PST_TEST_CLOCK, the test clock: moving it in one process moves it in all, and a scheduler
+  process runs its due jobs when it hears of it.
+Message numbering needs nothing here: the unique (consultation_id, seq) index decides between processes
+(server.domain.messages._insert_message; each process's LocalRoomSeqState is only a hint).
+Without REDIS_URL nothing changes. With Redis down, every part falls back to what this process knows
+(see each module), the link logs it once and reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from aiohttp import web
+
+from server.domain.clock import TestClock
+from server.http.ratelimit import RATE_LIMITS
+from server.keys import NOTIFIER, SCHEDULER, SERVICES, SETTINGS, SIO
+from server.realtime.redis_presence import RedisPresence
+from server.realtime.sinks import RedisOnlyEvents
+from server.storage.redis_limits import RedisCounters
+from server.storage.redis_link import CLOCK_CHANNEL, OUTBOX_WAKE_CHANNEL, RedisLink, RedisWakeup
+
+log = logging.getLogger(__name__)
+
+REDIS_LINK = web.AppKey("redis_link", RedisLink)
+# Jobs a scheduler process started on hearing that the test clock moved (kept so they are not collected).
+_CLOCK_RUNS: web.AppKey[set[asyncio.Task[object]]] = web.AppKey("clock_runs")
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The shared parts of this process when REDIS_URL is set (see the module's docstring)."""
+    settings = app[SETTINGS]
+    services = app[SERVICES]
+    if not settings.redis_url:
+        if settings.role in ("notifier", "scheduler"):
+            log.warning("role %s without REDIS_URL: its events reach no socket", settings.role)
+        yield
+        return
+    link = RedisLink(settings.redis_url)
+    app[REDIS_LINK] = link
+    app[_CLOCK_RUNS] = set()
+    link.on(OUTBOX_WAKE_CHANNEL, lambda _: _wake_notifier(app))
+    if settings.pst_test_clock:
+        link.on(CLOCK_CHANNEL, lambda data: _clock_heard(app, data))
+    await link.start()
+
+    presence = RedisPresence(
+        link,
+        info={"host": socket.gethostname(), "pid": os.getpid(), "port": settings.port, "role": settings.role},
+    )
+    await presence.start()
+    services.presence = presence
+    counters: RedisCounters | None = None
+    if RATE_LIMITS in app:
+        counters = RedisCounters(link)
+        await counters.start()
+        app[RATE_LIMITS].share(counters.limiter)
+    wakeup = RedisWakeup(link)
+    if settings.role not in ("all", "notifier"):
+        # No notifier here: wake the notifier processes (the workers context sets this process's own otherwise).
+        services.outbox_worker = wakeup
+    events: RedisOnlyEvents | None = None
+    if SIO not in app:
+        # No sockets here: publish for the web processes to deliver.
+        events = RedisOnlyEvents(settings.redis_url)
+        services.events = events
+    log.info("sharing presence, limits and wake-ups through redis as %s", link.process_id)
+    try:
+        yield
+    finally:
+        await presence.close()
+        if counters is not None:
+            await counters.close()
+        await wakeup.close()
+        if events is not None:
+            await events.close()
+        runs: set[asyncio.Task[object]] = app[_CLOCK_RUNS]
+        for task in list(runs):
+            task.cancel()
+        await link.close()
+
+
+def _wake_notifier(app: web.Application) -> None:
+    notifier = app.get(NOTIFIER)
+    if notifier is not None:
+        notifier.kick()
+
+
+async def clock_moved(app: web.Application, now: datetime) -> None:
+    """Tell the other processes that the test clock now reads `now` (nothing without REDIS_URL)."""
+    link = app.get(REDIS_LINK)
+    if link is not None:
+        await link.publish(CLOCK_CHANNEL, json.dumps({"from": link.process_id, "now": now.isoformat()}))
+
+
+def _clock_heard(app: web.Application, data: str) -> None:
+    """Another process moved the test clock: read the same, and run the jobs that came due here."""
+    link = app[REDIS_LINK]
+    clock = app[SERVICES].clock
+    try:
+        msg = json.loads(data)
+        now = datetime.fromisoformat(str(msg["now"]))
+    except (ValueError, KeyError, TypeError):
+        log.warning("ignored a malformed test clock message")
+        return
+    if msg.get("from") == link.process_id or not isinstance(clock, TestClock) or now.tzinfo is None:
+        return
+    clock.set(now)
+    scheduler = app.get(SCHEDULER)
+    if scheduler is not None:
+        runs = app[_CLOCK_RUNS]
+        task: asyncio.Task[object] = asyncio.get_running_loop().create_task(scheduler.run_once())
+        runs.add(task)
+        task.add_done_callback(runs.discard)
+    _wake_notifier(app)
