@@ -163,6 +163,8 @@ COLLECTIONS: list[Collection] = [
                 **_partial({"rating_reminder_at": {"$gte": SWEEP_FLOOR}}),
             ),
             IndexModel([("office", ASC), ("closed_at", ASC)], name="office_closed"),
+            # Retention (server/domain/privacy.py) walks closed consultations by the day they closed.
+            IndexModel([("closed_at", ASC)], name="retention_closed", **_partial({"closed_at": {"$gte": SWEEP_FLOOR}})),
             # Reports and the history: an office's consultations by the day they arrived.
             IndexModel([("office", ASC), ("created_at", ASC)], name="office_created"),
             IndexModel([("visit.code", ASC)], name="visit_code", sparse=True),
@@ -221,6 +223,9 @@ COLLECTIONS: list[Collection] = [
                 name="dedupe_unique",
                 **_partial({"dedupe_key": {"$type": "string"}}),
             ),
+            # Retention walks mails by age; erasing an account finds its account mails.
+            IndexModel([("created_at", ASC)], name="retention_created"),
+            IndexModel([("user_id", ASC)], name="user", **_partial({"user_id": {"$type": "objectId"}})),
             # WhatsApp status webhooks find the message we sent by Meta's id.
             IndexModel([("provider_id", ASC)], name="provider_id", **_partial({"provider_id": {"$type": "string"}})),
         ],
@@ -298,6 +303,8 @@ COLLECTIONS: list[Collection] = [
             IndexModel([("office", ASC), ("created_at", DESC)], name="office_time"),
             # Retention: the sweep that erases old ID numbers reads by age.
             IndexModel([("created_at", ASC)], name="created"),
+            # A person's export and erasure find their entries by e-mail address.
+            IndexModel([("email", ASC)], name="email"),
         ],
     ),
     Collection(
@@ -314,6 +321,20 @@ COLLECTIONS: list[Collection] = [
     ),
     # Every time staff opened a visitor's ID number (personal data): who, when, which entry.
     Collection("pii_access_log", [IndexModel([("office", ASC), ("at", DESC)], name="office_at")]),
+    # Staff actions on people's data (server/domain/audit.py): by office, by actor, all; one read a day.
+    Collection(
+        "audit_log",
+        [
+            IndexModel([("offices", ASC), ("at", DESC)], name="offices_at"),
+            IndexModel([("actor_id", ASC), ("at", DESC)], name="actor_at"),
+            IndexModel([("at", DESC)], name="at"),
+            IndexModel(
+                [("read_key", ASC)], unique=True, name="read_key_unique", **_partial({"read_key": {"$type": "string"}})
+            ),
+        ],
+    ),
+    # Per-job state of scheduler jobs that walk by date (the retention job's lease and how far it came).
+    Collection("job_state", []),
     Collection("events_log", [IndexModel([("at", ASC)], expireAfterSeconds=30 * 86400, name="at_ttl")]),
 ]
 

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # Request limits per client address and account (server/http/ratelimit.py); off only for
     # benchmarks or behind a proxy that limits by itself.
     pst_rate_limits: bool = Field(default=True, alias="PST_RATE_LIMITS")
+    # Personal data kept this many years (server/domain/privacy.py): past it, closed consultations' message
+    # texts, rendered e-mails and guest book ID numbers are erased by the scheduler; figures stay.
+    pst_retention_years: int = Field(default=5, alias="PST_RETENTION_YEARS", ge=1, le=50)
     # WhatsApp Business (Cloud API): the token sends, the app secret signs webhooks, the verify token
     # answers Meta's subscription check. Secrets: never logged, never in an API answer, never in repr().
     whatsapp_token: str | None = Field(default=None, alias="WHATSAPP_TOKEN", repr=False)

@@ -34,6 +34,7 @@ PAGES = {
     "/board": "board.html",
     "/ticket": "ticket.html",
     "/guestbook-qr": "guestpass.html",
+    "/privacy": "privacy.html",
 }
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "

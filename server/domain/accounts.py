@@ -30,6 +30,8 @@ EMAIL_RE = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
+# The privacy notice a registration's consent refers to (web/static/privacy.html shows the same version).
+PRIVACY_NOTICE_VERSION = "2026-11"
 PASSWORD_MIN_CHARS = 8
 PASSWORD_MAX_CHARS = 256
 VERIFY_TOKEN_TTL = timedelta(days=3)
@@ -98,6 +100,7 @@ async def register(
     institution: str | None = None,
     occupation: str | None = None,
     lang: str = "id",
+    consent: bool | None = None,
     notify_existing: bool = True,
 ) -> Doc | None:
     """Create an unverified user and queue the verification e-mail; None when the address has an account.
@@ -106,6 +109,7 @@ async def register(
     nothing changes, and its owner is mailed instead (a new verification link while it is unverified,
     else a note that someone tried; not when `notify_existing` is False, the caller's mail limit).
     Both ways do the same work: a password hash, a write, a lookup or token, a queued mail.
+    `consent`: the privacy notice was accepted (the pages require it); recorded with its version.
     """
     email = normalize_email(email)
     check_password(password)
@@ -126,6 +130,8 @@ async def register(
         "lang": lang,
         "password_hash": await hash_password(password),
         "email_verified_at": None,
+        "consent_at": now if consent else None,
+        "consent_version": PRIVACY_NOTICE_VERSION if consent else None,
         "created_at": now,
         "updated_at": now,
     }

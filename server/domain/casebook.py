@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.domain import access, durations
+from server.domain import access, audit, durations
 from server.domain.errors import Forbidden, ValidationFailed
 from server.domain.events import staff_view
 from server.domain.models import CHANNELS, STATUSES, is_staff, iso, object_id, public_consultation, sid
@@ -185,6 +185,7 @@ async def record(svc: Services, user: Doc, consultation_id: Any) -> Doc:
     if not is_staff(user):
         raise Forbidden("forbidden", "staff only / hanya petugas")
     c = await access.load_for(svc, user, consultation_id)
+    await audit.record_read(svc, user, c)
     rating = c.get("rating") or None
     return {
         "consultation": public_consultation(c, user),

@@ -14,9 +14,9 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from server.domain import access, durations, kb, messages, sla
+from server.domain import access, audit, durations, kb, messages, sla
 from server.domain.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed, is_duplicate_key
-from server.domain.models import TOPICS, is_staff
+from server.domain.models import TOPICS, is_staff, sid
 from server.domain.offices import get_office
 from server.mail import mailing
 from server.services import Services
@@ -209,6 +209,8 @@ async def claim(svc: Services, staff: Doc, consultation: Doc | Any, *, auto: boo
         params={"officer": staff["name"]},
         data={"event": "claimed", "by": str(staff["_id"]), "auto": auto},
     )
+    if not auto:
+        await audit.record(svc, staff, "claim", office=updated["office"], consultation=updated)
     await access.emit_updated(svc, updated)
     await access.emit_queue(svc, updated["office"])
     return updated
@@ -259,6 +261,15 @@ async def transfer(
     )
     if updated is None:
         raise _closed_conflict()
+    await audit.record(
+        svc,
+        staff,
+        "transfer",
+        office=c["office"],
+        also_office=target_office,
+        consultation=updated,
+        details={"to_office": target_office, "to_user": sid(record["to_user"])},
+    )
     _, updated = await messages.post_system_message(
         svc,
         updated,

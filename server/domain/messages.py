@@ -16,7 +16,7 @@ from typing import Any
 from bson import ObjectId
 
 from server import i18n
-from server.domain import access, delivery, durations, events, sla
+from server.domain import access, audit, delivery, durations, events, sla
 from server.domain.errors import Conflict, Forbidden, ValidationFailed, is_duplicate_key
 from server.domain.inputs import MESSAGE_MAX_CHARS
 from server.domain.models import is_staff
@@ -392,6 +392,8 @@ async def history(
     c = await access.load_for(svc, user, consultation)
     limit = max(1, min(int(limit), HISTORY_PAGE_MAX))
     staff = is_staff(user)
+    if staff:
+        await audit.record_read(svc, user, c)
     last = int(c.get("last_seq", 0))
     msgs: list[Doc] = []
     if before_seq is not None:

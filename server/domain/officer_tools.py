@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.domain import access, messages
+from server.domain import access, audit, messages
 from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.files import check_attachment
 from server.domain.models import is_staff, iso, object_id
@@ -72,10 +72,19 @@ async def download_attachment(svc: Services, user: Doc, attachment_id: str) -> t
     meta = await svc.db.attachments.find_one({"_id": fid})
     if meta is None:
         raise NotFound("not_found", "attachment not found")
-    await access.load_for(svc, user, meta["consultation_id"])  # 404 for strangers
+    c = await access.load_for(svc, user, meta["consultation_id"])  # 404 for strangers
     data = await files.read(svc.db, fid)
     if data is None:
         raise NotFound("not_found", "attachment not found")
+    await audit.record(
+        svc,
+        user,
+        "attachment_download",
+        office=c["office"],
+        consultation=c,
+        target=fid,
+        details={"filename": meta.get("filename")},
+    )
     return meta, data
 
 

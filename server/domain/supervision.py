@@ -19,11 +19,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.domain import access, messages
+from server.domain import access, audit, messages
 from server.domain import consultations as cons
 from server.domain.errors import Conflict, Forbidden
 from server.domain.events import staff_view
-from server.domain.models import iso
+from server.domain.models import iso, sid
 from server.domain.offices import get_office
 from server.services import Services
 from server.storage.atomic import update_and_get
@@ -308,6 +308,9 @@ async def take(svc: Services, user: Doc, consultation: Any) -> Doc:
     )
     if updated is None:
         raise Conflict("consultation_changed", "the room changed meanwhile; look again / ruang berubah, muat ulang")
+    await audit.record(
+        svc, user, "take", office=c["office"], consultation=updated, details={"from_user": sid(previous)}
+    )
     _, updated = await messages.post_system_message(
         svc,
         updated,

@@ -6,10 +6,12 @@ A module that is missing or misspelt fails at import: routes are never dropped i
 from __future__ import annotations
 
 from server.http import (
+    routes_audit,
     routes_channels,
     routes_escalation,
     routes_kb,
     routes_officer,
+    routes_privacy,
     routes_rating,
     routes_reports,
     routes_supervisor,
@@ -28,5 +30,7 @@ def apis() -> list[Api]:
         routes_walkin.api,
         routes_reports.api,
         routes_supervisor.api,
+        routes_privacy.api,
+        routes_audit.api,
         routes_channels.api,
     ]

@@ -10,7 +10,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.multipart import BadContentDispositionHeader, BadContentDispositionParam
 from pydantic import Field
 
-from server.domain import access, officer_tools
+from server.domain import access, audit, officer_tools
 from server.domain.errors import BadRequest, Conflict, PayloadTooLarge
 from server.domain.files import MAX_ATTACHMENT_BYTES
 from server.domain.models import public_message
@@ -280,6 +280,7 @@ async def transcript(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
     user = me(request)
     c = await access.load_for(svc, user, request.match_info["id"])
+    await audit.record_read(svc, user, c)
     _, text, html = await mailing.transcript(svc, c, user.get("lang", "id"))
     if fmt == "text":
         return web.Response(text=text, content_type="text/plain", charset="utf-8")

@@ -25,6 +25,8 @@ class RegisterIn(In):
     institution: str | None = Field(default=None, max_length=200)
     occupation: str | None = Field(default=None, max_length=120)
     lang: Literal["id", "en"] = "id"
+    # The privacy notice (/privacy) was accepted; the pages do not register without it.
+    consent: bool | None = None
 
 
 class LoginIn(In):

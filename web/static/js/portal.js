@@ -227,13 +227,18 @@ function viewRegister() {
     field(opt(t("auth.phone")), input("phone", "tel", { autocomplete: "tel", maxlength: "40" })),
     field(opt(t("auth.institution")), input("institution", "text", { autocomplete: "organization", maxlength: "200" })),
     field(opt(t("auth.occupation")), input("occupation", "text", { maxlength: "120" })),
+    h("div", { class: "field" }, h("label", {},
+      input("consent", "checkbox", { required: true, value: "yes" }), " ", t("auth.consent"), " ",
+      h("a", { href: "/privacy", target: "_blank", rel: "noopener", text: t("auth.consent.link") }))),
     status, h("div", { class: "actions" }, submit));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     say(status, "");
     const v = formValues(form);
     if (!form.reportValidity()) return;
-    const body = { email: v.email, password: new FormData(form).get("password"), name: v.name, lang: lang() };
+    const body = {
+      email: v.email, password: new FormData(form).get("password"), name: v.name, lang: lang(), consent: v.consent === "yes",
+    };
     for (const k of ["phone", "institution", "occupation"]) if (v[k]) body[k] = v[k];
     submit.disabled = true;
     try {
