@@ -186,8 +186,13 @@ async def _store(svc: Services, c: Doc, doc: Doc, user: Doc | None) -> tuple[Doc
     msg, created = await _insert_message(svc, c, doc)
     if not created:
         return msg, c, False
+    sla_before = c.get("sla")
     c = await _after_message(svc, c, msg, user)
     await events.emit_message_new(svc.events, c, msg)
+    if c.get("sla") != sla_before:
+        # The first answer met the SLA, or the user's reply ended a clarification: every open view
+        # (the officer's buttons and badges, the user's deadline line) follows the change.
+        await access.emit_updated(svc, c)
     return msg, c, True
 
 

@@ -16,7 +16,7 @@ from tests.browser import (  # noqa: F401  (fixtures are registered by importing
     new_context,
     shot,
 )
-from tests.browser.rooms import LAPTOP, PHONE, console, open_consultation, open_room
+from tests.browser.rooms import LAPTOP, PHONE, console, open_consultation, open_room, portal, send
 
 pytestmark = pytest.mark.browser
 
@@ -72,3 +72,33 @@ async def test_an_administrator_sees_which_providers_wait_for_settings(
     await room.get_by_role("button", name="Buat pertemuan daring").click()
     await expect(po.locator("dialog .admin-hint")).to_contain_text("Zoom belum dikonfigurasi")
     assert_no_console_errors(po)
+
+
+async def test_every_view_follows_the_first_answer_without_a_reload(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+) -> None:
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    user = await make_user(name="Sari Warga")
+    c = await open_consultation(user, "Data upah")
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    po = await console(new_context, officer)
+    pu = await portal(new_context, user, f"#/c/{c['id']}", PHONE)
+    await expect(pu.locator(".room-head .c-due")).to_contain_text("Dijawab paling lambat")
+    room = await open_room(po, c["id"])
+    clarify = room.locator(".room-head button.clarify")
+    await expect(clarify).to_be_enabled()
+    await expect(room.locator(".room-head .sla")).to_contain_text("Tepat waktu")
+    mine = po.locator(f".m-item[data-id='{c['id']}'] .sla")
+    await expect(mine).to_contain_text("Tepat waktu")
+
+    await send(room, "Upah rata-rata buruh Bombana 2024 ada di publikasi Bombana Dalam Angka.")
+    # The officer's header, the list and the citizen's deadline line follow consultation:updated.
+    await expect(clarify).to_be_disabled()
+    await expect(room.locator(".room-head .sla")).to_have_text("Terjawab")
+    await expect(mine).to_have_text("Terjawab")
+    await expect(pu.locator(".room-head .c-due")).to_have_text("Sudah dijawab")
+    pl = await portal(new_context, user, "#/list", PHONE)
+    await expect(pl.locator(f".c-item[data-id='{c['id']}'] .c-due")).to_have_text("Sudah dijawab")
+    assert_no_console_errors(po, pu, pl)
