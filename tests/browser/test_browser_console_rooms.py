@@ -4,6 +4,7 @@ return to replies, and the rest of the room's tools."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -102,3 +103,32 @@ async def test_every_view_follows_the_first_answer_without_a_reload(
     pl = await portal(new_context, user, "#/list", PHONE)
     await expect(pl.locator(f".c-item[data-id='{c['id']}'] .c-due")).to_have_text("Sudah dijawab")
     assert_no_console_errors(po, pu, pl)
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "360"])
+async def test_after_a_note_the_composer_is_back_to_replies(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+    viewport: Any,
+) -> None:
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    user = await make_user(name="Sari Warga")
+    c = await open_consultation(user, "Data ekspor")
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    po = await console(new_context, officer, viewport)
+    room = await open_room(po, c["id"])
+    toggle = room.get_by_role("button", name="Catatan internal")
+    await toggle.click()
+    await expect(toggle).to_have_attribute("aria-pressed", "true")
+    await expect(room.locator(".composer-input")).to_have_attribute("placeholder", re.compile("catatan", re.I))
+    await send(room, "Pengguna ini sudah bertanya hal yang sama bulan lalu.")
+    await expect(room.locator(".msg.kind-note")).to_contain_text("bulan lalu")
+    await expect(toggle).to_have_attribute("aria-pressed", "false")
+    await expect(room.locator(".composer")).not_to_have_class(re.compile("note-mode"))
+    await expect(room.locator(".composer-input")).to_be_focused()
+    await send(room, "Data ekspor ada di tabel 3.")
+    await expect(room.locator(".msg.kind-text.msg-out")).to_contain_text("tabel 3")
+    kinds = [m["kind"] for m in (await user.get(f"/consultations/{c['id']}/messages"))["messages"]]
+    assert kinds.count("text") == 2 and "note" not in kinds
+    assert_no_console_errors(po)

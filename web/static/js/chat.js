@@ -142,6 +142,8 @@ export class ChatRoom {
     this.showError("");
     this.stopTyping();
     this.send(text, this.noteMode ? "note" : "text");
+    // A note is one message: the next one is a reply again (as in Chatwoot and Rocket.Chat).
+    if (this.noteMode) this.setNoteMode(false);
   }
 
   typed() {
