@@ -51,14 +51,12 @@ ID: dict[str, str] = {
         "Petugas meminta klarifikasi; batas waktu layanan dihentikan sementara sampai Anda membalas."
     ),
     "consultation.sla_resumed": "Permintaan dinyatakan jelas; batas waktu layanan berjalan kembali.",
-    # The English half stays until the page shows system messages in the reader's language.
     "consultation.idle_warning": (
         "Belum ada balasan dari Anda. Konsultasi ini akan ditutup otomatis pada {{ close_at | local_date(tz) }}"
-        " jika tidak ada balasan. / No reply yet: this consultation will close automatically on"
-        " {{ close_at | local_date(tz, 'en') }} unless you reply."
+        " jika tidak ada balasan."
     ),
     "rating.given": (
-        "Penilaian layanan / Service rating: {{ '★' * score }}{{ '☆' * (max - score) }} ({{ score }}/{{ max }})"
+        "Penilaian layanan: {{ '★' * score }}{{ '☆' * (max - score) }} ({{ score }}/{{ max }})"
         "{% if comment %} — {{ comment }}{% endif %}"
     ),
     # --- online meetings (params: provider, start, tz, duration, join_url, passcode) ---
@@ -257,6 +255,18 @@ def _environment(lang: str) -> Environment:
     env.filters["local_date"] = local_date
     env.globals["provider_labels"] = _MEETING_LABEL
     return env
+
+
+def texts(key: str, params: dict[str, Any] | None) -> dict[str, str] | None:
+    """`key` rendered in every language ({"id": …, "en": …}), or None when it no longer renders.
+
+    A stored system message is shown in its reader's language from these; one written under an
+    older catalog whose params no longer fit keeps its stored text (the caller's fallback).
+    """
+    try:
+        return {lang: t(key, lang, **(params or {})) for lang in CATALOGS}
+    except Exception:  # noqa: BLE001 - an unknown key or params of an older catalog
+        return None
 
 
 def t(key: str, lang: str = DEFAULT_LANG, /, **params: Any) -> str:

@@ -70,6 +70,8 @@ class LastMessage(TypedDict):
     text: str | None
     author_name: str | None
     created_at: str | None
+    # A system message's preview in each language ({"id": …, "en": …}).
+    texts: NotRequired[dict[str, str]]
 
 
 class ContactView(TypedDict):

@@ -19,7 +19,7 @@ from server import i18n
 from server.domain import access, audit, delivery, durations, events, sla
 from server.domain.errors import Conflict, Forbidden, ValidationFailed, is_duplicate_key
 from server.domain.inputs import MESSAGE_MAX_CHARS
-from server.domain.models import is_staff
+from server.domain.models import PREVIEW_CHARS, is_staff
 from server.domain.offices import get_office
 from server.mail import mailing
 from server.services import Services
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 Doc = dict[str, Any]
 
-PREVIEW_CHARS = 140
 HISTORY_PAGE_MAX = 200
 HISTORY_WINDOWS_MAX = 50
 REOPEN_AFTER_IDLE_WINDOW = timedelta(days=7)
@@ -74,13 +73,19 @@ def preview(msg: Doc) -> Doc:
     text = msg.get("text", "")
     if msg["kind"] == "file" and msg.get("attachment"):
         text = "📎 " + msg["attachment"].get("filename", "")
-    return {
+    out: Doc = {
         "seq": msg["seq"],
         "kind": msg["kind"],
         "text": text[:PREVIEW_CHARS],
         "author_name": msg.get("author_name"),
         "created_at": msg["created_at"],
     }
+    data = msg.get("data") or {}
+    if data.get("key"):
+        # A system message: the lists render it again in their reader's language (models._last_message).
+        out["key"] = data["key"]
+        out["params"] = data.get("params") or {}
+    return out
 
 
 def _check_client_id(client_id: str | None) -> None:

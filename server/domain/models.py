@@ -15,6 +15,7 @@ from bson.errors import InvalidId
 from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
+from server import i18n
 from server.domain.errors import NotFound
 
 Doc = dict[str, Any]
@@ -27,6 +28,8 @@ MessageKind = Literal["text", "system", "meeting", "note", "file", "rating"]
 MESSAGE_KINDS: tuple[MessageKind, ...] = get_args(MessageKind)
 CHANNELS = ("online", "walk_in", "whatsapp", "email")
 LANGS = ("id", "en")
+# How much of the last message a consultation keeps for the lists (server.domain.messages.preview).
+PREVIEW_CHARS = 140
 
 Role = Literal["user", "officer", "supervisor", "admin"]
 
@@ -83,6 +86,8 @@ class MessageOut(TypedDict):
     # A system message's catalog key and params (server/i18n.py), so a page can show it in its language.
     key: NotRequired[str]
     params: NotRequired[Doc]
+    # ... and the text it renders to in each language ({"id": …, "en": …}): the page shows the reader's.
+    texts: NotRequired[dict[str, str]]
     # A reply in a WhatsApp consultation: {channel, status (queued|waiting_window|sent|delivered|read|failed), at}.
     delivery: NotRequired[Doc]
 
@@ -153,6 +158,9 @@ def public_message(msg: Doc) -> MessageOut:
         if msg["data"].get("key"):
             out["key"] = str(msg["data"]["key"])
             out["params"] = out["data"].get("params") or {}
+            rendered = i18n.texts(out["key"], msg["data"].get("params"))
+            if rendered:
+                out["texts"] = rendered
     if msg.get("delivery"):
         out["delivery"] = _jsonable(msg["delivery"])
     return out
@@ -242,10 +250,15 @@ def _last_message(c: Doc, staff: bool) -> Doc | None:
     )
     if not lm:
         return None
-    return {
+    out: Doc = {
         "seq": lm.get("seq"),
         "kind": lm.get("kind"),
         "text": lm.get("text"),
         "author_name": lm.get("author_name"),
         "created_at": iso(lm.get("created_at")),
     }
+    # A system message's preview in each language (the lists show the reader's).
+    rendered = i18n.texts(lm["key"], lm.get("params")) if lm.get("key") else None
+    if rendered:
+        out["texts"] = {lang: text[:PREVIEW_CHARS] for lang, text in rendered.items()}
+    return out

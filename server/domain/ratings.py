@@ -114,7 +114,7 @@ async def rate(
                 "created_at": now,
             }
         )
-    _, c = await messages.post_system_message(
+    msg, c = await messages.post_system_message(
         svc,
         c,
         "rating.given",
@@ -122,6 +122,8 @@ async def rate(
         kind="rating",
         data={"event": "rated", "score": score, "comment": comment, "complaint": bool(complaint)},
     )
+    # The rating is the user's own words: read by them, so their closed consultation shows no unread badge.
+    await svc.db.consultations.update_one({"_id": c["_id"]}, {"$max": {f"reads.{c['user_id']}": msg["seq"]}})
     after = await svc.db.consultations.find_one({"_id": c["_id"]}) or c
     await access.emit_updated(svc, after)
     log.info("consultation %s rated %d via %s", c["_id"], score, via)

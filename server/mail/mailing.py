@@ -245,7 +245,7 @@ async def transcript(svc: Services, c: Doc, lang: str) -> tuple[Doc, str, str]:
     msgs = [
         m async for m in svc.db.messages.find({"consultation_id": c["_id"], "kind": {"$ne": "note"}}).sort("seq", 1)
     ]
-    text, html = render_transcript(c, msgs, office, lang)
+    text, html = render_transcript(c, msgs, office, lang, base_url=svc.settings.base_url)
     return office, text, html
 
 

@@ -1,10 +1,13 @@
 """The consultation transcript, as plain text and as escaped HTML, in the office's local time.
 
-Staff notes never appear: they are filtered here, whatever the caller passes in.
+Staff notes never appear: they are filtered here, whatever the caller passes in. System messages are
+written again from their catalog key in the transcript's language (server/i18n.py); a meeting whose
+message already says its link is not listed a second time; attachments carry their download link.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -13,11 +16,14 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
+from server import i18n
 from server.mail.render import render_template
 
 Doc = dict[str, Any]
 
 HIDDEN_KINDS = frozenset({"note"})
+_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+_OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 
 # Indonesia's three zones go by their Indonesian abbreviations; other zones keep their own.
 _ID_ZONE_BY_OFFSET = {7: "WIB", 8: "WITA", 9: "WIT"}
@@ -98,6 +104,33 @@ def _safe_url(url: Any) -> str | None:
     return None
 
 
+def _segments(line: str) -> list[tuple[str, str | None]]:
+    """A line cut into (text, link) pieces: http(s) addresses become links in the HTML."""
+    out: list[tuple[str, str | None]] = []
+    pos = 0
+    for match in _URL.finditer(line):
+        if match.start() > pos:
+            out.append((line[pos : match.start()], None))
+        url = match.group(0).rstrip(".,;:!?)")
+        out.append((url, url))
+        pos = match.start() + len(url)
+    if pos < len(line):
+        out.append((line[pos:], None))
+    return out
+
+
+def message_text(m: Doc, lang: str) -> str:
+    """A message's text in `lang`: a system message is rendered again from its catalog key and params."""
+    data = m.get("data") or {}
+    key = data.get("key")
+    if isinstance(key, str) and key in i18n.ID:
+        try:
+            return i18n.t(key, lang, **(data.get("params") or {}))
+        except Exception:  # noqa: BLE001 - an old message whose params no longer fit: its stored text
+            pass
+    return str(m.get("text") or "")
+
+
 def visible_messages(messages: list[Doc]) -> list[Doc]:
     """The messages a user may see, in seq order."""
     shown = [m for m in messages if m.get("kind") not in HIDDEN_KINDS and m.get("visibility") != "staff"]
@@ -121,39 +154,58 @@ class _Row:
     author_name: str
     when: str
     lines: list[str]
+    pieces: list[list[tuple[str, str | None]]]  # each line as (text, link) pieces, for the HTML
     meeting: _Meeting | None
     attachment: str | None
+    attachment_url: str | None
+    rating_label: bool  # a bare rating ("5/5") gets the word "Rating:" before it
 
 
-def _row(m: Doc, fmt: _TimeFormatter, lang: str) -> _Row:
+def _row(m: Doc, fmt: _TimeFormatter, lang: str, base_url: str) -> _Row:
     kind = m.get("kind") or "text"
-    body = str(m.get("text") or "")
+    keyed = bool((m.get("data") or {}).get("key"))
+    body = message_text(m, lang)
+    role = str(m.get("author_role") or ("system" if kind == "system" else "user"))
     meeting: _Meeting | None = None
-    if kind == "meeting" or m.get("meeting"):
-        mt = m.get("meeting") or {}
+    mt = m.get("meeting") or {}
+    join_url = mt.get("join_url")
+    # The catalog's meeting messages already say provider, time and link: no second listing.
+    if (kind == "meeting" or mt) and not (join_url and str(join_url) in body):
         provider = _PROVIDERS.get(str(mt.get("provider") or ""), str(mt.get("provider") or ""))
         start = mt.get("start_time")
         start_text = fmt(start) if isinstance(start, datetime) else str(start or "")
-        join = mt.get("join_url")
         meeting = _Meeting(
             summary=", ".join(p for p in (provider, start_text, str(mt.get("topic") or "")) if p),
-            join=str(join) if join else "",
-            safe_join=_safe_url(join),
+            join=str(join_url) if join_url else "",
+            safe_join=_safe_url(join_url),
         )
     att = m.get("attachment")
+    att_id = str(att.get("id") or "") if att else ""
+    if att and body == att.get("filename"):
+        body = ""  # a file message's text is its file name, listed with the attachment below
+    lines = body.replace("\r\n", "\n").split("\n") if body else []
     return _Row(
         kind=kind,
-        role=str(m.get("author_role") or ("system" if kind == "system" else "user")),
-        author_name=str(m.get("author_name") or ""),
+        role=role,
+        # The system writes as "System" in the transcript's language (its stored name is Indonesian).
+        author_name="" if role == "system" else str(m.get("author_name") or ""),
         when=fmt(m.get("created_at")),
-        lines=body.replace("\r\n", "\n").split("\n") if body else [],
+        lines=lines,
+        pieces=[_segments(line) for line in lines],
         meeting=meeting,
         attachment=f"{att.get('filename') or '?'} ({format_size(att.get('size'), lang)})" if att else None,
+        attachment_url=f"{base_url}/api/v1/attachments/{att_id}" if _OBJECT_ID.fullmatch(att_id) else None,
+        rating_label=kind == "rating" and not keyed,
     )
 
 
-def render_transcript(consultation: Doc, messages: list[Doc], office: Doc, lang: str = "id") -> tuple[str, str]:
-    """(text, html) of every visible message with author, role and local time; notes are left out."""
+def render_transcript(
+    consultation: Doc, messages: list[Doc], office: Doc, lang: str = "id", *, base_url: str = ""
+) -> tuple[str, str]:
+    """(text, html) of every visible message with author, role and local time; notes are left out.
+
+    `base_url` makes the attachments' download links absolute (an e-mail needs the site's address).
+    """
     lang = "en" if lang == "en" else "id"
     fmt = _TimeFormatter(str(office.get("time_zone") or "Asia/Jakarta"), lang)
     closed_at = consultation.get("closed_at")
@@ -164,7 +216,7 @@ def render_transcript(consultation: Doc, messages: list[Doc], office: Doc, lang:
         "office_name": str(office.get("name") or office.get("code") or ""),
         "opened": fmt(consultation.get("opened_at") or consultation.get("created_at")),
         "closed": fmt(closed_at) if closed_at else "",
-        "messages": [_row(m, fmt, lang) for m in visible_messages(messages)],
+        "messages": [_row(m, fmt, lang, base_url.rstrip("/")) for m in visible_messages(messages)],
     }
     text = render_template("transcript.txt.j2", **context)
     html = render_template("transcript.html.j2", **context)

@@ -3,7 +3,7 @@
 import { api, errorText } from "./api.js";
 import { clipIcon, externalLink, h, linkify, say, uuid } from "./dom.js";
 import * as fmt from "./fmt.js";
-import { t } from "./i18n.js";
+import { lang, t } from "./i18n.js";
 import {
   ask, tell,
   CONSULTATION_JOIN, CONSULTATION_LEAVE, CONSULTATION_UPDATED, MESSAGE_NEW, MESSAGE_READ, MESSAGE_SEND, TYPING,
@@ -375,6 +375,22 @@ export class ChatRoom {
     }
   }
 
+  /** Draw the composer's words and every message again in the page's language (after a switch). */
+  relabel() {
+    const label = this.noteMode ? t("room.composer.note") : t("room.composer");
+    this.input.placeholder = label;
+    this.inputLabel.textContent = label;
+    this.sendBtn.textContent = t("room.send");
+    this.log.setAttribute("aria-label", t("room.composer"));
+    for (const e of this.entries) {
+      const [bubble, statusEl] = this.renderMessage(e.m);
+      e.dayEl.replaceChildren(h("span", { text: fmt.day(e.m.created_at, this.tz) }));
+      e.el.replaceChildren(e.dayEl, bubble);
+      e.statusEl = statusEl;
+    }
+    this.paintReads();
+  }
+
   // --- events from the socket -----------------------------------------------------------------
 
   onMessage(m) {
@@ -433,7 +449,7 @@ export class ChatRoom {
     const when = h("time", { datetime: m.created_at || "", title: fmt.dateTime(m.created_at, this.tz),
       text: fmt.time(m.created_at, this.tz) });
     if (kind === "system" || kind === "rating" || !["text", "note", "file", "meeting"].includes(kind)) {
-      let text = m.text || "";
+      let text = localText(m);
       if (kind === "rating" && m.data && Number.isInteger(m.data.score)) text = t("room.rating", { score: m.data.score });
       return [h("div", { class: `msg msg-system kind-${kind === "rating" ? "rating" : "system"}` },
         h("p", { class: "msg-body" }, linkify(text)), h("div", { class: "msg-meta" }, when)), null];
@@ -487,6 +503,11 @@ export class ChatRoom {
         h("dt", { text: t("room.meeting.time") }), h("dd", { text: when })),
       join);
   }
+}
+
+/** A message's (or a list preview's) text in the page's language: system messages come in each one. */
+export function localText(m) {
+  return (m && m.texts && m.texts[lang()]) || (m && m.text) || "";
 }
 
 /** True when the server refused the socket because the session is gone. */

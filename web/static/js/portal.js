@@ -1,7 +1,7 @@
 // The user portal (/app/): account pages, my consultations, opening one, and its chat room.
 // Hash routes: #/login #/register #/registered #/forgot #/list #/new #/c/<id>
 import { api, currentUser, errorText, forgetSession, offices, signIn, signOut } from "./api.js";
-import { ChatRoom, RoomHub, refusedForAuth } from "./chat.js";
+import { ChatRoom, RoomHub, localText, refusedForAuth } from "./chat.js";
 import { $, confirmModal, debounce, field, fill, formValues, h, say, uuid } from "./dom.js";
 import * as fmt from "./fmt.js";
 import { chosenHere, lang, onLangChange, setLang, t } from "./i18n.js";
@@ -292,6 +292,12 @@ function viewStaffNotice() {
 
 // --- my consultations -------------------------------------------------------------------------
 
+/** A list's last line: "Name: text"; the system speaks in the reader's language, without a name. */
+function lastLine(last) {
+  if (last.texts) return localText(last);
+  return `${last.author_name ? `${last.author_name}: ` : ""}${last.text}`;
+}
+
 function listItem(c) {
   const last = c.last_message;
   return h("li", { class: "c-item", dataset: { id: c.id } },
@@ -300,7 +306,7 @@ function listItem(c) {
         unreadBadge(c.unread)),
       h("div", { class: "c-subject", text: c.subject || "" }),
       h("div", { class: "c-office muted", text: officeName(c.office) }),
-      last && last.text ? h("div", { class: "c-last muted", text: `${last.author_name ? `${last.author_name}: ` : ""}${last.text}` }) : null,
+      last && last.text ? h("div", { class: "c-last muted", text: lastLine(last) }) : null,
       dueText(c) ? h("div", { class: `c-due${c.sla && c.sla.state === "met" ? " met" : ""}`, text: dueText(c) }) : null));
 }
 
@@ -327,7 +333,7 @@ function onListMessage(m) {
   const c = listState.items.get(m.consultation_id);
   if (!c) return;
   c.last_message = { seq: m.seq, kind: m.kind, text: m.kind === "file" ? m.attachment?.filename || "" : m.text,
-    author_name: m.author?.name };
+    author_name: m.author?.name, texts: m.texts };
   c.last_message_at = m.created_at;
   if (m.seq > (c.last_seq || 0)) {
     c.last_seq = m.seq;
@@ -553,6 +559,7 @@ async function boot() {
     if (view && view.name !== "room") render();
     else if (view) {
       const r = hub && [...hub.rooms.values()][0];
+      if (r) r.relabel();
       if (r && r.c) roomHead(r, r.c);
     }
   });

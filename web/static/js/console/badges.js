@@ -1,4 +1,5 @@
 // Small pieces the console's lists, tabs and room heads share.
+import { localText } from "../chat.js";
 import { h } from "../dom.js";
 import * as fmt from "../fmt.js";
 import { t } from "../i18n.js";
@@ -23,6 +24,7 @@ export function unreadBadge(n, label) {
 export function lastLine(c) {
   const lm = c.last_message;
   if (!lm || !lm.text) return "";
+  if (lm.texts) return localText(lm); // the system, in the reader's language
   const who = lm.kind === "note" ? `${t("room.note")} · ` : lm.author_name ? `${lm.author_name}: ` : "";
   return who + lm.text;
 }
