@@ -258,6 +258,8 @@ COLLECTIONS: list[Collection] = [
             IndexModel([("received_at", ASC)], expireAfterSeconds=90 * 86400, name="received_ttl"),
         ],
     ),
+    # Per sender and hour, how many mails came in (the e-mail bomb limit); gone after their hour.
+    Collection("channel_rates", [IndexModel([("expires_at", ASC)], expireAfterSeconds=0, name="expiry_ttl")]),
     Collection("canned_responses", [IndexModel([("office", ASC), ("title", ASC)], name="office_title")]),
     Collection("attachments", [IndexModel([("consultation_id", ASC)], name="consultation")]),
     Collection(

@@ -20,7 +20,7 @@ from server.http.csrf import make_csrf_middleware
 from server.http.middleware import error_middleware
 from server.http.openapi import build_openapi
 from server.http.ratelimit import RATE_LIMITS, RateLimits
-from server.keys import DATABASE, NOTIFIER, SCHEDULER, SERVICES, SETTINGS, SIO
+from server.keys import DATABASE, MAIL_WATCHERS, NOTIFIER, SCHEDULER, SERVICES, SETTINGS, SIO
 from server.services import Services
 from server.settings import Settings
 from server.storage.db import Database, open_database
@@ -77,6 +77,48 @@ async def _whatsapp_ctx(app: web.Application) -> AsyncIterator[None]:
     services.whatsapp = client
     yield
     await client.close()
+
+
+async def _mail_intake_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One IMAP watcher per office whose mailbox is configured (PST_IMAP_*); stopped and awaited on shutdown."""
+    from functools import partial
+
+    from server.domain import email_channel
+    from server.integrations.imap import ImapAccount, MailboxWatcher
+
+    settings = app[SETTINGS]
+    services = app[SERVICES]
+    stop = asyncio.Event()
+    watchers: list[MailboxWatcher] = []
+    for code, url in sorted(settings.imap_accounts().items()):
+
+        async def handle(raw: bytes, too_large: bool, size: int, code: str = code) -> str:
+            return await email_channel.take_mail(services, code, raw, too_large=too_large, size=size)
+
+        watchers.append(
+            MailboxWatcher(
+                ImapAccount.from_url(url),
+                handle,
+                partial(email_channel.load_cursor, services, code),
+                partial(email_channel.save_cursor, services, code),
+                poll_secs=settings.pst_imap_poll_secs,
+                idle_secs=settings.pst_imap_idle_secs,
+                max_fetch_bytes=email_channel.MAX_MAIL_BYTES,
+            )
+        )
+    app[MAIL_WATCHERS] = watchers
+    tasks = [asyncio.create_task(w.run(stop), name=f"imap:{w.account.host}") for w in watchers]
+    yield
+    stop.set()
+    for w in watchers:
+        w.stop()  # a waiting IDLE returns within a second; the watcher then logs out
+    if tasks:
+        _, late = await asyncio.wait(tasks, timeout=10)
+        for task in late:
+            task.cancel()
+        for task in late:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -198,6 +240,8 @@ def create_app(settings: Settings) -> web.Application:
         app[SIO] = rt_sio.attach(app, settings)
         setup_static(app, settings)
     app.cleanup_ctx.append(_workers_ctx)
+    if settings.role in ("all", "scheduler"):
+        app.cleanup_ctx.append(_mail_intake_ctx)
 
     if settings.pst_test_clock:
         # Every role: a deployment's test moves the scheduler process's clock through its own port.

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from notifier.worker import Notifier
     from schedulers.runner import Scheduler
+    from server.integrations.imap import MailboxWatcher
     from server.storage.db import Database
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -26,3 +27,5 @@ DATABASE: web.AppKey[Database] = web.AppKey("database")
 USER: web.RequestKey[dict[str, Any] | None] = web.RequestKey("user")
 SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")
 NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")
+# The IMAP watchers of this process, one per office mailbox (server/integrations/imap.py).
+MAIL_WATCHERS: web.AppKey[list[MailboxWatcher]] = web.AppKey("mail_watchers")

@@ -44,6 +44,8 @@ WHATSAPP_WINDOW = timedelta(hours=24)
 # A claim on an inbound message that its taker did not finish (a crash) can be taken again after this.
 INBOUND_LEASE = timedelta(minutes=2)
 SUBJECT_CHARS = 80
+# Hourly sender counters are kept a little past their hour, then expire (TTL index).
+RATE_KEPT = timedelta(hours=2)
 MAX_FILE_BYTES = MAX_ATTACHMENT_BYTES
 REFERENCES_KEPT = 10
 _PHONE_NUMBER_ID = re.compile(r"[0-9]{5,32}")
@@ -140,11 +142,25 @@ async def release_inbound(svc: Services, key: str) -> None:
     await svc.db.channel_inbound.update_one({"_id": key, "status": "processing"}, {"$set": {"lease_until": svc.now()}})
 
 
-async def recent_from(svc: Services, channel: str, sender: str, since: datetime) -> int:
-    """How many messages this sender got taken in since `since` (an indexed equality + range)."""
-    return await svc.db.channel_inbound.count_documents(
-        {"channel": channel, "sender": sender, "received_at": {"$gte": since}}
-    )
+async def count_this_hour(svc: Services, channel: str, sender: str) -> int:
+    """This sender's messages in the current hour, this one included: one counter document per hour.
+
+    A counter, not a count of channel_inbound: counting a growing collection per mail is what an
+    e-mail bomb would make expensive.
+    """
+    hour = svc.now().replace(minute=0, second=0, microsecond=0)
+    key = f"{channel}:{sender}:{hour.isoformat()}"[:300]
+    for _ in range(2):  # the first two of an hour racing on the upsert: the loser increments the winner's
+        try:
+            await svc.db.channel_rates.update_one(
+                {"_id": key}, {"$inc": {"n": 1}, "$setOnInsert": {"expires_at": hour + RATE_KEPT}}, upsert=True
+            )
+            break
+        except Exception as exc:
+            if not is_duplicate_key(exc):
+                raise
+    doc = await svc.db.channel_rates.find_one({"_id": key})
+    return int((doc or {}).get("n") or 0)
 
 
 # --- contacts ---------------------------------------------------------------------------------------
@@ -198,6 +214,10 @@ def _contact_view(inc: Incoming, contact: Doc, account: Doc | None, now: datetim
         out["wa_id"] = inc.address
         # Meta's window opens with this message: the receipt queued while opening may go free-form.
         out["window_until"] = now + WHATSAPP_WINDOW
+    elif inc.message_id:
+        # The receipt queued while opening already answers in the user's thread.
+        out["last_message_id"] = inc.message_id
+        out["references"] = [*inc.references, inc.message_id][-REFERENCES_KEPT:]
     return out
 
 
