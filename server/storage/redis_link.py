@@ -51,8 +51,8 @@ Handler = Callable[[str], None]
 
 
 async def published(pubsub: PubSub) -> AsyncIterator[dict[str, Any]]:
-    """The messages published to a subscribed `pubsub`, forever; raises when the connection dies, or goes
-    silent (no answer to a ping within PING_IDLE_SECS)."""
+    """The messages published to a subscribed `pubsub` (of a client that does not decode responses),
+    forever; raises when the connection dies, or goes silent (no answer to a ping within PING_IDLE_SECS)."""
     loop = asyncio.get_running_loop()
     heard = loop.time()
     pinged: float | None = None
@@ -67,7 +67,7 @@ async def published(pubsub: PubSub) -> AsyncIterator[dict[str, Any]]:
         if pinged is not None and now - pinged > PING_IDLE_SECS:
             raise TimeoutError("redis did not answer a ping")
         if pinged is None and now - heard > PING_IDLE_SECS:
-            await pubsub.ping()
+            await pubsub.ping(b"pst")
             pinged = now
 
 
@@ -95,6 +95,9 @@ class RedisLink:
         self.url = url
         self.process_id = process_id or new_process_id()
         self.client = make_client(url)
+        # The subscriber's own client, undecoded: redis-py misreads a subscribed connection's PONG when it
+        # decodes responses, and the subscriber needs that PONG to tell a live connection from a dead one.
+        self._sub_client = make_client(url, decode=False)
         self.up = False
         self._ever_up = False
         self._handlers: dict[str, list[Handler]] = {}
@@ -155,19 +158,21 @@ class RedisLink:
             self._listener = None
         with contextlib.suppress(*REDIS_ERRORS):
             await self.client.aclose()
+        with contextlib.suppress(*REDIS_ERRORS):
+            await self._sub_client.aclose()
 
     async def _listen(self) -> None:
         delay = RECONNECT_FIRST_SECS
         while True:
             pubsub: PubSub | None = None
             try:
-                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+                pubsub = self._sub_client.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(*CHANNELS)
                 self.succeeded()
                 delay = RECONNECT_FIRST_SECS
                 self.reconnected.set()
                 async for message in published(pubsub):
-                    self._dispatch(str(message["channel"]), message["data"])
+                    self._dispatch(message["channel"], message["data"])
             except asyncio.CancelledError:
                 raise
             except REDIS_ERRORS as exc:
@@ -181,9 +186,9 @@ class RedisLink:
             await asyncio.sleep(delay)
             delay = min(RECONNECT_MAX_SECS, delay * 2)
 
-    def _dispatch(self, channel: str, data: object) -> None:
-        text = data if isinstance(data, str) else str(data)
-        for handler in self._handlers.get(channel, ()):
+    def _dispatch(self, channel: bytes, data: bytes) -> None:
+        text = data.decode("utf-8", "replace")
+        for handler in self._handlers.get(channel.decode("utf-8", "replace"), ()):
             try:
                 handler(text)
             except Exception:  # noqa: BLE001 - one bad message or handler must not stop the others

@@ -48,20 +48,31 @@ async def _login_user(client: TestClient, app_db: Any) -> Api:
 
 
 async def test_message_sent_through_one_process_reaches_a_socket_on_the_other(
-        two_processes: tuple[TestClient, TestClient], db: Any) -> None:
+    two_processes: tuple[TestClient, TestClient], db: Any
+) -> None:
     from server.domain import accounts
     from server.keys import SERVICES
 
     a, b = two_processes
     user = await _login_user(a, db)
-    await accounts.create_staff(a.app[SERVICES], email="lintas-petugas@bps.go.id", name="Petugas Lintas",
-                                role="officer", office="1808", password="petugas-123")
+    await accounts.create_staff(
+        a.app[SERVICES],
+        email="lintas-petugas@bps.go.id",
+        name="Petugas Lintas",
+        role="officer",
+        office="1808",
+        password="petugas-123",
+    )
     officer = Api(a)
-    _, body = await officer.call("POST", "/auth/login", {"email": "lintas-petugas@bps.go.id",
-                                                         "password": "petugas-123"}, expect=200)
+    _, body = await officer.call(
+        "POST", "/auth/login", {"email": "lintas-petugas@bps.go.id", "password": "petugas-123"}, expect=200
+    )
     officer.token = body["token"]
-    c = await user.post("/consultations", {"office": "1808", "topic": "data", "subject": "Lintas proses",
-                                           "text": "Halo dari proses A"}, expect=201)
+    c = await user.post(
+        "/consultations",
+        {"office": "1808", "topic": "data", "subject": "Lintas proses", "text": "Halo dari proses A"},
+        expect=201,
+    )
     await officer.post(f"/consultations/{c['id']}/claim", expect=200)
     # The user is connected to process B only.
     sock = SocketClient(str(b.make_url("/")), user.token)
@@ -70,9 +81,89 @@ async def test_message_sent_through_one_process_reaches_a_socket_on_the_other(
         joined = await sock.call("consultation:join", {"consultation_id": c["id"]})
         assert joined["ok"]
         await asyncio.sleep(0.3)  # let the room membership settle in B
-        await officer.post(f"/consultations/{c['id']}/messages", {"text": "Jawaban dari proses A", "client_id": "x"},
-                           expect=201)
+        await officer.post(
+            f"/consultations/{c['id']}/messages", {"text": "Jawaban dari proses A", "client_id": "x"}, expect=201
+        )
         got = await sock.wait_for("message:new", lambda d: d["text"] == "Jawaban dari proses A", timeout=10)
         assert got["consultation_id"] == c["id"]
     finally:
         await sock.close()
+
+
+async def _staff(client: TestClient, email: str, office: str, name: str) -> Api:
+    from server.domain import accounts
+    from server.keys import SERVICES
+
+    await accounts.create_staff(
+        client.app[SERVICES], email=email, name=name, role="officer", office=office, password="petugas-123"
+    )
+    api = Api(client)
+    _, body = await api.call("POST", "/auth/login", {"email": email, "password": "petugas-123"}, expect=200)
+    api.token, api.user = body["token"], body["user"]
+    return api
+
+
+async def _until_disconnected(sock: SocketClient, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a polling deadline
+    deadline = asyncio.get_running_loop().time() + timeout
+    while sock.sio.connected:
+        assert asyncio.get_running_loop().time() < deadline, "the other process did not disconnect the socket"
+        await asyncio.sleep(0.02)
+
+
+async def test_logout_through_one_process_ends_the_socket_on_the_other(
+    two_processes: tuple[TestClient, TestClient], db: Any
+) -> None:
+    a, b = two_processes
+    user = await _login_user(a, db)
+    c = await user.post(
+        "/consultations", {"office": "1808", "topic": "data", "subject": "Keluar", "text": "Halo"}, expect=201
+    )
+    sock = SocketClient(str(b.make_url("/")), user.token)
+    await sock.connect()
+    try:
+        assert (await sock.call("consultation:join", {"consultation_id": c["id"]}))["ok"]
+        await user.post("/auth/logout", expect=200)  # handled by process A
+        assert await sock.wait_for("session:ended", timeout=10) == {"reason": "logout"}
+        await _until_disconnected(sock)
+    finally:
+        if sock.sio.connected:
+            await sock.close()
+
+
+async def test_transfer_through_one_process_removes_the_old_officer_on_the_other(
+    two_processes: tuple[TestClient, TestClient], db: Any
+) -> None:
+    a, b = two_processes
+    user = await _login_user(a, db)
+    old = await _staff(a, "lama@bps.go.id", "1808", "Lama")
+    new = await _staff(a, "baru@bps.go.id", "1600", "Baru")
+    c = await user.post(
+        "/consultations", {"office": "1808", "topic": "data", "subject": "Pindah", "text": "Halo"}, expect=201
+    )
+    cid = c["id"]
+    await old.post(f"/consultations/{cid}/claim", expect=200)
+    osock = SocketClient(str(b.make_url("/")), old.token)  # the old officer on process B
+    usock = SocketClient(str(b.make_url("/")), user.token)
+    await osock.connect()
+    await usock.connect()
+    try:
+        for s in (osock, usock):
+            assert (await s.call("consultation:join", {"consultation_id": cid}))["ok"]
+        await asyncio.sleep(0.3)
+        await old.post(
+            f"/consultations/{cid}/transfer", {"to_user": new.user["id"], "to_office": "1600"}, expect=200
+        )  # through process A
+        await osock.wait_for("consultation:updated", lambda d: d["office"] == "1600", timeout=10)
+        await new.post(f"/consultations/{cid}/messages", {"text": "Dari kantor baru", "client_id": "n1"}, expect=201)
+        await new.post(
+            f"/consultations/{cid}/messages", {"text": "Catatan baru", "kind": "note", "client_id": "n2"}, expect=201
+        )
+        await usock.wait_for("message:new", lambda d: d["text"] == "Dari kantor baru", timeout=10)
+        await asyncio.sleep(0.5)
+        leaked = [d["text"] for d in osock.of("message:new") if d["text"] in ("Dari kantor baru", "Catatan baru")]
+        assert leaked == []
+        ack = await osock.call("typing", {"consultation_id": cid, "typing": True})
+        assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
+    finally:
+        await osock.close()
+        await usock.close()

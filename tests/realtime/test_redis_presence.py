@@ -132,3 +132,39 @@ async def test_redis_down_each_process_sees_its_own_then_all_again_once_back(
     assert sorted(b.online_staff("7406")) == sorted([OFFICER, "c" * 24])
     back = [r for r in caplog.records if "redis reachable again" in r.getMessage()]
     assert len(back) == 2
+
+
+async def test_a_redis_that_stops_answering_is_noticed_and_rejoined(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not a closed connection but silence (a frozen host): the subscriber's unanswered ping tells."""
+    import signal
+
+    from server.storage import redis_link
+
+    monkeypatch.setattr(redis_link, "PING_IDLE_SECS", 0.3)
+    caplog.set_level(logging.INFO, logger="server.storage.redis_link")
+    heard: list[str] = []
+    link = RedisLink(redis_server.url, process_id="web-a")
+    link.on(redis_link.CLOCK_CHANNEL, heard.append)
+    await link.start()
+    try:
+        await asyncio.sleep(1.5)  # idle for several pings: answered, so still up
+        assert link.up and not [r for r in caplog.records if "unavailable" in r.getMessage()]
+        assert redis_server.proc is not None
+        redis_server.proc.send_signal(signal.SIGSTOP)
+        try:
+            deadline = asyncio.get_running_loop().time() + 5
+            while link.up:
+                assert asyncio.get_running_loop().time() < deadline, "a silent redis went unnoticed"
+                await asyncio.sleep(0.05)
+        finally:
+            redis_server.proc.send_signal(signal.SIGCONT)
+        deadline = asyncio.get_running_loop().time() + 8
+        while not heard:
+            assert asyncio.get_running_loop().time() < deadline, "the subscriber did not come back"
+            await link.publish(redis_link.CLOCK_CHANNEL, "hello")
+            await asyncio.sleep(0.2)
+        assert heard[0] == "hello" and link.up
+    finally:
+        await link.close()
