@@ -6,7 +6,8 @@ import * as fmt from "./fmt.js";
 import { lang, t } from "./i18n.js";
 import {
   ask, tell,
-  CONSULTATION_JOIN, CONSULTATION_LEAVE, CONSULTATION_UPDATED, MESSAGE_NEW, MESSAGE_READ, MESSAGE_SEND, TYPING,
+  CONSULTATION_JOIN, CONSULTATION_LEAVE, CONSULTATION_UPDATED, MESSAGE_NEW, MESSAGE_READ, MESSAGE_SEND, MESSAGE_STATUS,
+  TYPING,
 } from "./rt.js";
 
 const TYPING_IDLE_MS = 2500;
@@ -369,6 +370,11 @@ export class ChatRoom {
     const peer = this.peerRead();
     for (const e of this.entries) {
       if (!e.statusEl) continue;
+      if (e.m.delivery) { // a reply sent through WhatsApp: what Meta reported
+        e.statusEl.textContent = t(`room.delivery.${e.m.delivery.status}`);
+        e.statusEl.classList.toggle("is-read", e.m.delivery.status === "read");
+        continue;
+      }
       const read = e.m.seq <= peer;
       e.statusEl.textContent = read ? t("room.read") : t("room.sent");
       e.statusEl.classList.toggle("is-read", read);
@@ -398,6 +404,14 @@ export class ChatRoom {
     if (added && m.author && m.author.id) this.clearTyper(m.author.id);
     if (added) this.markRead();
     return added;
+  }
+
+  /** message:status: what became of a reply sent through WhatsApp. */
+  onDelivery(p) {
+    const e = this.bySeq.get(p.seq);
+    if (!e) return;
+    e.m = { ...e.m, delivery: { channel: p.channel, status: p.status, at: p.at, error: p.error } };
+    this.paintReads();
   }
 
   onRead(p) {
@@ -526,6 +540,7 @@ export class RoomHub {
     socket.on(MESSAGE_NEW, (m) => this.rooms.get(m && m.consultation_id)?.onMessage(m));
     socket.on(TYPING, (p) => this.rooms.get(p && p.consultation_id)?.onTyping(p));
     socket.on(MESSAGE_READ, (p) => this.rooms.get(p && p.consultation_id)?.onRead(p));
+    socket.on(MESSAGE_STATUS, (p) => this.rooms.get(p && p.consultation_id)?.onDelivery(p));
     socket.on(CONSULTATION_UPDATED, (c) => this.rooms.get(c && c.id)?.setConsultation(c));
     socket.on("connect", () => {
       if (onStatus) onStatus(true);

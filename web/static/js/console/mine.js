@@ -3,7 +3,7 @@ import { api, errorText } from "../api.js";
 import { $, fill, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { toast } from "../layout.js";
-import { lastLine, slaBadge, unreadBadge } from "./badges.js";
+import { channelBadge, inChannel, lastLine, slaBadge, unreadBadge } from "./badges.js";
 import { assignedToMe, tzOf, unreadOf } from "./state.js";
 
 /** The "my rooms" list of the screen `ui` (state.mine and state.readSeq). */
@@ -22,7 +22,7 @@ export function createMine(ui) {
   function paint() {
     const ul = $("#mine");
     if (!ul) return;
-    const items = [...state.mine.values()].sort((a, b) =>
+    const items = [...state.mine.values()].filter((c) => inChannel(state, c)).sort((a, b) =>
       String(b.last_message_at || b.claimed_at || "").localeCompare(String(a.last_message_at || a.claimed_at || "")));
     $("#mine-count").textContent = items.length ? `(${items.length})` : "";
     ui.shell.paintViewBadge();
@@ -41,7 +41,7 @@ export function createMine(ui) {
             h("span", { class: "c-number muted small", text: c.number || "" }), unreadBadge(n, t("room.newmsg"))),
           h("div", { class: "c-subject", text: c.subject || "" }),
           lastLine(c) ? h("div", { class: "c-last muted small", text: lastLine(c) }) : null,
-          h("div", {}, slaBadge(c, tzOf(state, c)))));
+          h("div", {}, channelBadge(c), " ", slaBadge(c, tzOf(state, c)))));
     }));
   }
 

@@ -4,7 +4,7 @@ import { $, fill, h } from "../dom.js";
 import * as fmt from "../fmt.js";
 import { t } from "../i18n.js";
 import { toast } from "../layout.js";
-import { lastLine, slaBadge } from "./badges.js";
+import { channelBadge, channelFilter, inChannel, lastLine, slaBadge } from "./badges.js";
 import { tzOf } from "./state.js";
 
 /** The queue of the screen `ui` (state.queue holds the consultations). */
@@ -14,7 +14,11 @@ export function createQueue(ui) {
   function paint() {
     const ul = $("#queue");
     if (!ul) return;
-    const { queue } = state;
+    // The channel filter sits above the list (one per screen, shared with my rooms).
+    if (!ul.previousElementSibling?.classList?.contains("channel-filter")) {
+      ul.before(channelFilter(state, () => { paint(); ui.mine.paint(); }));
+    }
+    const queue = state.queue.filter((c) => inChannel(state, c));
     $("#queue-count").textContent = queue.length ? `(${queue.length})` : "";
     if (!queue.length) {
       fill(ul, h("li", { class: "empty muted", text: t("console.queue.empty") }));
@@ -22,9 +26,10 @@ export function createQueue(ui) {
     }
     fill(ul, queue.map((c) => h("li", { class: "q-item", dataset: { id: c.id } },
       h("div", { class: "q-main" },
-        h("div", { class: "q-top" }, h("strong", { class: "c-number", text: c.number || "" }), " ", slaBadge(c, tzOf(state, c))),
+        h("div", { class: "q-top" }, h("strong", { class: "c-number", text: c.number || "" }), " ", channelBadge(c), " ",
+          slaBadge(c, tzOf(state, c))),
         h("div", { class: "c-subject", text: c.subject || "" }),
-        h("div", { class: "muted small", text: `${c.user?.name || ""} · ${t("console.received", { date: fmt.shortDateTime(c.created_at, tzOf(state, c)) })}` }),
+        h("div", { class: "muted small", text: `${c.user?.name || ""}${c.contact?.address ? ` (${c.contact.address})` : ""} · ${t("console.received", { date: fmt.shortDateTime(c.created_at, tzOf(state, c)) })}` }),
         lastLine(c) ? h("div", { class: "c-last muted small", text: lastLine(c) }) : null),
       h("button", { type: "button", class: "btn primary small claim", text: t("console.claim"),
         "aria-label": `${t("console.claim")} ${c.number || ""}`, onclick: (ev) => claim(c, ev.currentTarget) }))));

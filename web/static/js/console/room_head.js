@@ -5,7 +5,7 @@ import { api, errorText } from "../api.js";
 import { fill, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { toast } from "../layout.js";
-import { slaBadge } from "./badges.js";
+import { channelBadge, slaBadge, windowBadge } from "./badges.js";
 import { tzOf } from "./state.js";
 
 /** Room heads of the screen `ui`. */
@@ -37,7 +37,8 @@ export function createRoomHead(ui) {
       h("div", { class: "room-title" },
         h("h2", {}, h("span", { class: "c-number", text: c.number || "" }), " ", c.subject || ""),
         h("p", { class: "room-sub muted" },
-          h("strong", { text: c.user?.name || "" }), c.user?.email ? ` · ${c.user.email}` : "", " ",
+          h("strong", { text: c.user?.name || "" }), c.contact?.address ? ` · ${c.contact.address}`
+            : c.user?.email ? ` · ${c.user.email}` : "", " ", channelBadge(c), " ", windowBadge(c, tzOf(state, c)), " ",
           h("span", { class: `badge status-${c.status}`, text: t(`status.${c.status}`) }), " ", slaBadge(c, tzOf(state, c)),
           c.assigned_to && c.assigned_to.id !== state.me.id ? ` · ${c.assigned_to.name}` : "")),
       h("div", { class: "room-actions" }, actions,
