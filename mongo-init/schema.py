@@ -269,8 +269,92 @@ COLLECTIONS: list[Collection] = [
             IndexModel([("office", ASC), ("created_at", ASC)], name="office_time"),
         ],
     ),
+    # Complaints as cases (server/domain/complaints.py): the office's list, the number, the deadline sweep.
     Collection(
-        "complaints", [IndexModel([("office", ASC), ("status", ASC), ("created_at", ASC)], name="office_status")]
+        "complaints",
+        [
+            IndexModel([("office", ASC), ("status", ASC), ("created_at", ASC)], name="office_status"),
+            IndexModel([("office", ASC), ("created_at", DESC)], name="office_recent"),
+            IndexModel(
+                [("number", ASC)], unique=True, name="number_unique", **_partial({"number": {"$type": "string"}})
+            ),
+            # One case per rating's complaint, however often the rating's write is redone.
+            IndexModel(
+                [("origin_key", ASC)],
+                unique=True,
+                name="origin_unique",
+                **_partial({"origin_key": {"$type": "string"}}),
+            ),
+            # The at-risk / overdue alerts (schedulers/complaint_jobs.py): only open cases have check_at.
+            IndexModel([("check_at", ASC)], name="complaint_sweep", **_partial({"check_at": {"$gte": SWEEP_FLOOR}})),
+            # A person's export and erasure (server/domain/privacy.py).
+            IndexModel([("user_id", ASC)], name="user", **_partial({"user_id": {"$type": "objectId"}})),
+            IndexModel(
+                [("consultation_id", ASC)], name="consultation", **_partial({"consultation_id": {"$type": "objectId"}})
+            ),
+            IndexModel([("email", ASC)], name="email", **_partial({"email": {"$type": "string"}})),
+        ],
+        _schema(
+            ["office", "status", "created_at"],
+            {
+                "office": _STR,
+                "status": {"enum": ["received", "in_progress", "resolved", "rejected"]},
+                "text": _STR,
+                "created_at": _DATE,
+            },
+        ),
+    ),
+    # What staff did to each complaint (kept apart from the case, so nothing of it reaches the complainant).
+    Collection("complaint_history", [IndexModel([("complaint_id", ASC), ("at", ASC)], name="complaint_at")]),
+    # Low ratings without a complaint, for the supervisor to follow up (server/domain/followups.py).
+    Collection(
+        "followups",
+        [
+            IndexModel([("consultation_id", ASC)], unique=True, name="consultation_unique"),
+            IndexModel([("office", ASC), ("status", ASC), ("created_at", DESC)], name="office_status"),
+        ],
+    ),
+    # SKM survey responses (server/domain/surveys.py): once per consultation and once per ticket.
+    Collection(
+        "skm_responses",
+        [
+            IndexModel([("office", ASC), ("created_at", ASC)], name="office_time"),
+            IndexModel(
+                [("consultation_id", ASC)],
+                unique=True,
+                name="consultation_unique",
+                **_partial({"consultation_id": {"$type": "objectId"}}),
+            ),
+            IndexModel(
+                [("ticket_id", ASC)],
+                unique=True,
+                name="ticket_unique",
+                **_partial({"ticket_id": {"$type": "objectId"}}),
+            ),
+            IndexModel([("user_id", ASC)], name="user", **_partial({"user_id": {"$type": "objectId"}})),
+        ],
+        _schema(
+            ["office", "channel", "answers", "created_at"],
+            {
+                "office": _STR,
+                "channel": {"enum": ["online", "walk_in", "whatsapp", "email"]},
+                "answers": {
+                    "bsonType": "object",
+                    "required": [
+                        "persyaratan",
+                        "prosedur",
+                        "waktu",
+                        "biaya",
+                        "produk",
+                        "kompetensi",
+                        "perilaku",
+                        "pengaduan",
+                        "sarana",
+                    ],
+                },
+                "created_at": _DATE,
+            },
+        ),
     ),
     Collection(
         "kb_articles",

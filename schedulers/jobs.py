@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from schedulers import consultation_jobs, meeting_jobs
+from schedulers import complaint_jobs, consultation_jobs, meeting_jobs
 from server.domain import privacy
 from server.services import Services
 
 Job = Callable[[Services], Awaitable[int]]
 
 # Every job of every module, in the order the runner runs them.
-JOBS: list[tuple[str, Job]] = [*consultation_jobs.JOBS, *meeting_jobs.JOBS, ("retention", privacy.retention)]
+JOBS: list[tuple[str, Job]] = [
+    *consultation_jobs.JOBS,
+    *meeting_jobs.JOBS,
+    *complaint_jobs.JOBS, ("retention", privacy.retention)]

@@ -46,6 +46,9 @@ ID: dict[str, str] = {
     ),
     "consultation.closed_other": "Konsultasi ditutup.{% if summary %} Ringkasan: {{ summary }}{% endif %}",
     "consultation.rating_prompt": "Mohon beri penilaian atas layanan ini (1–5).",
+    "survey.offered": (
+        "Mohon isi juga Survei Kepuasan Masyarakat (SKM), sembilan pertanyaan singkat tentang layanan ini: {{ link }}"
+    ),
     "consultation.reopened": "Konsultasi dibuka kembali oleh {{ user }}.",
     "consultation.sla_paused": (
         "Petugas meminta klarifikasi; batas waktu layanan dihentikan sementara sampai Anda membalas."
@@ -156,6 +159,10 @@ EN: dict[str, str] = {
     ),
     "consultation.closed_other": "The consultation was closed.{% if summary %} Summary: {{ summary }}{% endif %}",
     "consultation.rating_prompt": "Please rate this service (1–5).",
+    "survey.offered": (
+        "Please also answer the Community Satisfaction Survey (SKM), nine short questions about this service:"
+        " {{ link }}"
+    ),
     "consultation.reopened": "{{ user }} reopened the consultation.",
     "consultation.sla_paused": ("The officer asked for clarification; the service deadline is paused until you reply."),
     "consultation.sla_resumed": "The request is clear; the service deadline runs again.",

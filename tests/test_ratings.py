@@ -57,7 +57,7 @@ async def test_rating_in_the_app_once_with_a_complaint(client: Any, make_user: A
     stored = await services.db.ratings.find_one({"consultation_id": ObjectId(cid)})
     assert stored["score"] == 4 and stored["office"] == "7406" and stored["via"] == "app"
     complaint = await services.db.complaints.find_one({"consultation_id": ObjectId(cid)})
-    assert complaint["status"] == "open" and complaint["text"] == "Tabel yang dikirim pertama salah tahun."
+    assert complaint["status"] == "received" and complaint["text"] == "Tabel yang dikirim pertama salah tahun."
     assert complaint["user_id"] == ObjectId(user.user["id"]) and complaint["office"] == "7406"
     doc = await services.db.consultations.find_one({"_id": ObjectId(cid)})
     assert "rating_reminder_at" not in doc

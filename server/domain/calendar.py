@@ -349,6 +349,7 @@ _POLICY_FIELDS = frozenset(
         "auto_assign",
         "walk_in_service_minutes",
         "idle_warning_lead",
+        "complaint_working_days",
     }
 )
 MAX_EXTRA_CLOSED_DATES = 366
@@ -447,6 +448,11 @@ def validate_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
                 field="idle_warning_lead",
             )
         out["idle_warning_lead"] = lead
+    if policy.get("complaint_working_days") is not None:
+        # The response deadline of complaints (server/domain/complaints.py; default 5 working days).
+        out["complaint_working_days"] = _int_in(
+            policy, "complaint_working_days", 1, 60, "invalid_complaint_working_days"
+        )
     return out
 
 

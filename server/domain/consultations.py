@@ -14,7 +14,7 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from server.domain import access, audit, durations, kb, messages, sla
+from server.domain import access, audit, durations, kb, messages, sla, surveys
 from server.domain.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed, is_duplicate_key
 from server.domain.models import TOPICS, is_staff, sid
 from server.domain.offices import get_office
@@ -345,6 +345,7 @@ async def close(
     _, updated = await messages.post_system_message(
         svc, updated, "consultation.rating_prompt", data={"event": "rating_prompt"}
     )
+    updated = await surveys.offer_in_room(svc, updated)
     await mailing.consultation_closed(svc, updated)
     await access.emit_updated(svc, updated)
     if c["status"] == "queued":

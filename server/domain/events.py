@@ -26,6 +26,8 @@ ROOM_ACTIVITY = "room:activity"
 CONSULTATION_UPDATED = "consultation:updated"
 QUEUE_UPDATED = "queue:updated"
 SLA_ALERT = "sla:alert"
+# A complaint arrived, is at risk of or past its response deadline; or a low rating needs a follow-up.
+COMPLAINT_ALERT = "complaint:alert"
 # A reply sent through WhatsApp was queued, held for the 24-hour window, sent, delivered, read or failed.
 MESSAGE_STATUS = "message:status"
 # Both ways: a client reports, the server relays to the others in the room.
@@ -178,6 +180,23 @@ class SlaAlert(TypedDict):
     assigned_to: str | None
 
 
+ComplaintAlertState = Literal["received", "at_risk", "overdue"]
+
+
+@with_config(_EXACT)
+class ComplaintAlert(TypedDict):
+    """To the office's staff room: never the complaint's text or the complainant (the console loads the case)."""
+
+    id: str
+    kind: Literal["complaint", "followup"]
+    number: str | None
+    office: str
+    source: str
+    state: ComplaintAlertState
+    status: str
+    due_at: str | None
+
+
 class BoardTicket(TypedDict):
     """A ticket as the board shows it (walkin_board.public_ticket): never a visitor's name."""
 
@@ -222,6 +241,7 @@ EMITTED: dict[str, Any] = {
     CONSULTATION_UPDATED: ConsultationView,
     QUEUE_UPDATED: QueueUpdated,
     SLA_ALERT: SlaAlert,
+    COMPLAINT_ALERT: ComplaintAlert,
     MESSAGE_STATUS: MessageStatus,
     MESSAGE_READ: MessageRead,
     TYPING: TypingRelay,
@@ -349,6 +369,36 @@ async def emit_sla_alert(events: EventSink, c: Doc, state: SlaAlertState) -> Non
         "assigned_to": str(c["assigned_to"]) if c.get("assigned_to") else None,
     }
     await events.emit(SLA_ALERT, payload, office_staff_room(c["office"]))
+
+
+async def emit_complaint_alert(events: EventSink, complaint: Doc, state: ComplaintAlertState) -> None:
+    """complaint:alert to the office's staff: a complaint arrived, or is at risk of / past its deadline."""
+    payload: ComplaintAlert = {
+        "id": str(complaint["_id"]),
+        "kind": "complaint",
+        "number": complaint.get("number"),
+        "office": complaint["office"],
+        "source": str(complaint.get("source") or "web"),
+        "state": state,
+        "status": str(complaint.get("status") or "received"),
+        "due_at": iso(complaint.get("due_at")),
+    }
+    await events.emit(COMPLAINT_ALERT, payload, office_staff_room(complaint["office"]))
+
+
+async def emit_followup_alert(events: EventSink, followup: Doc) -> None:
+    """complaint:alert (kind followup) to the office's staff: a low rating without a complaint to follow up."""
+    payload: ComplaintAlert = {
+        "id": str(followup["_id"]),
+        "kind": "followup",
+        "number": followup.get("consultation_number"),
+        "office": followup["office"],
+        "source": "low_rating",
+        "state": "received",
+        "status": str(followup.get("status") or "open"),
+        "due_at": None,
+    }
+    await events.emit(COMPLAINT_ALERT, payload, office_staff_room(followup["office"]))
 
 
 async def emit_message_status(events: EventSink, c: Doc, msg: Doc) -> None:

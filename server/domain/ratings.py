@@ -14,7 +14,7 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from server.domain import access, messages
+from server.domain import access, complaints, followups, messages
 from server.domain.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from server.domain.models import is_staff, iso
 from server.domain.security import unsign
@@ -26,7 +26,7 @@ Doc = dict[str, Any]
 
 SCORE_MIN, SCORE_MAX = 1, 5
 COMMENT_MAX_CHARS = 2000
-COMPLAINT_MAX_CHARS = 4000
+COMPLAINT_MAX_CHARS = complaints.TEXT_MAX_CHARS
 RATING_TOKEN_PURPOSE = "rate"  # the "p" of the payload mailing.rating_link signs
 
 
@@ -103,17 +103,11 @@ async def rate(
         upsert=True,
     )
     if complaint:
-        await svc.db.complaints.insert_one(
-            {
-                "consultation_id": c["_id"],
-                "number": c.get("number"),
-                "office": c["office"],
-                "user_id": c["user_id"],
-                "text": complaint,
-                "status": "open",
-                "created_at": now,
-            }
-        )
+        # A case for the office (number, deadline, acknowledgement, supervisors alerted): server.domain.complaints.
+        await complaints.open_from_rating(svc, c, user, complaint)
+    elif score in followups.LOW_SCORES:
+        # A low score and no complaint: the supervisor follows it up (server.domain.followups says why apart).
+        await followups.open_followup(svc, c, score)
     msg, c = await messages.post_system_message(
         svc,
         c,

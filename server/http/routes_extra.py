@@ -8,6 +8,7 @@ from __future__ import annotations
 from server.http import (
     routes_audit,
     routes_channels,
+    routes_complaints,
     routes_escalation,
     routes_kb,
     routes_officer,
@@ -15,6 +16,7 @@ from server.http import (
     routes_rating,
     routes_reports,
     routes_supervisor,
+    routes_surveys,
     routes_walkin,
 )
 from server.http.api import Api
@@ -33,4 +35,6 @@ def apis() -> list[Api]:
         routes_privacy.api,
         routes_audit.api,
         routes_channels.api,
+        routes_complaints.api,
+        routes_surveys.api,
     ]

@@ -103,6 +103,7 @@ class PolicyOut(Out):
     sla_at_risk_margin_working_days: int = 1
     extra_closed_dates: list[str] = []
     idle_warning_lead: int | None = None
+    complaint_working_days: int = 5
 
 
 class OfficeOut(Out):
@@ -133,6 +134,7 @@ class PolicyIn(In):
     sla_at_risk_margin_working_days: int | None = None
     extra_closed_dates: list[str] | None = None
     idle_warning_lead: int | None = None
+    complaint_working_days: int | None = None
 
 
 class HealthOut(Out):

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 Doc = dict[str, Any]
 
 RATING_LINK_TTL = timedelta(days=30)
+SURVEY_LINK_TTL = timedelta(days=60)
+# Every e-mail's footer names the public complaint page next to the office's own channels and LAPOR!.
+COMPLAINT_PAGE = "/complaints/new"
 # Consultations whose every staff message (text, file) goes to the user by their own channel.
 CHANNEL_REPLIES = ("whatsapp", "email")
 REFERENCES_KEPT = 10
@@ -40,8 +43,18 @@ MeetingView = Callable[[Doc, str], Doc]
 VisitView = Callable[[Doc, Doc, str], Doc]
 
 
+def with_footer(svc: Services, office: Doc | None) -> Doc:
+    """The office as the mail templates take it: with the link of its public complaint page for the footer
+    (no office: the page where one picks the office)."""
+    page = f"{svc.settings.base_url}{COMPLAINT_PAGE}"
+    if not office or not office.get("code"):
+        return {**(office or {}), "complaint_page": page}
+    return {**office, "complaint_page": f"{page}?office={office['code']}"}
+
+
 async def _office(svc: Services, code: str) -> Doc:
-    return await svc.db.offices.find_one({"code": code}) or {"code": code, "name": code, "time_zone": "Asia/Jakarta"}
+    found = await svc.db.offices.find_one({"code": code}) or {"code": code, "name": code, "time_zone": "Asia/Jakarta"}
+    return with_footer(svc, found)
 
 
 async def recipient(svc: Services, c: Doc) -> Doc:
@@ -57,6 +70,19 @@ async def recipient(svc: Services, c: Doc) -> Doc:
 
 def room_link(svc: Services, c: Doc) -> str:
     return f"{svc.settings.base_url}/app/#/c/{c['_id']}"
+
+
+def survey_link(svc: Services, c: Doc) -> str:
+    """A signed link to the SKM survey of this consultation (no sign-in needed; the survey is once per service)."""
+    exp = int((svc.now() + SURVEY_LINK_TTL).timestamp())
+    token = sign({"c": str(c["_id"]), "u": str(c["user_id"]), "exp": exp, "p": "skm"}, svc.settings.secret_key)
+    return f"{svc.settings.base_url}/survey?consultation={c['_id']}&token={token}"
+
+
+async def _survey_link_if_unanswered(svc: Services, c: Doc) -> str | None:
+    if await svc.db.skm_responses.find_one({"consultation_id": c["_id"]}, {"_id": 1}):
+        return None
+    return survey_link(svc, c)
 
 
 def rating_link(svc: Services, c: Doc) -> str:
@@ -195,20 +221,22 @@ async def channel_refused(
 async def verification_requested(svc: Services, user: Doc, token: str) -> None:
     """The account verification mail, carrying the link of a single-use token."""
     link = f"{svc.settings.base_url}/verify?token={token}"
-    await queue_mail(svc, user, None, "verify_email", mails.verify_email(user, link))
+    await queue_mail(svc, user, None, "verify_email", mails.verify_email(user, link, footer=with_footer(svc, None)))
 
 
 async def password_reset_requested(svc: Services, user: Doc, token: str) -> None:
     """The password reset mail, carrying the link of a single-use token."""
     link = f"{svc.settings.base_url}/reset?token={token}"
-    await queue_mail(svc, user, None, "reset_password", mails.reset_password(user, link))
+    await queue_mail(svc, user, None, "reset_password", mails.reset_password(user, link, footer=with_footer(svc, None)))
 
 
 async def register_attempted(svc: Services, user: Doc) -> None:
     """Someone registered with the address of this existing account: its owner hears of it (the caller
     got the same answer as for a new address), with a way to reset a forgotten password."""
     link = f"{svc.settings.base_url}/app/#/forgot"
-    await queue_mail(svc, user, None, "register_attempted", mails.register_attempted(user, link))
+    await queue_mail(
+        svc, user, None, "register_attempted", mails.register_attempted(user, link, footer=with_footer(svc, None))
+    )
 
 
 async def consultation_received(svc: Services, c: Doc, office: Doc) -> None:
@@ -219,6 +247,7 @@ async def consultation_received(svc: Services, c: Doc, office: Doc) -> None:
         )
         return
     user = await recipient(svc, c)
+    office = with_footer(svc, office)
     due = c["sla"]["due_at"]
     due_text = calendar.local_date_str(due, office["time_zone"], user.get("lang", "id"))
     await queue_mail(
@@ -271,7 +300,9 @@ async def consultation_closed(svc: Services, c: Doc) -> None:
             user,
             c,
             "rating_request",
-            mails.rating_request(user, c, office, rating_link(svc, c)),
+            mails.rating_request(
+                user, c, office, rating_link(svc, c), survey_link=await _survey_link_if_unanswered(svc, c)
+            ),
             dedupe_key=f"rating_request:{c['_id']}:{c['closed_at'].isoformat()}",
         )
 
@@ -340,7 +371,9 @@ async def rating_reminder(svc: Services, c: Doc) -> None:
         user,
         c,
         "rating_reminder",
-        mails.rating_reminder(user, c, office, rating_link(svc, c)),
+        mails.rating_reminder(
+            user, c, office, rating_link(svc, c), survey_link=await _survey_link_if_unanswered(svc, c)
+        ),
         dedupe_key=f"rating_reminder:{c['_id']}",
     )
 
@@ -461,6 +494,7 @@ async def meeting_changed(svc: Services, c: Doc, office: Doc, m: Doc, action: st
     user = await recipient(svc, c)
     if not user.get("email"):
         return
+    office = with_footer(svc, office)
     parts = view(m, user.get("lang", "id"))
     attachment = _meeting_ics(svc, m, parts, office, user, cancel=action == "cancelled")
     await queue_mail(
@@ -483,6 +517,7 @@ async def meeting_reminder(svc: Services, c: Doc, office: Doc, m: Doc, view: Mee
     user = await recipient(svc, c)
     if not user.get("email"):
         return
+    office = with_footer(svc, office)
     parts = view(m, user.get("lang", "id"))
     await queue_mail(
         svc,
@@ -562,6 +597,7 @@ async def visit_changed(svc: Services, c: Doc, office: Doc, v: Doc, action: str,
     user = await recipient(svc, c)
     if not user.get("email"):
         return
+    office = with_footer(svc, office)
     parts = view(v, office, "en" if user.get("lang") == "en" else "id")
     cancelled = action == "cancelled"
     ics = _visit_ics(svc, v, parts, office, user, cancel=cancelled)
@@ -579,3 +615,80 @@ async def visit_changed(svc: Services, c: Doc, office: Doc, v: Doc, action: str,
         attachments=[ics] if ics else None,
         dedupe_key=f"visit:{v['code']}:{action}",
     )
+
+
+# --- complaints ---------------------------------------------------------------------------------
+
+
+async def _complaint_managers(svc: Services, office: str) -> list[Doc]:
+    """Who is alerted of an office's complaints: its supervisors (its admins when it has none)."""
+    found = [u async for u in svc.db.users.find({"office": office, "role": "supervisor"}) if not u.get("disabled")]
+    if not found:
+        found = [u async for u in svc.db.users.find({"office": office, "role": "admin"}) if not u.get("disabled")]
+    return found
+
+
+async def _complaint_mail(svc: Services, complaint: Doc, kind: str, rendered: tuple[str, str, str], key: str) -> None:
+    to = complaint.get("email")
+    if not to:
+        return
+    subject, text, html = rendered
+    await enqueue(
+        svc.db,
+        svc.now(),
+        kind=kind,
+        to=str(to),
+        to_name=complaint.get("name"),
+        lang=str(complaint.get("lang") or "id"),
+        subject=subject,
+        text=text,
+        html=html,
+        consultation_id=complaint.get("consultation_id"),
+        office=complaint.get("office"),
+        user_id=complaint.get("user_id"),
+        dedupe_key=key,
+    )
+    if svc.outbox_worker is not None:
+        svc.outbox_worker.kick()
+
+
+async def complaint_received(svc: Services, complaint: Doc, office: Doc) -> None:
+    """The acknowledgement to the complainant: the number, what they wrote and the answer's deadline."""
+    lang = "en" if complaint.get("lang") == "en" else "id"
+    tz = str(office.get("time_zone") or complaint.get("time_zone") or "Asia/Jakarta")
+    rendered = mails.complaint_received(
+        complaint,
+        with_footer(svc, office),
+        calendar.local_date_str(complaint["due_at"], tz, lang),
+        calendar.local_date_str(complaint["created_at"], tz, lang),
+    )
+    await _complaint_mail(svc, complaint, "complaint_received", rendered, f"complaint_received:{complaint['_id']}")
+
+
+async def complaint_answered(svc: Services, complaint: Doc, office: Doc) -> None:
+    """The office's response to the complainant (resolved), or the reason it cannot follow it up (rejected)."""
+    lang = "en" if complaint.get("lang") == "en" else "id"
+    tz = str(office.get("time_zone") or complaint.get("time_zone") or "Asia/Jakarta")
+    rendered = mails.complaint_answered(
+        complaint, with_footer(svc, office), calendar.local_date_str(complaint["created_at"], tz, lang)
+    )
+    await _complaint_mail(svc, complaint, "complaint_answered", rendered, f"complaint_answered:{complaint['_id']}")
+
+
+async def complaint_alert(svc: Services, complaint: Doc, office: Doc, state: str) -> None:
+    """A complaint arrived, is at risk or overdue: each of the office's supervisors once per state."""
+    tz = str(office.get("time_zone") or complaint.get("time_zone") or "Asia/Jakarta")
+    link = f"{svc.settings.base_url}/console/#complaints/{complaint['_id']}"
+    footer = with_footer(svc, office)
+    for staff in await _complaint_managers(svc, complaint["office"]):
+        lang = "en" if staff.get("lang") == "en" else "id"
+        await queue_mail(
+            svc,
+            staff,
+            None,
+            "complaint_alert",
+            mails.complaint_alert(
+                staff, complaint, footer, state, calendar.local_date_str(complaint["due_at"], tz, lang), link
+            ),
+            dedupe_key=f"complaint_alert:{complaint['_id']}:{state}:{staff['_id']}",
+        )

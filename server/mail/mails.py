@@ -55,19 +55,19 @@ def _common(user: Doc | None, consultation: Doc | None, office: Doc | None, lang
 # --- accounts -----------------------------------------------------------------------------------
 
 
-def verify_email(user: Doc, link: str) -> Mail:
-    """The account verification mail with its one-time link."""
-    return render_mail("verify_email", **_common(user, None, None, None), account_name=user["name"], link=link)
+def verify_email(user: Doc, link: str, *, footer: Doc | None = None) -> Mail:
+    """The account verification mail with its one-time link (`footer`: the complaint page for the footer)."""
+    return render_mail("verify_email", **_common(user, None, footer, None), account_name=user["name"], link=link)
 
 
-def reset_password(user: Doc, link: str) -> Mail:
+def reset_password(user: Doc, link: str, *, footer: Doc | None = None) -> Mail:
     """The password reset mail with its one-time link."""
-    return render_mail("reset_password", **_common(user, None, None, None), account_name=user["name"], link=link)
+    return render_mail("reset_password", **_common(user, None, footer, None), account_name=user["name"], link=link)
 
 
-def register_attempted(user: Doc, link: str) -> Mail:
+def register_attempted(user: Doc, link: str, *, footer: Doc | None = None) -> Mail:
     """To the owner of an address someone tried to register again: nothing changed; sign in, or reset."""
-    return render_mail("register_attempted", **_common(user, None, None, None), account_name=user["name"], link=link)
+    return render_mail("register_attempted", **_common(user, None, footer, None), account_name=user["name"], link=link)
 
 
 # --- consultations ------------------------------------------------------------------------------
@@ -135,14 +135,34 @@ def consultation_closed(
     )
 
 
-def rating_request(user: Doc, consultation: Doc, office: Doc, rating_link: str, *, lang: str | None = None) -> Mail:
-    """Asks for a 1–5 rating through a signed one-click link."""
-    return render_mail("rating_request", **_common(user, consultation, office, lang), link=rating_link)
+def rating_request(
+    user: Doc,
+    consultation: Doc,
+    office: Doc,
+    rating_link: str,
+    *,
+    survey_link: str | None = None,
+    lang: str | None = None,
+) -> Mail:
+    """Asks for a 1–5 rating through a signed one-click link, and offers the SKM survey (its own link)."""
+    return render_mail(
+        "rating_request", **_common(user, consultation, office, lang), link=rating_link, survey_link=survey_link
+    )
 
 
-def rating_reminder(user: Doc, consultation: Doc, office: Doc, rating_link: str, *, lang: str | None = None) -> Mail:
-    """A single reminder for a rating not given yet."""
-    return render_mail("rating_reminder", **_common(user, consultation, office, lang), link=rating_link)
+def rating_reminder(
+    user: Doc,
+    consultation: Doc,
+    office: Doc,
+    rating_link: str,
+    *,
+    survey_link: str | None = None,
+    lang: str | None = None,
+) -> Mail:
+    """A single reminder for a rating not given yet (and the survey, if not answered)."""
+    return render_mail(
+        "rating_reminder", **_common(user, consultation, office, lang), link=rating_link, survey_link=survey_link
+    )
 
 
 def sla_alert(
@@ -256,5 +276,75 @@ def visit_cancelled(
         **_common(user, consultation, office, lang),
         code=_one_line(visit.get("code")),
         when_text=when_text,
+        link=None,
+    )
+
+
+# --- complaints ---------------------------------------------------------------------------------
+
+COMPLAINT_QUOTE_CHARS = 1000
+COMPLAINT_ALERTS = ("received", "at_risk", "overdue")
+
+
+def _complainant(complaint: Doc) -> Doc:
+    return {"name": complaint.get("name"), "lang": complaint.get("lang")}
+
+
+def _complaint(complaint: Doc, office: Doc) -> Doc:
+    return {
+        "complaint_number": _one_line(complaint.get("number")),
+        "office_name": _one_line(office.get("name") or complaint.get("office")),
+        "consultation_number": _one_line(complaint.get("consultation_number")),
+        "ticket_number": _one_line(complaint.get("ticket_number")),
+        "source": _one_line(complaint.get("source")),
+    }
+
+
+def complaint_received(
+    complaint: Doc, office: Doc, due_text: str, received_text: str, *, lang: str | None = None
+) -> Mail:
+    """To the complainant: the complaint is recorded, with its number, what they wrote and the answer's deadline."""
+    return render_mail(
+        "complaint_received",
+        **_common(_complainant(complaint), None, office, lang),
+        **_complaint(complaint, office),
+        due_text=due_text,
+        received_text=received_text,
+        quote=str(complaint.get("text") or ""),
+        link=None,
+    )
+
+
+def complaint_alert(
+    staff_user: Doc, complaint: Doc, office: Doc, state: str, due_text: str, link: str, *, lang: str | None = None
+) -> Mail:
+    """To the office's supervisors: a complaint arrived, or is near or past its deadline."""
+    if state not in COMPLAINT_ALERTS:
+        raise ValueError(f"state must be one of {COMPLAINT_ALERTS}")
+    return render_mail(
+        "complaint_alert",
+        **_common(staff_user, None, office, lang),
+        **_complaint(complaint, office),
+        state=state,
+        complainant=_one_line(complaint.get("name")),
+        complainant_email=_one_line(complaint.get("email")),
+        due_text=due_text,
+        quote=_excerpt(str(complaint.get("text") or "")),
+        link=link,
+    )
+
+
+def complaint_answered(complaint: Doc, office: Doc, received_text: str, *, lang: str | None = None) -> Mail:
+    """To the complainant: the office's response (resolved), or why it cannot follow the complaint up (rejected)."""
+    outcome = complaint.get("status")
+    if outcome not in ("resolved", "rejected"):
+        raise ValueError("a complaint is answered when resolved or rejected")
+    return render_mail(
+        "complaint_answered",
+        **_common(_complainant(complaint), None, office, lang),
+        **_complaint(complaint, office),
+        outcome=outcome,
+        received_text=received_text,
+        response=str(complaint.get("response") or ""),
         link=None,
     )

@@ -40,6 +40,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "requirements": ["KTP"],
     },
     "walk_in.": {"number": "A-001", "desk": 2, "officer": "Budi", "purpose": "Data IHK", "institution": "Univ"},
+    "survey.": {"link": "https://pst.test/survey?consultation=c1&token=x"},
     "channel.": {
         "filename": "tabel.pdf",
         "reason": "terlalu besar",

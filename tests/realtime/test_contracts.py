@@ -173,6 +173,21 @@ async def _every_emitted_event() -> list[tuple[str, Any, str]]:
     await ev.emit_queue_updated(sink, "7406", [ev.staff_view(_consultation(status="queued"))])  # type: ignore[list-item]
     await ev.emit_message_read(sink, c, str(USER_ID), 4)
     await ev.emit_sla_alert(sink, c, "breached")
+    complaint = {
+        "_id": ObjectId(),
+        "number": "ADU-7406-2026-0001",
+        "office": "7406",
+        "source": "rating",
+        "status": "received",
+        "text": "RAHASIA",  # never in the payload (the staff room includes officers)
+        "name": "Sari",
+        "due_at": NOW + timedelta(days=7),
+    }
+    await ev.emit_complaint_alert(sink, complaint, "received")
+    await ev.emit_complaint_alert(sink, {**complaint, "status": "in_progress"}, "overdue")
+    await ev.emit_followup_alert(
+        sink, {"_id": ObjectId(), "office": "7406", "consultation_number": "7406-2026-00001", "status": "open"}
+    )
     await ev.emit_queue_board(sink, _board(), "board:7406", "/board")
     # typing is relayed by the namespace itself (it skips the typist), from the same builder.
     await sink.emit(ev.TYPING, ev.typing_relay(str(CID), {"_id": OFFICER_ID, "name": "Budi"}, True), "c:x")

@@ -11,6 +11,7 @@ export const ROOM_ACTIVITY = "room:activity";
 export const CONSULTATION_UPDATED = "consultation:updated";
 export const QUEUE_UPDATED = "queue:updated";
 export const SLA_ALERT = "sla:alert";
+export const COMPLAINT_ALERT = "complaint:alert";
 export const MESSAGE_STATUS = "message:status";
 // Both ways: a client reports, the server relays to the others in the room.
 export const MESSAGE_READ = "message:read";
