@@ -338,7 +338,7 @@ async def test_officer_tools_clarify_canned_info_escalate_transfer_close(
     # Info: the user's knowledge-base search and the delivery log.
     await pane.get_by_role("button", name="Info").click()
     await expect(dlg).to_contain_text("upah minimum")
-    await expect(dlg.locator("table")).to_contain_text("consultation_received")
+    await expect(dlg.locator("table")).to_contain_text("Konsultasi diterima")
     await dlg.get_by_role("button", name="×").click()
     await expect(dlg).to_have_count(0)
 

@@ -43,15 +43,23 @@ export async function api(method, path, body) {
   return data;
 }
 
-/** Words for the user: our own translation of a known error code, else the server's message. */
+// What an answer's status means when its code has no words of ours.
+const STATUS_WORDS = { 400: "err.validation", 403: "err.forbidden", 404: "err.not_found", 409: "err.conflict",
+  413: "err.file_too_large", 415: "err.unsupported_file_type", 422: "err.validation", 429: "err.rate_limited",
+  503: "err.unavailable" };
+
+/**
+ * Words for the user in the page's language: our own translation of the error's code, else of its
+ * status. Never the server's text (written for developers, often in two languages at once); an
+ * error made on the page itself (not an ApiError) says its own message.
+ */
 export function errorText(err) {
   if (!err) return t("err.generic");
+  if (!(err instanceof ApiError)) return err.message || t("err.generic");
   const code = err.code || "";
   if (code && has(`err.${code}`)) return t(`err.${code}`);
   if (err.status === 401) return t("err.unauthenticated");
-  if (err.message && err.message !== code) return err.message;
-  if (err.status === 422) return t("err.validation");
-  return t("err.generic");
+  return t(STATUS_WORDS[err.status] || "err.generic");
 }
 
 export function rememberSession(token) {

@@ -3,10 +3,15 @@
 import { api, errorText } from "../api.js";
 import { externalLink, field, fill, h, modal, say } from "../dom.js";
 import * as fmt from "../fmt.js";
-import { t } from "../i18n.js";
+import { has, t } from "../i18n.js";
 import * as kb from "../kb.js";
 import { toast } from "../layout.js";
 import { tzOf } from "./state.js";
+
+/** Our words for a code of the delivery log (`prefix`.`code`), or the code itself when it is new to us. */
+function words(prefix, code) {
+  return has(`${prefix}.${code}`) ? t(`${prefix}.${code}`) : String(code || "");
+}
 
 /** A modal form; `action(form)` runs on submit, and the dialog closes unless it throws or answers false. */
 function dialogForm(title, fields, submitLabel, action, { wide = false } = {}) {
@@ -182,8 +187,8 @@ export function createDialogs(ui) {
         h("thead", {}, h("tr", {}, ["kind", "to", "status", "attempts", "when"].map((k) =>
           h("th", { scope: "col", text: t(`console.deliveries.${k}`) })))),
         h("tbody", {}, list.map((d) => h("tr", {},
-          h("td", { text: d.kind }), h("td", { text: d.to }),
-          h("td", {}, h("span", { class: `badge delivery-${d.status}`, text: d.status }),
+          h("td", { text: words("delivery.kind", d.kind) }), h("td", { text: d.to }),
+          h("td", {}, h("span", { class: `badge delivery-${d.status}`, text: words("delivery.status", d.status) }),
             d.last_error ? h("div", { class: "muted small", text: d.last_error }) : null),
           h("td", { text: String(d.attempts ?? 0) }),
           h("td", { text: fmt.shortDateTime(d.sent_at || d.created_at, tzOf(state, c)) })))))));
