@@ -308,7 +308,7 @@ async def test_officer_tools_clarify_canned_info_escalate_transfer_close(
     await expect(pane.locator(".room-log")).to_contain_text("Saya butuh data inflasi")
 
     # Awaiting clarification stops the SLA clock (before any answer).
-    toggle = pane.get_by_role("button", name="Menunggu klarifikasi")
+    toggle = pane.get_by_role("button", name="Minta klarifikasi")
     await expect(toggle).to_have_attribute("aria-pressed", "false")
     await toggle.click()
     await expect(toggle).to_have_attribute("aria-pressed", "true")

@@ -132,3 +132,30 @@ async def test_after_a_note_the_composer_is_back_to_replies(
     kinds = [m["kind"] for m in (await user.get(f"/consultations/{c['id']}/messages"))["messages"]]
     assert kinds.count("text") == 2 and "note" not in kinds
     assert_no_console_errors(po)
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "360"])
+async def test_the_room_speaks_as_a_bps_officer_would(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+    viewport: Any,
+) -> None:
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    user = await make_user(name="Sari Warga")
+    c = await open_consultation(user, "Data upah")
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    po = await console(new_context, officer, viewport)
+    room = await open_room(po, c["id"])
+    clarify = room.get_by_role("button", name="Minta klarifikasi")
+    await clarify.click()
+    await expect(clarify).to_have_attribute("aria-pressed", "true")
+    await expect(clarify).to_have_attribute("title", re.compile("Klarifikasi diminta"))
+    menu = room.locator("details.menu summary")
+    await expect(menu).to_have_text("Pertemuan / Kunjungan")
+    head = await room.locator(".room-head").inner_text()
+    assert "Eskalasi" not in head and "Menunggu klarifikasi" not in head
+    await menu.click()
+    await room.get_by_role("button", name="Buat pertemuan daring").click()
+    await expect(po.locator("dialog").get_by_label("Waktu mulai (WITA)")).to_be_visible()  # Bombana's zone
+    assert_no_console_errors(po)

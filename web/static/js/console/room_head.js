@@ -26,7 +26,8 @@ export function createRoomHead(ui) {
       h("button", { type: "button", class: "btn ghost small", text: t("console.info"), onclick: () => dialogs.info(room) }),
     ] : [
       h("button", { type: "button", class: "btn ghost small clarify", "aria-pressed": String(awaiting),
-        text: t("console.clarify"), disabled: c.sla && c.sla.state === "met" && !awaiting,
+        text: t("console.clarify"), title: awaiting ? t("console.clarify.on") : null,
+        disabled: c.sla && c.sla.state === "met" && !awaiting,
         onclick: () => setClarification(room, !awaiting) }),
       h("button", { type: "button", class: "btn ghost small", text: t("console.transfer"), onclick: () => dialogs.transfer(room) }),
       menu,
