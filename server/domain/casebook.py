@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.domain import access, audit, durations
+from server.domain import access, audit, durations, surveys
 from server.domain.errors import Forbidden, ValidationFailed
 from server.domain.events import staff_view
 from server.domain.models import CHANNELS, STATUSES, is_staff, iso, object_id, public_consultation, sid
@@ -163,11 +163,6 @@ async def previous_of(svc: Services, user: Doc, c: Doc) -> list[Doc]:
     return [search_row(other) async for other in cursor if access.can_view(user, other)]
 
 
-async def _survey(svc: Services, c: Doc) -> Doc | None:
-    """The SKM survey answered for this consultation, if any (server.domain.surveys stores them)."""
-    return None
-
-
 def _transfer(t: Doc) -> Doc:
     return {
         "at": iso(t.get("at")),
@@ -200,7 +195,7 @@ async def record(svc: Services, user: Doc, consultation_id: Any) -> Doc:
             if rating
             else None
         ),
-        "survey": await _survey(svc, c),
+        "survey": await surveys.for_consultation(svc, c["_id"]),
         "transfers": [_transfer(t) for t in c.get("transfers") or []],
         "previous": await previous_of(svc, user, c),
     }

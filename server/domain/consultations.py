@@ -16,7 +16,7 @@ from bson.errors import InvalidId
 
 from server.domain import access, audit, durations, kb, messages, sla, surveys
 from server.domain.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed, is_duplicate_key
-from server.domain.models import TOPICS, is_staff, sid
+from server.domain.models import CLOSE_CATEGORIES, TOPICS, is_staff, sid
 from server.domain.offices import get_office
 from server.mail import mailing
 from server.services import Services
@@ -299,8 +299,11 @@ async def close(
     summary: str | None = None,
     reason: str | None = None,
     only_if: Doc | None = None,
+    category: str | None = None,
 ) -> Doc:
     """Close (staff, its user, or the idle scheduler); queues the transcript and the rating request.
+
+    `category` (one of CLOSE_CATEGORIES) is how staff file the outcome; only staff may give one.
 
     `only_if` adds conditions to the closing write (the idle scheduler passes its claim, so a reply
     that arrived after the claim keeps the consultation open); unmet, it raises Conflict(not_closed).
@@ -311,6 +314,12 @@ async def close(
     if summary is not None:
         summary = messages.clean_text(summary, field="summary") if summary.strip() else None
     why = reason or ("resolved" if is_staff(actor) else "user")
+    if category is not None and (category not in CLOSE_CATEGORIES or not is_staff(actor)):
+        raise ValidationFailed(
+            "invalid_category", f"category is staff's, one of {', '.join(CLOSE_CATEGORIES)}", field="category"
+        )
+    if category is None and why == "idle":
+        category = "no_response"
     now = svc.now()
     # The working minutes it took, counted once on the office's calendar (server.domain.durations).
     spent = durations.close_fields(await get_office(svc, c["office"]), c, now)
@@ -322,6 +331,7 @@ async def close(
                 **spent,
                 "status": "closed",
                 "close_reason": why,
+                "close_category": category,
                 "closed_at": now,
                 "closed_by": actor["_id"] if actor else None,
                 "summary": summary,

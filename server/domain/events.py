@@ -98,6 +98,7 @@ class ConsultationView(TypedDict):
     subject: str | None
     status: Literal["queued", "active", "closed"]
     close_reason: str | None
+    close_category: str | None
     user: ConsultationUser
     assigned_to: PersonRef | None
     sla: SlaView

@@ -329,7 +329,14 @@ async def _reopen_after_idle(svc: Services, c: Doc, user: Doc) -> Doc:
         svc.db.consultations,
         {"_id": c["_id"], "status": "closed", "close_reason": "idle"},
         {
-            "$set": {"status": status, "close_reason": None, "closed_at": None, "reopened_at": now, "updated_at": now},
+            "$set": {
+                "status": status,
+                "close_reason": None,
+                "close_category": None,
+                "closed_at": None,
+                "reopened_at": now,
+                "updated_at": now,
+            },
             "$unset": {"rating_reminder_at": "", durations.RESOLUTION_FIELD: ""},
         },
     )

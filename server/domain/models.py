@@ -27,6 +27,9 @@ ROLES = ("user", *STAFF_ROLES)
 MessageKind = Literal["text", "system", "meeting", "note", "file", "rating"]
 MESSAGE_KINDS: tuple[MessageKind, ...] = get_args(MessageKind)
 CHANNELS = ("online", "walk_in", "whatsapp", "email")
+# How a consultation ended, as the officer files it at close (the reports count them); an idle close
+# is filed as no_response by the system.
+CLOSE_CATEGORIES = ("answered", "referred", "data_unavailable", "duplicate", "no_response")
 LANGS = ("id", "en")
 # How much of the last message a consultation keeps for the lists (server.domain.messages.preview).
 PREVIEW_CHARS = 140
@@ -201,6 +204,7 @@ def public_consultation(c: Doc, viewer: Doc | None = None) -> Doc:
         "subject": c.get("subject"),
         "status": c["status"],
         "close_reason": c.get("close_reason"),
+        "close_category": c.get("close_category"),
         "user": {"id": sid(c.get("user_id")), "name": c.get("user_name"), "email": c.get("user_email")},
         "assigned_to": (
             {"id": sid(c["assigned_to"]), "name": c.get("assigned_name")} if c.get("assigned_to") else None

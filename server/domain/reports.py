@@ -23,9 +23,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.domain import audit, durations
+from server.domain import audit, durations, surveys
 from server.domain.errors import Forbidden, NotFound, ValidationFailed
-from server.domain.models import CHANNELS, STATUSES, TOPICS
+from server.domain.models import CHANNELS, CLOSE_CATEGORIES, STATUSES, TOPICS
 from server.services import Services
 
 Doc = dict[str, Any]
@@ -88,16 +88,18 @@ class Period:
         hi = datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
         return lo, hi
 
+    def zone_match(self, tz: str, codes: list[str], field: str) -> Doc:
+        """The filter of the offices `codes` (all in zone `tz`) whose `field` falls on the period's local days."""
+        lo, hi = self.bounds(tz)
+        office: Any = codes[0] if len(codes) == 1 else {"$in": codes}
+        return {"office": office, field: {"$gte": lo, "$lt": hi}}
+
     def match(self, field: str) -> Doc:
         """The filter of documents of these offices whose `field` falls on one of these local days.
 
         One (office, time) range per time zone, so each branch is answered from an (office, field) index.
         """
-        branches = []
-        for tz, codes in self.zones().items():
-            lo, hi = self.bounds(tz)
-            office: Any = codes[0] if len(codes) == 1 else {"$in": codes}
-            branches.append({"office": office, field: {"$gte": lo, "$lt": hi}})
+        branches = [self.zone_match(tz, codes, field) for tz, codes in self.zones().items()]
         if not branches:
             return {"_id": {"$exists": False}}
         return branches[0] if len(branches) == 1 else {"$or": branches}
@@ -255,6 +257,7 @@ async def _consultation_figures(svc: Services, p: Period, now: datetime) -> Doc:
                         "t": "$topic",
                         "s": "$status",
                         "r": "$close_reason",
+                        "k": "$close_category",
                         "sc": "$rating.score",
                         "sla": sla_outcome_expr(now),
                     },
@@ -276,6 +279,8 @@ async def _consultation_figures(svc: Services, p: Period, now: datetime) -> Doc:
     by_channel = dict.fromkeys(CHANNELS, 0)
     by_topic = dict.fromkeys(TOPICS, 0)
     by_status = dict.fromkeys(STATUSES, 0)
+    # How the closed ones ended, as the officers filed them at close.
+    by_category = dict.fromkeys(CLOSE_CATEGORIES, 0)
     sla = {"met": 0, "breached": 0, "pending": 0}
     scores = dict.fromkeys(SCORES, 0)
     total = closed = idle = 0
@@ -289,6 +294,8 @@ async def _consultation_figures(svc: Services, p: Period, now: datetime) -> Doc:
             closed += n
             if key.get("r") == "idle":
                 idle += n
+            if key.get("k") in by_category:
+                by_category[key["k"]] += n
         if key.get("c") != "walk_in" and key.get("sla") in sla:
             sla[key["sla"]] += n
         score = key.get("sc")
@@ -296,7 +303,13 @@ async def _consultation_figures(svc: Services, p: Period, now: datetime) -> Doc:
             scores[int(score)] += n
     rated = sum(scores.values())
     return {
-        "consultations": {"total": total, "by_channel": by_channel, "by_topic": by_topic, "by_status": by_status},
+        "consultations": {
+            "total": total,
+            "by_channel": by_channel,
+            "by_topic": by_topic,
+            "by_status": by_status,
+            "by_close_category": by_category,
+        },
         "first_response_minutes": _minutes(_hist(out["first_response"])),
         "resolution_minutes": _minutes(_hist(out["resolution"])),
         "sla": {
@@ -388,8 +401,9 @@ async def _kb(svc: Services, p: Period) -> Doc:
 
 
 async def _ikm(svc: Services, p: Period) -> Doc:
-    """The SKM survey's IKM for the period (server.domain.surveys, once it exists)."""
-    return {"responses": 0, "ikm": None, "grade": None}
+    """The SKM survey's IKM for the period (server.domain.surveys computes it from the database's sums)."""
+    out = await surveys.ikm(svc, list(p.offices), p.first, p.last)
+    return {"responses": out.get("responses", 0), "ikm": out.get("ikm"), "grade": out.get("grade")}
 
 
 async def summary(svc: Services, user: Doc, *, office: str | None, first: Any, last: Any) -> Doc:
@@ -425,19 +439,6 @@ async def summary_of(svc: Services, p: Period) -> Doc:
 # --- trends for the dashboard --------------------------------------------------------------------
 
 
-def _per_zone(p: Period, expr: Any) -> Any:
-    """A date expression in each office's own time zone: `expr(tz)` under a $switch on the office."""
-    zones = p.zones()
-    if len(zones) == 1:
-        return expr(next(iter(zones)))
-    return {
-        "$switch": {
-            "branches": [{"case": {"$in": ["$office", codes]}, "then": expr(tz)} for tz, codes in zones.items()],
-            "default": expr(NATIONAL_TZ),
-        }
-    }
-
-
 async def trends(svc: Services, user: Doc, *, office: str | None, first: Any, last: Any) -> Doc:
     """Weekly series (volume, SLA, average working minutes) and the busiest hours, for the dashboard's charts."""
     p = await period(svc, user, office, first, last)
@@ -454,34 +455,52 @@ async def trends(svc: Services, user: Doc, *, office: str | None, first: Any, la
 
     online = {"$ne": ["$channel", "walk_in"]}
     resolved = {"$and": [online, {"$eq": ["$status", "closed"]}]}
-    facet: Doc = {
-        "weeks": [
-            {
-                "$group": {
-                    "_id": {"w": _per_zone(p, week), "sla": sla_outcome_expr(now)},
-                    "n": {"$sum": 1},
-                    "fr": {"$avg": {"$cond": [online, f"${durations.FIRST_RESPONSE_FIELD}", None]}},
-                    "frn": {
-                        "$sum": {
-                            "$cond": [{"$and": [online, {"$gt": [f"${durations.FIRST_RESPONSE_FIELD}", None]}]}, 1, 0]
-                        }
-                    },
-                    "rs": {"$avg": {"$cond": [resolved, f"${durations.RESOLUTION_FIELD}", None]}},
-                    "rsn": {
-                        "$sum": {
-                            "$cond": [{"$and": [resolved, {"$gt": [f"${durations.RESOLUTION_FIELD}", None]}]}, 1, 0]
-                        }
-                    },
-                    "walk_in": {"$sum": {"$cond": [online, 0, 1]}},
+
+    def facet(tz: str) -> Doc:
+        return {
+            "weeks": [
+                {
+                    "$group": {
+                        "_id": {"w": week(tz), "sla": sla_outcome_expr(now)},
+                        "n": {"$sum": 1},
+                        "fr": {"$avg": {"$cond": [online, f"${durations.FIRST_RESPONSE_FIELD}", None]}},
+                        "frn": {
+                            "$sum": {
+                                "$cond": [
+                                    {"$and": [online, {"$gt": [f"${durations.FIRST_RESPONSE_FIELD}", None]}]},
+                                    1,
+                                    0,
+                                ]
+                            }
+                        },
+                        "rs": {"$avg": {"$cond": [resolved, f"${durations.RESOLUTION_FIELD}", None]}},
+                        "rsn": {
+                            "$sum": {
+                                "$cond": [{"$and": [resolved, {"$gt": [f"${durations.RESOLUTION_FIELD}", None]}]}, 1, 0]
+                            }
+                        },
+                        "walk_in": {"$sum": {"$cond": [online, 0, 1]}},
+                    }
                 }
-            }
-        ],
-        "hours": [{"$group": {"_id": {"d": _per_zone(p, weekday), "h": _per_zone(p, hour)}, "n": {"$sum": 1}}}],
-    }
-    rows = await _aggregate(svc.db.consultations, [{"$match": p.match("created_at")}, {"$facet": facet}])
-    out = rows[0] if rows else {"weeks": [], "hours": []}
-    tz = next(iter(p.zones()), NATIONAL_TZ)
-    zone = ZoneInfo(tz)
+            ],
+            "hours": [{"$group": {"_id": {"d": weekday(tz), "h": hour(tz)}, "n": {"$sum": 1}}}],
+        }
+
+    # One pass per time zone over its own offices: the date expressions need a constant zone, and a $switch
+    # on the office for every document cost SecantusDB 5x the pass itself (bench/reports.py).
+    week_rows: list[tuple[date, Doc]] = []
+    hour_rows: list[Doc] = []
+    for tz, codes in p.zones().items():
+        rows = await _aggregate(
+            svc.db.consultations, [{"$match": p.zone_match(tz, codes, "created_at")}, {"$facet": facet(tz)}]
+        )
+        out = rows[0] if rows else {"weeks": [], "hours": []}
+        for g in out["weeks"]:
+            start = g["_id"].get("w")
+            if isinstance(start, datetime):
+                local_day = (start if start.tzinfo else start.replace(tzinfo=UTC)).astimezone(ZoneInfo(tz)).date()
+                week_rows.append((local_day - timedelta(days=local_day.weekday()), g))
+        hour_rows += out["hours"]
     weeks: dict[str, Doc] = {}
     monday = p.first - timedelta(days=p.first.weekday())
     while monday <= p.last:
@@ -495,12 +514,7 @@ async def trends(svc: Services, user: Doc, *, office: str | None, first: Any, la
             "_rs": [0.0, 0],
         }
         monday += timedelta(days=7)
-    for g in out["weeks"]:
-        start = g["_id"].get("w")
-        if not isinstance(start, datetime):
-            continue
-        key = (start if start.tzinfo else start.replace(tzinfo=UTC)).astimezone(zone).date()
-        key -= timedelta(days=key.weekday())
+    for key, g in week_rows:
         w = weeks.get(key.isoformat())
         if w is None:
             continue
@@ -524,7 +538,7 @@ async def trends(svc: Services, user: Doc, *, office: str | None, first: Any, la
         w["resolution_avg_minutes"] = round(rs[0] / rs[1], 1) if rs[1] else None
         series.append(w)
     grid = [[0] * 24 for _ in range(7)]
-    for g in out["hours"]:
+    for g in hour_rows:
         d, h = g["_id"].get("d"), g["_id"].get("h")
         if isinstance(d, int) and isinstance(h, int) and 1 <= d <= 7 and 0 <= h <= 23:
             grid[d - 1][h] += int(g["n"])
@@ -546,6 +560,7 @@ LIST_COLUMNS = (
     "topic",
     "status",
     "close_reason",
+    "close_category",
     "created_at",
     "first_response_at",
     "closed_at",
@@ -566,6 +581,7 @@ _LIST_FIELDS = {
     "topic": 1,
     "status": 1,
     "close_reason": 1,
+    "close_category": 1,
     "created_at": 1,
     "first_response_at": 1,
     "closed_at": 1,
@@ -600,6 +616,7 @@ def list_row(c: Doc, now: datetime) -> list[Any]:
         c.get("topic"),
         c.get("status"),
         c.get("close_reason"),
+        c.get("close_category"),
         _local(c.get("created_at"), tz),
         _local(c.get("first_response_at"), tz),
         _local(c.get("closed_at"), tz),

@@ -38,6 +38,9 @@ class TransferIn(In):
 
 class CloseIn(In):
     summary: str | None = Field(default=None, max_length=4000)
+    category: Literal["answered", "referred", "data_unavailable", "duplicate", "no_response"] | None = Field(
+        default=None, description="how staff file the outcome (the reports count them)"
+    )
 
 
 class ClarifyIn(In):
@@ -262,7 +265,9 @@ async def transfer(request: web.Request, body: TransferIn) -> web.Response:
 )
 async def close(request: web.Request, body: CloseIn) -> web.Response:
     user = me(request)
-    c = await cons.close(request.app[SERVICES], user, request.match_info["id"], summary=body.summary)
+    c = await cons.close(
+        request.app[SERVICES], user, request.match_info["id"], summary=body.summary, category=body.category
+    )
     return json_response(public_consultation(c, user))
 
 

@@ -363,6 +363,7 @@ async def test_officer_tools_clarify_canned_info_escalate_transfer_close(
 
     # Close the first with a summary.
     await pane.get_by_role("button", name="Tutup", exact=True).click()
+    await dlg.get_by_label("Terjawab").check()
     await dlg.get_by_label("Ringkasan (opsional)").fill("Data upah dikirim lewat e-mail.")
     await dlg.get_by_role("button", name="Tutup konsultasi").click()
     await expect(pane.locator(".room-footer")).to_contain_text("sudah ditutup")

@@ -159,3 +159,50 @@ async def test_the_room_speaks_as_a_bps_officer_would(
     await room.get_by_role("button", name="Buat pertemuan daring").click()
     await expect(po.locator("dialog").get_by_label("Waktu mulai (WITA)")).to_be_visible()  # Bombana's zone
     assert_no_console_errors(po)
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "360"])
+async def test_closing_says_who_sees_the_summary_and_files_an_outcome_for_the_reports(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+    viewport: Any,
+) -> None:
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    supervisor = await make_staff("supervisor", "7406", name="Sri Supervisor")
+    user = await make_user(name="Sari Warga")
+    c = await open_consultation(user, "Data upah per desa")
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    po = await console(new_context, officer, viewport)
+    room = await open_room(po, c["id"])
+    await room.get_by_role("button", name="Tutup", exact=True).click()
+    dlg = po.locator("dialog")
+    await expect(dlg).to_contain_text(
+        "Ringkasan ditampilkan kepada pengguna di ruang konsultasi dan tercantum dalam transkrip"
+    )
+    await expect(dlg.locator("legend")).to_have_text("Hasil konsultasi")
+    options = await dlg.locator(".close-category label").all_inner_texts()
+    assert [o.strip() for o in options] == [
+        "Terjawab",
+        "Dirujuk ke layanan lain",
+        "Data tidak tersedia",
+        "Duplikat konsultasi lain",
+        "Tidak ada tanggapan dari pengguna",
+    ]
+    # No outcome picked: the form does not go.
+    await dlg.get_by_label("Ringkasan (opsional)").fill("Data per desa belum dikumpulkan BPS.")
+    await dlg.get_by_role("button", name="Tutup konsultasi").click()
+    await expect(dlg).to_be_visible()
+    assert (await officer.get(f"/consultations/{c['id']}"))["status"] == "active"
+    await dlg.get_by_label("Data tidak tersedia").check()
+    await dlg.get_by_role("button", name="Tutup konsultasi").click()
+    await expect(room.locator(".room-footer")).to_contain_text("sudah ditutup")
+    closed = await officer.get(f"/consultations/{c['id']}")
+    assert closed["status"] == "closed" and closed["close_category"] == "data_unavailable"
+    report = await supervisor.get("/reports/summary?office=7406&from=2026-11-01&to=2026-11-30")
+    assert report["consultations"]["by_close_category"]["data_unavailable"] == 1
+    # A user cannot file an outcome; a bad one is refused.
+    other = await open_consultation(user, "Lagi")
+    err = await user.call("POST", f"/consultations/{other['id']}/close", {"category": "answered"}, expect=422)
+    assert err[1]["error"]["code"] == "invalid_category"
+    assert_no_console_errors(po)

@@ -331,6 +331,11 @@ async def test_trends_by_week_and_hour(svc: Services, clock: TestClock, people: 
     assert grid[3][10] == 1 and grid[3][11] == 1  # Thursday 5 Nov at 10:00 and 11:00 WITA
     assert out["hours"]["by_hour"][10] == 1  # only the one at 10:00 on the 5th
     assert sum(out["hours"]["by_hour"]) == 9
+    # The nation: 1808's Sunday 15 Nov (WIB) falls in the week of the 9th, each office on its own clock.
+    nation = await reports.trends(svc, people["national"], office="all", first="2026-11-01", last="2026-11-30")
+    by_week = {w["week"]: w["consultations"] for w in nation["weeks"]}
+    assert by_week["2026-11-09"] == weeks["2026-11-09"]["consultations"] + 1
+    assert sum(by_week.values()) == 10 and nation["hours"]["by_hour"][10] == 2
 
 
 async def test_an_empty_period_gives_zeros_and_nulls(svc: Services, people: Doc) -> None:

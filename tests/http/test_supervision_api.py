@@ -12,6 +12,7 @@ from tests.conftest import Api
 from tests.domain.test_reports import wita
 
 Doc = dict[str, Any]
+SKM_KEYS = ("persyaratan", "prosedur", "waktu", "biaya", "produk", "kompetensi", "perilaku", "pengaduan", "sarana")
 
 
 async def open_consultation(user: Api, subject: str, text: str = "Halo, saya perlu data", topic: str = "data") -> Doc:
@@ -181,6 +182,15 @@ async def test_history_search(office: Doc, make_user: Any, make_staff: Any) -> N
     svc.clock.set(wita(2026, 11, 23, 11, 0))
     await other.post(f"/consultations/{closed['id']}/rating", {"score": 4, "comment": "Cepat"}, expect=201)
     rec = await sup.get(f"/consultations/{closed['id']}/record")
+    assert rec["survey"] is None
+    answers = dict.fromkeys(SKM_KEYS, 4) | {"waktu": 3}
+    await other.post(
+        "/surveys/skm/responses", {"office": "7406", "consultation_id": closed["id"], "answers": answers}, expect=201
+    )
+    rec = await sup.get(f"/consultations/{closed['id']}/record")
+    assert rec["survey"]["answers"] == answers and rec["survey"]["ikm"] == round((8 * 4 + 3) / 9 * 25, 2)
+    summary = await sup.get("/reports/summary?office=7406&from=2026-11-01&to=2026-11-30")
+    assert summary["ikm"]["responses"] == 1 and summary["ikm"]["ikm"] == rec["survey"]["ikm"]
     assert rec["summary"] == "Dijawab dengan tabel"
     assert rec["rating"]["score"] == 4 and rec["rating"]["comment"] == "Cepat"
     assert rec["durations"] == {"first_response_wmin": None, "resolution_wmin": 15}  # 10:30 to 10:45, no reply

@@ -1,4 +1,4 @@
-// The officer's dialogs on a room: close (with a summary), transfer (to a colleague or an office),
+// The officer's dialogs on a room: close (an outcome and a summary), transfer (to a colleague or an office),
 // escalate (an online meeting or a visit) and the consultation's info with its delivery log.
 import { api, errorText } from "../api.js";
 import { externalLink, field, fill, h, modal, say } from "../dom.js";
@@ -7,6 +7,9 @@ import { has, t } from "../i18n.js";
 import * as kb from "../kb.js";
 import { toast } from "../layout.js";
 import { tzOf } from "./state.js";
+
+// How an officer files the outcome at close (server.domain.models.CLOSE_CATEGORIES).
+const CLOSE_CATEGORIES = ["answered", "referred", "data_unavailable", "duplicate", "no_response"];
 
 /** Our words for a code of the delivery log (`prefix`.`code`), or the code itself when it is new to us. */
 function words(prefix, code) {
@@ -45,13 +48,22 @@ export function createDialogs(ui) {
 
   function close(room) {
     const summary = h("textarea", { name: "summary", rows: "4", maxlength: "4000" });
-    dialogForm(t("console.close.title"), [field(t("console.close.summary"), summary)], t("console.close.submit"),
-      async () => {
-        const body = summary.value.trim() ? { summary: summary.value.trim() } : {};
-        const c = await api("POST", `/consultations/${room.id}/close`, body);
-        room.setConsultation(c);
-        ui.mine.upsert(c);
-      });
+    const radio = (value) => h("label", { class: "radio" },
+      h("input", { type: "radio", name: "category", value, required: true }), " ", t(`close.category.${value}`));
+    const categories = h("fieldset", { class: "radios close-category", "aria-describedby": "close-category-hint" },
+      h("legend", { text: t("console.close.category") }),
+      CLOSE_CATEGORIES.map(radio),
+      h("small", { id: "close-category-hint", class: "hint", text: t("console.close.category.hint") }));
+    dialogForm(t("console.close.title"), [
+      categories,
+      field(t("console.close.summary"), summary, t("console.close.summary.hint")),
+    ], t("console.close.submit"), async (form) => {
+      const body = { category: form.elements.category.value };
+      if (summary.value.trim()) body.summary = summary.value.trim();
+      const c = await api("POST", `/consultations/${room.id}/close`, body);
+      room.setConsultation(c);
+      ui.mine.upsert(c);
+    });
   }
 
   async function transfer(room) {
