@@ -513,3 +513,14 @@ async def _scenario(topo: Topology, session: aiohttp.ClientSession, db: Any, set
     finally:
         await u.close()
         await o.close()
+
+
+def test_deploy_files_pass_what_can_be_checked_without_docker() -> None:
+    """deploy/check.py: compose.yaml hangs together, `nginx -t` on both sites (a self-signed certificate in
+    place of the real one), `systemd-analyze verify` on the units, the env example accepted by the product."""
+    script = Path(__file__).resolve().parents[2] / "deploy" / "check.py"
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert len(lines) == 6 and all(line.startswith("ok ") for line in lines), run.stdout
+    assert sum("nginx -t passed" in line for line in lines) == 2
