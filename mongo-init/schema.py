@@ -124,6 +124,8 @@ COLLECTIONS: list[Collection] = [
         "tokens",
         [
             IndexModel([("token_hash", ASC)], unique=True, name="token_unique"),
+            # A password reset ends the user's other reset links (accounts.reset_password).
+            IndexModel([("user_id", ASC), ("purpose", ASC)], name="user_purpose"),
             IndexModel([("expires_at", ASC)], expireAfterSeconds=7 * 86400, name="expiry_ttl"),
         ],
         _schema(

@@ -129,6 +129,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     if REDIS_LINK not in app:
         services.presence = Presence()  # else cluster.redis_ctx put the shared one there
     services.events = sinks.make_event_sink(app, services)
+    sinks.start_session_sweep(app)
     yield
     await sinks.shutdown(app)
 

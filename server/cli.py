@@ -126,6 +126,42 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_disable_user(args: argparse.Namespace) -> int:
+    """Disable (or, with enable-user, re-enable) an account by e-mail.
+
+    Disabling ends every session at once; with REDIS_URL the web processes hear it through Redis and
+    disconnect the account's sockets now; without it, their session sweep does within a minute, and
+    no event of those sockets is acted on meanwhile (each checks its session)."""
+    from server.domain import accounts
+    from server.domain.errors import DomainError
+
+    settings = _settings(args)
+    setup_logging("WARNING")
+    enable = args.admin_command == "enable-user"
+
+    async def run(svc: Services) -> dict[str, Any]:
+        if enable:
+            return await accounts.enable_user(svc, args.email)
+        events = None
+        if settings.redis_url:
+            from server.realtime.sinks import RedisOnlyEvents
+
+            svc.events = events = RedisOnlyEvents(settings.redis_url)
+        try:
+            return await accounts.disable_user(svc, args.email)
+        finally:
+            if events is not None:
+                await events.close()
+
+    try:
+        user = asyncio.run(_with_services(settings, run))
+    except DomainError as exc:
+        print(f"pst: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"{'enabled' if enable else 'disabled'} {user['role']} {user['email']} id {user['_id']}")
+    return 0
+
+
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from server.demo import seed_demo
 
@@ -157,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     cu.add_argument("--office", default=None, help="office code (e.g. 7406); omit for a national admin")
     cu.add_argument("--data-dir", default=None)
     cu.set_defaults(fn=cmd_create_user)
+    for name, what in (
+        ("disable-user", "disable an account: no sign-in, every session and open socket ends now"),
+        ("enable-user", "let a disabled account sign in again"),
+    ):
+        du = admin_sub.add_parser(name, help=what)
+        du.add_argument("--email", required=True)
+        du.add_argument("--data-dir", default=None)
+        du.set_defaults(fn=cmd_disable_user)
     sd = admin_sub.add_parser("seed-demo", help="demo users, consultations and knowledge-base articles")
     sd.add_argument("--data-dir", default=None)
     sd.set_defaults(fn=cmd_seed_demo)

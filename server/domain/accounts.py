@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from bson import ObjectId
+
+from server.domain import events
 from server.domain.errors import (
     BadRequest,
     Conflict,
@@ -212,11 +216,23 @@ async def login(svc: Services, *, email: str, password: str, user_agent: str | N
 
 
 async def logout(svc: Services, token: str) -> None:
-    await svc.db.sessions.delete_one({"token_hash": token_hash(token)})
+    """End this session; its open sockets hear session:ended and are disconnected."""
+    session = await svc.db.sessions.find_one({"token_hash": token_hash(token)}, {"_id": 1})
+    if session is None:
+        return
+    await svc.db.sessions.delete_one({"_id": session["_id"]})
+    await events.emit_session_ended(svc.events, "logout", session_id=str(session["_id"]))
 
 
-async def authenticate(svc: Services, token: str | None) -> Doc | None:
-    """The user a session token belongs to, or None if it is unknown, revoked or expired."""
+async def end_sessions(svc: Services, user_id: ObjectId, reason: events.SessionEndReason) -> int:
+    """End every session of a user (and so every socket of theirs, in every process); how many ended."""
+    res = await svc.db.sessions.delete_many({"user_id": user_id})
+    await events.emit_session_ended(svc.events, reason, user_id=str(user_id))
+    return int(res.deleted_count)
+
+
+async def authenticate_session(svc: Services, token: str | None) -> tuple[Doc, Doc] | None:
+    """(user, session) of a session token, or None if it is unknown, revoked or expired."""
     if not token or len(token) > 200:
         return None
     session = await svc.db.sessions.find_one({"token_hash": token_hash(token)})
@@ -225,7 +241,22 @@ async def authenticate(svc: Services, token: str | None) -> Doc | None:
     user = await svc.db.users.find_one({"_id": session["user_id"]})
     if user is None or user.get("disabled"):
         return None
-    return user
+    return user, session
+
+
+async def authenticate(svc: Services, token: str | None) -> Doc | None:
+    """The user a session token belongs to, or None if it is unknown, revoked or expired."""
+    found = await authenticate_session(svc, token)
+    return found[0] if found else None
+
+
+async def live_sessions(svc: Services, session_ids: Iterable[ObjectId]) -> set[ObjectId]:
+    """Which of these sessions still hold (not ended, not expired): one query on _id."""
+    ids = list(session_ids)
+    if not ids:
+        return set()
+    cursor = svc.db.sessions.find({"_id": {"$in": ids}, "expires_at": {"$gt": svc.now()}}, {"_id": 1})
+    return {doc["_id"] async for doc in cursor}
 
 
 async def request_password_reset(svc: Services, email: str) -> None:
@@ -242,9 +273,15 @@ async def request_password_reset(svc: Services, email: str) -> None:
 
 
 async def reset_password(svc: Services, token: str, password: str) -> None:
+    """Set a new password through a reset link; every other reset link, session and socket of the user ends."""
     check_password(password)
     doc = await _consume_token(svc, token, "reset_password")
     now = svc.now()
+    # An older (or newer) link in the mailbox must not reset the password again.
+    await svc.db.tokens.update_many(
+        {"user_id": doc["user_id"], "purpose": "reset_password", "used_at": None},
+        {"$set": {"used_at": now}},
+    )
     # Reaching the link proves the mailbox, so the address counts as verified too.
     await svc.db.users.update_one(
         {"_id": doc["user_id"]},
@@ -253,8 +290,35 @@ async def reset_password(svc: Services, token: str, password: str) -> None:
             "$min": {"email_verified_at": now},
         },
     )
-    # Every existing session ends: whoever knew the old password is out.
-    await svc.db.sessions.delete_many({"user_id": doc["user_id"]})
+    # Every existing session ends: whoever knew the old password is out, open sockets included.
+    await end_sessions(svc, doc["user_id"], "password_reset")
+
+
+async def disable_user(svc: Services, email: str) -> Doc:
+    """Disable an account (`pst admin disable-user`): no sign-in, every session and socket ends now."""
+    user = await update_and_get(
+        svc.db.users,
+        {"email": normalize_email(email)},
+        {"$set": {"disabled": True, "disabled_at": svc.now(), "updated_at": svc.now()}},
+    )
+    if user is None:
+        raise NotFound("not_found", "no account with this e-mail")
+    await end_sessions(svc, user["_id"], "account_disabled")
+    log.info("account disabled id=%s", user["_id"])
+    return user
+
+
+async def enable_user(svc: Services, email: str) -> Doc:
+    """Undo disable_user: the account may sign in again."""
+    user = await update_and_get(
+        svc.db.users,
+        {"email": normalize_email(email)},
+        {"$set": {"disabled": False, "updated_at": svc.now()}, "$unset": {"disabled_at": ""}},
+    )
+    if user is None:
+        raise NotFound("not_found", "no account with this e-mail")
+    log.info("account enabled id=%s", user["_id"])
+    return user
 
 
 async def create_staff(svc: Services, *, email: str, name: str, role: str, office: str | None, password: str) -> Doc:

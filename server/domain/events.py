@@ -17,7 +17,7 @@ from typing_extensions import TypedDict
 from server.domain import inputs
 from server.domain.models import Doc, MessageOut, iso, public_consultation, public_message
 from server.domain.ports import EventSink
-from server.domain.rooms import consultation_room, consultation_staff_room, office_staff_room, user_room
+from server.domain.rooms import consultation_room, consultation_staff_room, office_staff_room, session_room, user_room
 
 # --- names ------------------------------------------------------------------------------------
 # Server to client.
@@ -28,6 +28,9 @@ QUEUE_UPDATED = "queue:updated"
 SLA_ALERT = "sla:alert"
 # A complaint arrived, is at risk of or past its response deadline; or a low rating needs a follow-up.
 COMPLAINT_ALERT = "complaint:alert"
+# The session behind a connection ended (logout, password reset, account disabled or erased, expiry);
+# the server disconnects the socket right after.
+SESSION_ENDED = "session:ended"
 # A reply sent through WhatsApp was queued, held for the 24-hour window, sent, delivered, read or failed.
 MESSAGE_STATUS = "message:status"
 # Both ways: a client reports, the server relays to the others in the room.
@@ -109,6 +112,7 @@ class ConsultationView(TypedDict):
     created_at: str | None
     claimed_at: str | None
     first_response_at: str | None
+    answered_at: str | None
     closed_at: str | None
     kb_query: str | None
     kb_opened: list[str]
@@ -164,6 +168,17 @@ class MessageStatus(TypedDict):
     status: DeliveryStatus
     at: str | None
     error: str | None
+
+
+# Why a session ended; "expired" also covers a session found gone without knowing why.
+SessionEndReason = Literal["logout", "password_reset", "account_disabled", "account_erased", "expired"]
+
+
+@with_config(_EXACT)
+class SessionEnded(TypedDict):
+    """To every socket of an ended session (or of every session of a user); the page signs in again."""
+
+    reason: SessionEndReason
 
 
 # The scheduler's SLA state; an alert only ever carries at_risk or breached.
@@ -243,6 +258,7 @@ EMITTED: dict[str, Any] = {
     QUEUE_UPDATED: QueueUpdated,
     SLA_ALERT: SlaAlert,
     COMPLAINT_ALERT: ComplaintAlert,
+    SESSION_ENDED: SessionEnded,
     MESSAGE_STATUS: MessageStatus,
     MESSAGE_READ: MessageRead,
     TYPING: TypingRelay,
@@ -415,6 +431,18 @@ async def emit_message_status(events: EventSink, c: Doc, msg: Doc) -> None:
         "error": delivery.get("error"),
     }
     await events.emit(MESSAGE_STATUS, payload, consultation_room(str(c["_id"])))
+
+
+async def emit_session_ended(
+    events: EventSink, reason: SessionEndReason, *, session_id: str | None = None, user_id: str | None = None
+) -> None:
+    """session:ended to the sockets of one session, or of every session of a user. Each web process
+    disconnects its own sockets of that room when the event is delivered (server.realtime.namespace)."""
+    payload: SessionEnded = {"reason": reason}
+    if session_id is not None:
+        await events.emit(SESSION_ENDED, payload, session_room(session_id))
+    if user_id is not None:
+        await events.emit(SESSION_ENDED, payload, user_room(user_id))
 
 
 def board_view(board: Doc) -> QueueBoard:

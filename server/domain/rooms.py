@@ -21,3 +21,8 @@ def office_staff_room(office: str) -> str:
 def user_room(user_id: str) -> str:
     """Every connection of one person: list updates, unread counts."""
     return f"user:{user_id}"
+
+
+def session_room(session_id: str) -> str:
+    """Every connection opened with one login session: ended together at logout."""
+    return f"session:{session_id}"

@@ -44,9 +44,8 @@ def _cookie_authenticated(request: web.Request) -> bool:
     return COOKIE_NAME in request.cookies
 
 
-def _own_origins(request: web.Request) -> set[str]:
+def _own_origins(host: str) -> set[str]:
     """The origins this very server answers as: its Host header, over http and https (a proxy may end TLS)."""
-    host = request.host
     found = set()
     for scheme in ("http", "https"):
         try:
@@ -54,6 +53,15 @@ def _own_origins(request: web.Request) -> set[str]:
         except ValueError:
             pass
     return found
+
+
+def origin_allowed(origin: str, host: str, allowed: frozenset[str]) -> bool:
+    """An `Origin` header is ours: one of `allowed` (Settings.allowed_origins) or the request's own `host`.
+    Used for cookie-authenticated writes here and for Socket.IO connections (server/realtime/sio.py)."""
+    try:
+        return origin_of(origin) in allowed or origin_of(origin) in _own_origins(host)
+    except ValueError:
+        return False  # "null" (a sandboxed page, a redirect chain) or garbage
 
 
 def make_csrf_middleware(settings: Settings, apis: Iterable[Api]) -> Middleware:
@@ -78,11 +86,7 @@ def make_csrf_middleware(settings: Settings, apis: Iterable[Api]) -> Middleware:
             return await handler(request)
         origin = request.headers.get("Origin")
         if origin is not None:
-            try:
-                ok = origin_of(origin) in allowed or origin_of(origin) in _own_origins(request)
-            except ValueError:
-                ok = False  # "null" (a sandboxed page, a redirect chain) or garbage
-            if not ok:
+            if not origin_allowed(origin, request.host, allowed):
                 raise Forbidden(
                     "cross_site_request", "this request came from another site / permintaan dari situs lain"
                 )

@@ -3,24 +3,47 @@
 Rules (who may write a note, which kinds exist, whether a consultation is open) live in the domain
 actions; a handler here only parses with the models shared with HTTP (server.domain.inputs), calls
 the action and shapes the ack. A DomainError becomes an error ack and the connection stays.
+
+A connection lives only as long as its login session, and stays in a consultation's rooms only while
+its person may see it. Both are enforced where the socket lives, in every web process:
+- the manager (server.realtime.sio) calls `after_delivery` once an event reached this process's
+  sockets of a room: `session:ended` (to `session:<id>` at logout, to `user:<id>` when every session
+  of a person ends) disconnects them; `consultation:updated` to `c:<id>:staff` (emitted after every
+  change of office or assignment) takes out of `c:<id>` and `c:<id>:staff` the sockets whose person
+  may no longer see it (access.can_view on the state the event carries);
+- every event first checks that the session still holds (one indexed read), so a socket whose
+  disconnect was missed cannot act, and `end_dead_sessions` (every SESSION_SWEEP) ends such sockets
+  even when they stay silent (a session ended by a process that could not reach this one).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
 from http.cookies import SimpleCookie
 from typing import Any
 
 import socketio
+from bson import ObjectId
+from bson.errors import InvalidId
 
 from server.domain import access, accounts, inputs
 from server.domain import events as ev
 from server.domain import messages as msgs
 from server.domain.errors import DomainError, Forbidden, RateLimited
 from server.domain.models import MessageOut, is_staff, public_message
-from server.domain.rooms import consultation_room, consultation_staff_room, office_staff_room, user_room
+from server.domain.rooms import (
+    consultation_room,
+    consultation_staff_room,
+    office_staff_room,
+    session_room,
+    user_room,
+)
 from server.http.auth import COOKIE_NAME
 from server.services import Services
 from server.storage.db import is_unavailable, request_deadline, unavailable_error
@@ -31,6 +54,10 @@ MESSAGES_PER_SECOND = 10
 JOIN_HISTORY_MAX = 10_000
 # What a connection keeps of its user for the handlers (the session lives in the Socket.IO server).
 SESSION_USER_FIELDS = ("_id", "name", "role", "office", "email", "email_verified_at", "lang")
+# How often this process checks that the login sessions of its sockets still hold.
+SESSION_SWEEP = timedelta(seconds=30)
+# Sessions looked up in one query by the sweep.
+SWEEP_CHUNK = 500
 
 Handler = Callable[[str, Any], Awaitable[ev.Ack]]
 
@@ -81,6 +108,7 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # A getter: the app's Services are built in a cleanup context, after the server is attached.
         self._services = services
         self._buckets: dict[str, _Bucket] = {}
+        self._sweep: asyncio.Task[None] | None = None
         # Event name -> handler. python-socketio would look up "on_" + name, which cannot work for
         # names with ':'; this table is the one place names meet methods. Payload models: ev.RECEIVED.
         self.handlers: dict[str, Handler] = {
@@ -106,10 +134,13 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return await self.dispatch(event, handler, sid, args[1] if len(args) > 1 else None)
 
     async def dispatch(self, event: str, handler: Handler, sid: str, data: Any) -> ev.Ack:
-        """Parse the payload with its model, run the handler; every failure is an error ack."""
+        """Check the session, parse the payload with its model, run the handler; every failure is an error ack."""
         try:
             # The same deadline as an HTTP request: a frozen database is an error ack, not a hang.
             with request_deadline(self._services().settings.pst_db_timeout_secs):
+                if not await self._session_holds(sid):
+                    await self.end_socket(sid, "expired")
+                    return error_ack("unauthenticated", "your session has ended; sign in again / sesi Anda berakhir")
                 return await handler(sid, inputs.parse(ev.RECEIVED[event], data))
         except DomainError as exc:
             return error_ack(exc.code, exc.message)
@@ -126,12 +157,16 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         """Authenticate by the `auth` token or the session cookie, then enter the user's standing rooms."""
         token = auth.get("token") if isinstance(auth, dict) and isinstance(auth.get("token"), str) else None
-        user = await accounts.authenticate(self._services(), token or cookie_token(environ))
-        if user is None:
+        found = await accounts.authenticate_session(self._services(), token or cookie_token(environ))
+        if found is None:
             raise socketio.exceptions.ConnectionRefusedError(
                 "unauthenticated", {"code": "unauthenticated", "message": "sign in first / silakan masuk"}
             )
-        await self.save_session(sid, {"user": {k: user.get(k) for k in SESSION_USER_FIELDS}})
+        user, login = found
+        await self.save_session(
+            sid, {"user": {k: user.get(k) for k in SESSION_USER_FIELDS}, "session_id": login["_id"]}
+        )
+        await self.enter_room(sid, session_room(str(login["_id"])))
         await self.enter_room(sid, user_room(str(user["_id"])))
         staff = is_staff(user)
         if staff and user.get("office"):
@@ -182,16 +217,24 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if bucket is not None and not bucket.take():
             raise RateLimited("rate_limited", f"at most {MESSAGES_PER_SECOND} messages a second")
         msg, _ = await msgs.post_message(
-            self._services(), user, p.consultation_id, text=p.text, kind=p.kind, client_id=p.client_id
+            self._services(),
+            user,
+            p.consultation_id,
+            text=p.text,
+            kind=p.kind,
+            client_id=p.client_id,
+            answer=p.answer,
         )
         return {"ok": True, "message": public_message(msg)}
 
     async def on_typing(self, sid: str, p: inputs.TypingIn) -> ev.OkAck:
-        """Relay to the others in a room this connection has joined (not stored, not echoed)."""
+        """Relay to the others in a room this connection has joined and may still see (not stored, not echoed)."""
         user = await self._user(sid)
         room = consultation_room(p.consultation_id)
         if room not in self.rooms(sid):
             raise Forbidden("forbidden", "join the consultation first")
+        # Membership alone is not enough: the room may have moved to another office since the join.
+        await access.load_for(self._services(), user, p.consultation_id)
         await self.emit(ev.TYPING, ev.typing_relay(p.consultation_id, user, p.typing), room=room, skip_sid=sid)
         return {"ok": True}
 
@@ -201,9 +244,114 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         c = await msgs.mark_read(self._services(), user, p.consultation_id, p.seq)
         return {"ok": True, "seq": int((c.get("reads") or {}).get(str(user["_id"]), 0))}
 
+    # --- who may stay: sessions and rooms ----------------------------------------------------------
+
+    async def after_delivery(self, event: str, data: Any, room: str | None) -> None:
+        """Called by the manager once `event` reached this process's sockets of `room` (see the module doc)."""
+        if room is None:
+            return
+        if event == ev.SESSION_ENDED:
+            for sid in self._local_sids(room):
+                await self.server.disconnect(sid, namespace=self.namespace, ignore_queue=True)
+        elif event == ev.CONSULTATION_UPDATED and isinstance(data, dict):
+            cid = str(data.get("id"))
+            if room == consultation_staff_room(cid):
+                await self._drop_those_who_may_not_see(cid, data)
+
+    async def end_socket(self, sid: str, reason: ev.SessionEndReason) -> None:
+        """session:ended to one socket; its delivery disconnects it (after_delivery)."""
+        payload: ev.SessionEnded = {"reason": reason}
+        await self.emit(ev.SESSION_ENDED, payload, to=sid)
+
+    async def end_dead_sessions(self) -> int:
+        """End this process's sockets whose login session no longer holds; how many were ended."""
+        by_session: dict[ObjectId, list[str]] = defaultdict(list)
+        for sid in self._local_sids(None):  # room None: every connection of the namespace
+            try:
+                session_id = (await self.get_session(sid)).get("session_id")
+            except KeyError:
+                continue
+            if session_id is not None:
+                by_session[session_id].append(sid)
+        ids = list(by_session)
+        alive: set[ObjectId] = set()
+        for i in range(0, len(ids), SWEEP_CHUNK):
+            alive |= await accounts.live_sessions(self._services(), ids[i : i + SWEEP_CHUNK])
+        ended = 0
+        for session_id, sids in by_session.items():
+            if session_id in alive:
+                continue
+            for sid in sids:
+                await self.end_socket(sid, "expired")
+                ended += 1
+        return ended
+
+    def start_session_sweep(self) -> None:
+        """Run end_dead_sessions every SESSION_SWEEP until stop_session_sweep."""
+        if self._sweep is None:
+            self._sweep = asyncio.create_task(self._sweep_loop(), name="socket-session-sweep")
+
+    async def stop_session_sweep(self) -> None:
+        task, self._sweep = self._sweep, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SESSION_SWEEP.total_seconds())
+            try:
+                with request_deadline(self._services().settings.pst_db_timeout_secs):
+                    ended = await self.end_dead_sessions()
+                if ended:
+                    log.info("ended %s socket(s) whose session had ended", ended)
+            except Exception as exc:  # noqa: BLE001 - the next round tries again
+                log.warning("socket session sweep failed: %r", exc)
+
+    async def _session_holds(self, sid: str) -> bool:
+        """The login session this socket was opened with has not ended (one read by _id)."""
+        session_id = (await self.get_session(sid)).get("session_id")
+        if session_id is None:
+            return False
+        return session_id in await accounts.live_sessions(self._services(), [session_id])
+
+    async def _drop_those_who_may_not_see(self, cid: str, view: dict[str, Any]) -> None:
+        """Take this process's sockets out of the consultation's rooms when their person may no longer see it,
+        judged by access.can_view on the consultation as `view` (consultation:updated) describes it."""
+        assigned = view.get("assigned_to") or {}
+        c = {
+            "user_id": _oid((view.get("user") or {}).get("id")),
+            "office": view.get("office"),
+            "assigned_to": _oid(assigned.get("id")),
+        }
+        rooms = (consultation_room(cid), consultation_staff_room(cid))
+        for sid in set(self._local_sids(rooms[0])) | set(self._local_sids(rooms[1])):
+            try:
+                user = (await self.get_session(sid)).get("user")
+            except KeyError:
+                continue
+            if user is None or access.can_view(user, c):
+                continue
+            for room in rooms:
+                await self.leave_room(sid, room)
+            log.info("socket %s left consultation %s: no longer allowed to see it", sid, cid)
+
+    def _local_sids(self, room: str | None) -> list[str]:
+        """This process's sockets of the namespace in `room` (a copy: the caller may change the rooms)."""
+        participants: Iterable[tuple[str, str]] = self.server.manager.get_participants(self.namespace, room)
+        return [sid for sid, _ in participants]
+
     # --- helpers ----------------------------------------------------------------------------------
 
     async def _user(self, sid: str) -> dict[str, Any]:
         session = await self.get_session(sid)
         user: dict[str, Any] = session["user"]
         return user
+
+
+def _oid(value: Any) -> ObjectId | None:
+    try:
+        return ObjectId(value) if value else None
+    except (InvalidId, TypeError):
+        return None

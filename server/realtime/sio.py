@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import socketio
 from aiohttp import web
 from engineio.async_drivers import aiohttp as eio_aiohttp
 
+from server.http.csrf import origin_allowed
 from server.keys import SERVICES
 from server.realtime import sinks
 from server.realtime.board import BoardNamespace
@@ -28,13 +30,68 @@ class _NoCompressWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
         return self._sock
 
 
+async def _after_delivery(server: Any, event: str, data: Any, namespace: str | None, room: Any) -> None:
+    """Let the namespace act on an event its sockets here just received (ConsultationNamespace.after_delivery)."""
+    handler = server.namespace_handlers.get(namespace or "/") if server is not None else None
+    hook = getattr(handler, "after_delivery", None)
+    if hook is not None and (room is None or isinstance(room, str)):
+        await hook(event, data, room)
+
+
+# python-socketio ships no type information, so its managers are Any to mypy.
+class LocalManager(socketio.AsyncManager):  # type: ignore[misc]
+    """One process: delivers an event to the sockets of a room, then tells the namespace."""
+
+    async def emit(self, event: str, data: Any, namespace: str, room: Any = None, *args: Any, **kwargs: Any) -> Any:
+        result = await super().emit(event, data, namespace, room, *args, **kwargs)
+        await _after_delivery(self.server, event, data, namespace, kwargs.get("to") or room)
+        return result
+
+
+class RedisManager(sinks.ResilientRedisManager):
+    """Several processes: every emit goes through Redis and each process delivers it to its own sockets in
+    `_handle_emit` (for its own emits too, before publishing). After that local delivery the namespace is
+    told, so a `session:ended` disconnects the sockets that live here and a transfer takes them out of the
+    consultation's rooms, in every process, in the order the events were published. `_handle_emit` is
+    python-socketio's (5.x, pinned) hook for exactly this delivery; tests/realtime/test_redis_fanout.py
+    covers it with two processes."""
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        await super()._handle_emit(message)
+        await _after_delivery(
+            self.server, message.get("event", ""), _payload(message), message.get("namespace"), message.get("room")
+        )
+
+
+def _payload(message: dict[str, Any]) -> Any:
+    """The single payload of a published emit (python-socketio wraps it in a list)."""
+    data = message.get("data")
+    if isinstance(data, list) and len(data) == 1 and not message.get("binary"):
+        return data[0]
+    return None
+
+
+def origin_check(settings: Settings) -> Callable[[str | None, dict[str, Any]], bool]:
+    """Which browser origins may open a socket: the CSRF rule (PUBLIC_BASE_URL's origin, the request's own
+    host, PST_ALLOWED_ORIGINS). python-engineio calls it only when the request carries an Origin."""
+    allowed = settings.allowed_origins
+
+    def check(origin: str | None, environ: dict[str, Any]) -> bool:
+        # Also asked for the CORS headers of a request without an Origin: then there is nothing to allow.
+        return bool(origin) and origin_allowed(str(origin), str(environ.get("HTTP_HOST", "")), allowed)
+
+    return check
+
+
 def attach(app: web.Application, settings: Settings) -> socketio.AsyncServer:
     """Create the Socket.IO server on `app` (path /socket.io) with Redis fan-out when REDIS_URL is set."""
-    manager = sinks.ResilientRedisManager(settings.redis_url) if settings.redis_url else None
+    manager = RedisManager(settings.redis_url) if settings.redis_url else LocalManager()
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
-        cors_allowed_origins=[],  # same origin only
+        # An empty list would switch python-engineio's Origin check off; a browser page of another
+        # site could then open a socket with the user's cookie.
+        cors_allowed_origins=origin_check(settings),
         http_compression=False,
         max_http_buffer_size=64 * 1024,
         ping_interval=25,

@@ -188,6 +188,8 @@ async def _every_emitted_event() -> list[tuple[str, Any, str]]:
     await ev.emit_followup_alert(
         sink, {"_id": ObjectId(), "office": "7406", "consultation_number": "7406-2026-00001", "status": "open"}
     )
+    await ev.emit_session_ended(sink, "logout", session_id=str(ObjectId()))
+    await ev.emit_session_ended(sink, "password_reset", user_id=str(USER_ID))
     await ev.emit_queue_board(sink, _board(), "board:7406", "/board")
     # typing is relayed by the namespace itself (it skips the typist), from the same builder.
     await sink.emit(ev.TYPING, ev.typing_relay(str(CID), {"_id": OFFICER_ID, "name": "Budi"}, True), "c:x")

@@ -14,7 +14,13 @@ from server.domain import events as ev
 from server.domain import inputs
 from server.domain.errors import Forbidden, NotFound, RateLimited
 from server.domain.ports import RecordingEvents
-from server.domain.rooms import consultation_room, consultation_staff_room, office_staff_room, user_room
+from server.domain.rooms import (
+    consultation_room,
+    consultation_staff_room,
+    office_staff_room,
+    session_room,
+    user_room,
+)
 from server.domain.security import token_hash
 from server.http.auth import COOKIE_NAME
 from server.realtime.board import BoardNamespace
@@ -71,8 +77,11 @@ class World:
         return events
 
     async def sign_in(self, sid: str, who: Doc) -> None:
-        """A connected socket of `who`, as on_connect leaves it."""
-        await self.server.save_session(sid, {"user": who})
+        """A connected socket of `who` with its login session, as on_connect leaves it."""
+        login = await self.svc.db.sessions.insert_one(
+            {"token_hash": token_hash(f"{sid}-token"), "user_id": who["_id"], "expires_at": NOW + timedelta(days=1)}
+        )
+        await self.server.save_session(sid, {"user": who, "session_id": login.inserted_id})
 
 
 async def _insert(svc: Services, coll: str, doc: Doc) -> Doc:
@@ -164,14 +173,18 @@ async def test_connect_refuses_without_a_valid_token(world: World) -> None:
 
 
 async def test_connect_by_token_or_cookie_enters_standing_rooms(world: World) -> None:
+    logins = {}
     for who, tok in ((world.user, "user-token"), (world.officer, "officer-token")):
-        await world.svc.db.sessions.insert_one(
+        res = await world.svc.db.sessions.insert_one(
             {"token_hash": token_hash(tok), "user_id": who["_id"], "expires_at": NOW + timedelta(days=30)}
         )
+        logins[tok] = session_room(str(res.inserted_id))  # logout ends the sockets of this room
     await world.ns.on_connect("u1", {}, {"token": "user-token"})
     await world.ns.on_connect("o1", {"HTTP_COOKIE": f"{COOKIE_NAME}=officer-token"}, None)
-    assert world.server.rooms("u1") == sorted({"u1", user_room(str(world.user["_id"]))})
-    assert world.server.rooms("o1") == sorted({"o1", user_room(str(world.officer["_id"])), office_staff_room("7406")})
+    assert world.server.rooms("u1") == sorted({"u1", user_room(str(world.user["_id"])), logins["user-token"]})
+    assert world.server.rooms("o1") == sorted(
+        {"o1", user_room(str(world.officer["_id"])), office_staff_room("7406"), logins["officer-token"]}
+    )
     assert world.server.sessions["u1"]["user"]["name"] == "Sari"
     assert "password_hash" not in world.server.sessions["u1"]["user"]
     presence = world.svc.presence

@@ -167,3 +167,45 @@ async def test_transfer_through_one_process_removes_the_old_officer_on_the_other
     finally:
         await osock.close()
         await usock.close()
+
+
+async def test_pst_admin_disable_user_in_its_own_process_ends_the_sockets_now(
+        two_processes: tuple[TestClient, TestClient], db: Any, settings: Settings, redis_url: str,
+        tmp_path: Any) -> None:
+    """`pst admin disable-user` runs as a separate process: through Redis, the web process holding the
+    account's socket ends it at once; `enable-user` lets the account sign in again."""
+    import os
+    import sys
+
+    a, b = two_processes
+    officer = await _staff(a, "nonaktif@bps.go.id", "1808", "Nonaktif")
+    sock = SocketClient(str(b.make_url("/")), officer.token)
+    await sock.connect()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "PST_", "SMTP_", "REDIS_"))}
+    env.update(MONGODB_URI=settings.mongodb_uri or "", PST_DB_NAME=settings.pst_db_name, REDIS_URL=redis_url,
+               PST_DATA_DIR=str(tmp_path))
+
+    async def pst(*args: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "server", "admin", *args, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+        return int(proc.returncode or 0), out.decode()
+
+    try:
+        code, out = await pst("disable-user", "--email", "nonaktif@bps.go.id")
+        assert code == 0 and "disabled officer nonaktif@bps.go.id" in out, out
+        assert await sock.wait_for("session:ended", timeout=10) == {"reason": "account_disabled"}
+        await _until_disconnected(sock)
+        status, _ = await Api(a).call("POST", "/auth/login", {"email": "nonaktif@bps.go.id",
+                                                              "password": "petugas-123"})
+        assert status == 401
+        code, out = await pst("disable-user", "--email", "tidak-ada@bps.go.id")
+        assert code == 2 and "not_found" in out
+        code, out = await pst("enable-user", "--email", "nonaktif@bps.go.id")
+        assert code == 0 and "enabled" in out, out
+        await Api(a).call("POST", "/auth/login", {"email": "nonaktif@bps.go.id", "password": "petugas-123"},
+                          expect=200)
+    finally:
+        if sock.sio.connected:
+            await sock.close()

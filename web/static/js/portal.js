@@ -7,7 +7,9 @@ import * as fmt from "./fmt.js";
 import { chosenHere, lang, onLangChange, setLang, t } from "./i18n.js";
 import * as kb from "./kb.js";
 import { initLayout, setSignedIn, toast } from "./layout.js";
-import { CONSULTATION_JOIN, CONSULTATION_LEAVE, CONSULTATION_UPDATED, MESSAGE_NEW, openSocket } from "./rt.js";
+import {
+  CONSULTATION_JOIN, CONSULTATION_LEAVE, CONSULTATION_UPDATED, MESSAGE_NEW, SESSION_ENDED, openSocket,
+} from "./rt.js";
 
 const STAFF_ROLES = new Set(["officer", "supervisor", "admin"]);
 const TOPICS = ["data", "metadata", "classification", "other"];
@@ -109,6 +111,8 @@ function signedIn(user) {
       setConnection(false);
       if (refusedForAuth(err)) sessionEnded();
     });
+    // Logout elsewhere, a password reset or a disabled account: the server ends this socket too.
+    socket.on(SESSION_ENDED, () => sessionEnded());
     socket.on(MESSAGE_NEW, onListMessage);
     socket.on(CONSULTATION_UPDATED, onListUpdated);
     socket.on("connect", () => {
@@ -148,12 +152,13 @@ function sessionEnded() {
 }
 
 async function logout() {
+  // The socket goes first: the server's session:ended for this very logout needs no "sign in again" toast.
+  dropSocket();
   try {
     await signOut();
   } catch {
     // the session is forgotten here either way
   }
-  dropSocket();
   me = null;
   setSignedIn(false);
   renderNav();

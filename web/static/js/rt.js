@@ -13,6 +13,8 @@ export const QUEUE_UPDATED = "queue:updated";
 export const SLA_ALERT = "sla:alert";
 export const COMPLAINT_ALERT = "complaint:alert";
 export const MESSAGE_STATUS = "message:status";
+// The session behind this connection ended (logout, password reset, account disabled): sign in again.
+export const SESSION_ENDED = "session:ended";
 // Both ways: a client reports, the server relays to the others in the room.
 export const MESSAGE_READ = "message:read";
 export const TYPING = "typing";

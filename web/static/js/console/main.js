@@ -10,7 +10,7 @@ import { RoomHub, refusedForAuth } from "../chat.js";
 import { $, fill, h } from "../dom.js";
 import { chosenHere, lang, onLangChange, setLang, t } from "../i18n.js";
 import { initLayout, setSignedIn, toast } from "../layout.js";
-import { CONSULTATION_UPDATED, MESSAGE_READ, QUEUE_UPDATED, ROOM_ACTIVITY, openSocket } from "../rt.js";
+import { CONSULTATION_UPDATED, MESSAGE_READ, QUEUE_UPDATED, ROOM_ACTIVITY, SESSION_ENDED, openSocket } from "../rt.js";
 import { createCanned } from "./canned.js";
 import { createDashboard } from "./dashboard.js";
 import { createDesk } from "./desk.js";
@@ -84,17 +84,21 @@ function watch(ui, socket) {
   const { state } = ui;
   state.socket = socket;
   state.hub = new RoomHub(socket, { onStatus: setConnection });
+  // The session is over (refused at connect, or ended by logout elsewhere, a password reset or a
+  // disabled account while connected: the server then disconnects): back to the login form.
+  const sessionEnded = () => {
+    forgetSession();
+    socket.off();
+    socket.disconnect();
+    setConnection(true);
+    forgetSignedIn(state);
+    showLogin(t("err.unauthenticated"), (u) => start(ui, u));
+  };
   socket.on("connect_error", (err) => {
     setConnection(false);
-    if (refusedForAuth(err)) {
-      forgetSession();
-      socket.off();
-      socket.disconnect();
-      setConnection(true);
-      forgetSignedIn(state);
-      showLogin(t("err.unauthenticated"), (u) => start(ui, u));
-    }
+    if (refusedForAuth(err)) sessionEnded();
   });
+  socket.on(SESSION_ENDED, sessionEnded);
   let connectedBefore = false;
   socket.on("connect", () => {
     // After a reconnect, whatever changed while we were away: reload both lists.
