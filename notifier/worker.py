@@ -2,6 +2,11 @@
 
 Several workers may run against one outbox: the claim is a single find_one_and_update, so an item
 goes to exactly one of them, and an item whose worker died is taken again once its lease ran out.
+
+A temporary failure (SMTP down, 4xx) is retried by a time budget, not an attempt count: with back-off
+doubling up to BACKOFF_MAX, until GIVE_UP_AFTER has passed since the failures began, so a mail server
+down for a day or two loses nothing. Only an item that keeps killing its worker (claimed again and again
+with no outcome recorded, `lost_leases`) is given up by count.
 """
 
 from __future__ import annotations
@@ -13,13 +18,13 @@ import random
 import secrets
 import socket
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mongo_init.schema import SWEEP_FLOOR
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from mongo_init.schema import SWEEP_FLOOR
 from notifier.sender import BuildError, MailSink, SendError, TemporarySendError, build_email
 from notifier.whatsapp_sender import WhatsAppSink, WindowClosedError
 from server.domain.ports import Clock
@@ -30,6 +35,12 @@ Doc = dict[str, Any]
 
 _JITTER_MIN = 0.8
 _JITTER_MAX = 1.2
+# How long temporary failures are retried, counted from the first one of the run (`failing_since`).
+GIVE_UP_AFTER = timedelta(days=3)
+# The longest wait between two tries, so a mail server that comes back is used within half an hour.
+BACKOFF_MAX = timedelta(minutes=30)
+# Claims that ended without any outcome (the worker died on the item) before it is given up.
+MAX_LOST_LEASES = 8
 
 
 class _Kicked:
@@ -42,6 +53,11 @@ class _Kicked:
 def default_worker_id() -> str:
     """host:pid:random, so two workers in one process still differ."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _aware(at: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (the driver may hand them back naive)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def backoff_secs(attempts: int, base_secs: float, max_secs: float, jitter: float = 1.0) -> float:
@@ -64,22 +80,24 @@ class Notifier:
         mail_from: str,
         lease_secs: float = 60,
         batch: int = 20,
-        max_attempts: int = 8,
+        max_lost_leases: int = MAX_LOST_LEASES,
         backoff_base_secs: float = 30,
-        backoff_max_secs: float = 3600,
+        backoff_max_secs: float = BACKOFF_MAX.total_seconds(),
+        give_up_after_secs: float = GIVE_UP_AFTER.total_seconds(),
         worker_id: str | None = None,
         rng: random.Random | None = None,
         whatsapp: WhatsAppSink | None = None,
     ) -> None:
-        if batch < 1 or max_attempts < 1 or lease_secs <= 0:
-            raise ValueError("batch, max_attempts and lease_secs must be positive")
+        if batch < 1 or max_lost_leases < 1 or lease_secs <= 0 or give_up_after_secs <= 0:
+            raise ValueError("batch, max_lost_leases, lease_secs and give_up_after_secs must be positive")
         self.db = db
         self.clock = clock
         self.sink = sink
         self.mail_from = mail_from
         self.lease_secs = lease_secs
         self.batch = batch
-        self.max_attempts = max_attempts
+        self.max_lost_leases = max_lost_leases
+        self.give_up_after = timedelta(seconds=give_up_after_secs)
         self.backoff_base_secs = backoff_base_secs
         self.backoff_max_secs = backoff_max_secs
         self.worker_id = worker_id or default_worker_id()
@@ -112,6 +130,9 @@ class Notifier:
             "$inc": {"attempts": 1},
         }
         for status in ("pending", "sending"):
+            # A "sending" item is claimed again only once its lease ran out: its worker died on it.
+            if status == "sending":
+                update = {**update, "$inc": {"attempts": 1, "lost_leases": 1}}
             window = {"status": status, "due_at": {"$gte": SWEEP_FLOOR, "$lte": now}}
             cursor = self.db.outbox.find(window, {"_id": 1, "lease_until": 1}).sort("due_at", ASCENDING).limit(50)
             async for cand in cursor:
@@ -172,9 +193,12 @@ class Notifier:
     async def _deliver(self, doc: Doc) -> None:
         item_id = doc["_id"]
         attempts = int(doc.get("attempts") or 1)
-        if attempts > self.max_attempts:
+        lost = int(doc.get("lost_leases") or 0)
+        if lost > self.max_lost_leases:
             # Got here by leases running out (e.g. a worker dying on this item): stop before it loops forever.
-            await self._fail(doc, f"gave up after {attempts - 1} attempts; last error: {doc.get('last_error')}")
+            await self._fail(
+                doc, f"gave up: {lost} tries ended without an outcome; last error: {doc.get('last_error')}"
+            )
             return
         if doc.get("channel") == "whatsapp":
             await self._deliver_whatsapp(doc, attempts)
@@ -196,7 +220,7 @@ class Notifier:
             await self._failed_send(doc, attempts, exc)
             return
         except Exception as exc:
-            # A sink bug is treated as temporary: bounded by max_attempts, so never a crash loop.
+            # A sink bug is treated as temporary: bounded by the time budget, so never a crash loop.
             log.exception("outbox item %s: unexpected error from the sink", item_id)
             await self._failed_send(doc, attempts, TemporarySendError(f"{type(exc).__name__}: {exc}"))
             return
@@ -248,15 +272,18 @@ class Notifier:
             log.warning("outbox item %s kind=%s failed permanently: %s", doc["_id"], doc.get("kind"), exc.reason)
             await self._fail(doc, exc.reason)
             return
-        if attempts >= self.max_attempts:
+        now = self.clock.now()
+        failing_since = doc.get("failing_since") or now
+        if now - _aware(failing_since) >= self.give_up_after:
             log.warning(
-                "outbox item %s kind=%s failed after %s attempts: %s",
+                "outbox item %s kind=%s failed for %s (%s attempts): %s",
                 doc["_id"],
                 doc.get("kind"),
+                self.give_up_after,
                 attempts,
                 exc.reason,
             )
-            await self._fail(doc, f"gave up after {attempts} attempts: {exc.reason}")
+            await self._fail(doc, f"gave up after {attempts} attempts over {self.give_up_after}: {exc.reason}")
             return
         delay = backoff_secs(
             attempts,
@@ -264,7 +291,6 @@ class Notifier:
             self.backoff_max_secs,
             self._rng.uniform(_JITTER_MIN, _JITTER_MAX),
         )
-        now = self.clock.now()
         due_at = now + timedelta(seconds=delay)
         await self.db.outbox.update_one(
             {"_id": doc["_id"], "status": "sending", "worker": self.worker_id},
@@ -275,6 +301,7 @@ class Notifier:
                     "lease_until": None,
                     "last_error": exc.reason,
                     "last_attempt_at": now,
+                    "failing_since": failing_since,
                 }
             },
         )

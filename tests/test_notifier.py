@@ -60,7 +60,7 @@ def notifier_for(db: Any, clock: TestClock, sink: Any, **kw: Any) -> Notifier:
         "mail_from": MAIL_FROM,
         "lease_secs": 30,
         "batch": 20,
-        "max_attempts": 4,
+        "max_lost_leases": 4,
         "backoff_base_secs": 10,
         "backoff_max_secs": 60,
     }
@@ -454,7 +454,7 @@ async def test_server_down_then_up_every_mail_arrives_exactly_once(
     port = free_port()  # nothing listens here yet
     sink = smtp_sink(port)
     sinks.append(sink)
-    worker = notifier_for(db, clock, sink, max_attempts=8)
+    worker = notifier_for(db, clock, sink)
     docs = [await queue_mail(db, clock, f"u{i}@example.com", n=i) for i in range(6)]
 
     assert await worker.run_once() == 6
@@ -507,14 +507,14 @@ async def test_refused_recipient_fails_with_reason_others_delivered(
     assert sink.connections_opened == 1  # the 550 did not cost the connection
 
 
-async def test_temporary_451_retries_until_it_goes_through_or_gives_up(
+async def test_temporary_451_retries_until_it_goes_through_or_its_time_budget_is_spent(
     db: Any, clock: TestClock, smtp_server: SmtpServer, sinks: list[SmtpSink]
 ) -> None:
     smtp_server.handler.temp_fail = True
     later = await queue_mail(db, clock, "later@example.com", n=1)
     sink = smtp_sink(smtp_server)
     sinks.append(sink)
-    worker = notifier_for(db, clock, sink, max_attempts=3)
+    worker = notifier_for(db, clock, sink, give_up_after_secs=250)
 
     assert await worker.run_once() == 1
     stored = await outbox(db, later)
@@ -532,7 +532,11 @@ async def test_temporary_451_retries_until_it_goes_through_or_gives_up(
         assert await worker.run_once() == 1
         clock.advance(100)
     stored = await outbox(db, doomed)
-    assert stored["status"] == "failed" and stored["attempts"] == 3 and "451" in stored["last_error"]
+    # Retried at 0, 100 and 200 s; the try at 300 s is past the 250 s budget: given up (tries are not counted).
+    assert stored["status"] == "pending" and stored["attempts"] == 3
+    assert await worker.run_once() == 1
+    stored = await outbox(db, doomed)
+    assert stored["status"] == "failed" and stored["attempts"] == 4 and "451" in stored["last_error"]
     assert await worker.run_once() == 0
 
 
@@ -593,11 +597,11 @@ async def test_item_that_keeps_killing_workers_is_given_up(
     doc = await queue_mail(db, clock, "poison@example.com")
     await db.outbox.update_one(
         {"_id": doc["_id"]},
-        {"$set": {"status": "sending", "worker": "dead", "attempts": 4, "lease_until": clock.now()}},
+        {"$set": {"status": "sending", "worker": "dead", "attempts": 4, "lost_leases": 4, "lease_until": clock.now()}},
     )
     sink = smtp_sink(smtp_server)
     sinks.append(sink)
-    assert await notifier_for(db, clock, sink, max_attempts=4).run_once() == 1
+    assert await notifier_for(db, clock, sink, max_lost_leases=4).run_once() == 1
     stored = await outbox(db, doc)
     assert stored["status"] == "failed" and "gave up" in stored["last_error"]
     assert smtp_server.handler.received == []

@@ -173,7 +173,8 @@ async def _load_canned(svc: Services, canned_id: str) -> Doc:
 
 
 async def deliveries(svc: Services, user: Doc, consultation: Any) -> list[Doc]:
-    """Which e-mails about this consultation went out, when, to whom, and any failure (staff)."""
+    """Which e-mails about this consultation went out, when, to whom, and any failure (staff); a mail still
+    waiting (not yet sent, or retried while the mail server is down) shows when it is tried next."""
     if not is_staff(user):
         raise Forbidden("forbidden", "staff only")
     c = await access.load_for(svc, user, consultation)
@@ -193,6 +194,8 @@ async def deliveries(svc: Services, user: Doc, consultation: Any) -> list[Doc]:
             "created_at": iso(d.get("created_at")),
             "sent_at": iso(d.get("sent_at")),
             "last_error": d.get("last_error"),
+            "last_attempt_at": iso(d.get("last_attempt_at")),
+            "next_attempt_at": iso(d.get("due_at")) if d["status"] == "pending" else None,
         }
         async for d in cursor
     ]

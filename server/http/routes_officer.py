@@ -57,6 +57,9 @@ class DeliveryOut(Out):
     created_at: str | None
     sent_at: str | None = None
     last_error: str | None = None
+    last_attempt_at: str | None = None
+    # A waiting mail (status pending): when the worker tries it next; retried for days while SMTP is down.
+    next_attempt_at: str | None = None
 
 
 class DeliveriesOut(Out):
