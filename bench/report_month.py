@@ -34,8 +34,8 @@ from bson import ObjectId  # noqa: E402
 from pymongo import AsyncMongoClient  # noqa: E402
 
 from mongo_init.schema import apply, seed_offices  # noqa: E402
+from server.domain import complaints, messages, ratings, reports, surveys, walkin  # noqa: E402
 from server.domain import consultations as cons  # noqa: E402
-from server.domain import messages, ratings, reports, walkin  # noqa: E402
 from server.domain.clock import TestClock  # noqa: E402
 from server.domain.errors import DomainError  # noqa: E402
 from server.domain.ports import NullEvents  # noqa: E402
@@ -48,6 +48,7 @@ FIRST, LAST = date(2026, 11, 1), date(2026, 11, 30)
 SUBJECTS = ("Data inflasi bulanan", "PDRB kecamatan", "Jumlah penduduk miskin", "Kode KBLI usaha kopi",
             "Metadata Susenas", "Tabel IPM kabupaten", "Luas panen padi", "Definisi pengangguran terbuka")
 TOPICS = ("data", "data", "metadata", "classification", "other")
+SKM_KEYS = ("persyaratan", "prosedur", "waktu", "biaya", "produk", "kompetensi", "perilaku", "pengaduan", "sarana")
 Action = Callable[[], Awaitable[None]]
 
 
@@ -140,8 +141,18 @@ async def plan_office(m: Month, code: str, rng: random.Random) -> None:
 
     def rate(cid: ObjectId, user: Doc) -> Action:
         async def act() -> None:
-            await ratings.rate(svc, user, cid, score=rng.choices((1, 2, 3, 4, 5), (1, 1, 2, 6, 8))[0])
+            score = rng.choices((1, 2, 3, 4, 5), (1, 1, 2, 6, 8))[0]
+            await ratings.rate(svc, user, cid, score=score)
+            if rng.random() < 0.5:  # the SKM survey offered at the close
+                await surveys.submit(svc, user, office=code, consultation_id=cid, answers=skm_answers(score))
+            if score <= 2 and rng.random() < 0.5:
+                await complaints.open_complaint(svc, user, office=code, consultation_id=cid,
+                                                text="Jawaban petugas tidak sesuai dengan data yang saya minta.")
         return act
+
+    def skm_answers(score: int) -> dict[str, int]:
+        best = 4 if score >= 4 else 3
+        return {k: rng.choice((best, best, best, max(1, best - 1))) for k in SKM_KEYS}
 
     def walk_in(d: date, k: int) -> Action:
         async def act() -> None:
@@ -169,6 +180,8 @@ async def plan_office(m: Month, code: str, rng: random.Random) -> None:
 
     async def finish(officer: Doc, ticket_id: ObjectId) -> None:
         await walkin.finish(svc, officer, ticket_id, topic=rng.choice(TOPICS), summary="Dilayani di meja PST")
+        if rng.random() < 0.4:  # the visitor answers the survey at the kiosk
+            await surveys.submit(svc, None, office=code, ticket_id=ticket_id, answers=skm_answers(4))
 
     d = FIRST
     while d <= LAST:
