@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
+from server.domain import surveys
 from server.keys import SERVICES
 from tests.browser import (  # noqa: F401  (fixtures are registered by importing them)
     assert_no_console_errors,
@@ -23,6 +24,7 @@ from tests.conftest import Api
 from tests.domain.test_reports import seed_november, wita
 
 pytestmark = pytest.mark.browser
+SKM_KEYS = ("persyaratan", "prosedur", "waktu", "biaya", "produk", "kompetensi", "perilaku", "pengaduan", "sarana")
 
 
 async def _open(user: Api, subject: str, text: str = "Saya butuh data inflasi 2025.") -> Any:
@@ -44,7 +46,11 @@ def _row(page: Page, cid: str) -> Any:
 
 
 async def test_the_overview_follows_the_office_live_and_a_supervisor_takes_a_room(
-    app: Any, anon: Api, new_context: Any, make_user: Any, make_staff: Any
+    app: Any,
+    anon: Api,
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
 ) -> None:
     svc = app[SERVICES]
     svc.clock.set(wita(2026, 11, 23, 9, 0))
@@ -86,7 +92,10 @@ async def test_the_overview_follows_the_office_live_and_a_supervisor_takes_a_roo
 
 
 async def test_officers_search_the_history_and_open_a_consultations_own_page(
-    app: Any, new_context: Any, make_user: Any, make_staff: Any
+    app: Any,
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
 ) -> None:
     svc = app[SERVICES]
     svc.clock.set(wita(2026, 11, 23, 9, 0))
@@ -129,11 +138,21 @@ async def test_officers_search_the_history_and_open_a_consultations_own_page(
     assert_no_console_errors(page, page2)
 
 
-async def test_the_dashboard_draws_its_charts_and_prints(app: Any, new_context: Any, make_staff: Any) -> None:
+async def test_the_dashboard_draws_its_charts_and_prints(
+    app: Any,
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_staff: Any,
+) -> None:
     svc = app[SERVICES]
     svc.clock.set(wita(2026, 12, 2, 9, 0))
     await svc.db.users.insert_one({"name": "Warga", "email": "w@example.id", "role": "user", "created_at": svc.now()})
     await seed_november(svc)
+    # Two SKM responses in November: the IKM tile and the chart by element.
+    svc.clock.set(wita(2026, 11, 20, 10, 0))
+    for waktu in (2, 4):
+        answers = dict.fromkeys(SKM_KEYS, 4) | {"waktu": waktu}
+        await surveys.submit(svc, None, office="7406", channel="online", answers=answers)
+    svc.clock.set(wita(2026, 12, 2, 9, 0))
     wati = await make_staff("supervisor", "7406", name="Wati Supervisor")
     page = await _console(new_context, wati, "#dashboard")
     await expect(page.locator("#dash-form")).to_be_visible()
@@ -144,12 +163,15 @@ async def test_the_dashboard_draws_its_charts_and_prints(app: Any, new_context: 
     await expect(page.locator("#kpi-total .tile-value")).to_have_text("9")
     await expect(page.locator("#kpi-sla .tile-value")).to_have_text("66,7%")
     await expect(page.locator("#kpi-first .tile-value")).to_have_text("30 mnt")
-    for chart in ("chart-weeks", "chart-sla", "chart-times", "chart-hours", "chart-channels"):
+    await expect(page.locator("#kpi-ikm .tile-value")).to_have_text("97,22")  # (8 × 4 + 3) / 9 × 25
+    for chart in ("chart-weeks", "chart-sla", "chart-times", "chart-hours", "chart-channels", "chart-ikm"):
         await expect(page.locator(f"#{chart}")).to_have_attribute("data-ready", "1")
     weeks = await page.evaluate(
         "() => Chart.getChart(document.querySelector('#chart-weeks')).data.datasets.map((d) => d.data)"
     )
     assert weeks == [[1, 5, 0, 2, 0, 0], [0, 0, 0, 0, 0, 1]]  # online and walk-in, Mondays 26 Oct .. 30 Nov
+    nrr = await page.evaluate("() => Chart.getChart(document.querySelector('#chart-ikm')).data.datasets[0].data")
+    assert nrr == [4, 4, 3, 4, 4, 4, 4, 4, 4]
     by_hour = await page.evaluate("() => Chart.getChart(document.querySelector('#chart-hours')).data.datasets[0].data")
     assert sum(by_hour) == 9 and by_hour[10] == 1
     # The download links carry the period.
