@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from server.realtime.presence import Presence
@@ -66,7 +67,9 @@ class _Mirror:
 class RedisPresence:
     """Who is connected to any process: this one's sockets exactly, the others' through Redis."""
 
-    def __init__(self, link: RedisLink, *, info: dict[str, Any] | None = None, clock: Any = time.monotonic) -> None:
+    def __init__(
+        self, link: RedisLink, *, info: dict[str, Any] | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.link = link
         self.local = Presence()
         self.key = process_key(link.process_id)
@@ -134,6 +137,8 @@ class RedisPresence:
         elif version <= mirror.version:
             return  # older than what a full read already showed
         mirror.version = version
+        if msg.get("all"):
+            mirror.users = {}  # a whole rewrite (after an outage): who is not in it has gone
         for uid, entry in dict(msg.get("u") or {}).items():
             if isinstance(entry, list) and len(entry) == 2 and int(entry[0]) > 0:
                 mirror.users[str(uid)] = (int(entry[0]), str(entry[1]))
@@ -213,9 +218,10 @@ class RedisPresence:
                         changes[uid] = [entry[0], entry[1]]
                 pipe.hset(self.key, VERSION_FIELD, str(self._version))
                 pipe.expire(self.key, PROCESS_TTL_SECS)
-                pipe.publish(
-                    PRESENCE_CHANNEL, json.dumps({"p": self.link.process_id, "v": self._version, "u": changes})
-                )
+                message: dict[str, Any] = {"p": self.link.process_id, "v": self._version, "u": changes}
+                if rewrite:
+                    message["all"] = 1
+                pipe.publish(PRESENCE_CHANNEL, json.dumps(message))
                 await pipe.execute()
         except REDIS_ERRORS as exc:
             self.link.failed("presence", exc)

@@ -99,32 +99,31 @@ class RedisLink:
         # decodes responses, and the subscriber needs that PONG to tell a live connection from a dead one.
         self._sub_client = make_client(url, decode=False)
         self.up = False
-        self._ever_up = False
+        # Whether a call has told us anything yet: the first answer, up or down, sets the state to log from.
+        self._known = False
         self._handlers: dict[str, list[Handler]] = {}
         self._listener: asyncio.Task[None] | None = None
-        # Set each time the subscriber (re)connects: parts that must rewrite their state after an outage wait on it.
-        self.reconnected = asyncio.Event()
 
     # --- health -----------------------------------------------------------------------------------
 
     def failed(self, what: str, exc: BaseException) -> None:
         """Note a failed call; the first failure of an outage is logged, the rest are not."""
-        if self.up or not self._ever_up:
+        if self.up or not self._known:
             log.warning(
                 "redis unavailable (%s: %s); this process serves its own clients alone until it is back",
                 what,
                 type(exc).__name__,
             )
         self.up = False
-        self._ever_up = True  # log "unavailable" once at start too, not on every retry
+        self._known = True
 
     def succeeded(self) -> None:
         """Note a call that worked; the first after an outage is logged."""
         if not self.up:
-            if self._ever_up:
+            if self._known:
                 log.info("redis reachable again")
             self.up = True
-            self._ever_up = True
+            self._known = True
 
     # --- messages ---------------------------------------------------------------------------------
 
@@ -170,7 +169,6 @@ class RedisLink:
                 await pubsub.subscribe(*CHANNELS)
                 self.succeeded()
                 delay = RECONNECT_FIRST_SECS
-                self.reconnected.set()
                 async for message in published(pubsub):
                     self._dispatch(message["channel"], message["data"])
             except asyncio.CancelledError:
