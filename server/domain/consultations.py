@@ -33,6 +33,17 @@ NUMBER_ATTEMPTS = 10
 _CLOSED_KEYS = {"resolved": "consultation.closed", "user": "consultation.closed", "idle": "consultation.closed_idle"}
 
 
+def _stop_sla_clock(c: Doc, now: datetime) -> Doc:
+    """The SLA fields a close sets when no answer stopped the clock: it stops now (or where a
+    clarification paused it), met when that is by the deadline."""
+    state = c.get("sla") or {}
+    due = state.get("due_at")
+    if due is None or state.get("state") == "met" or state.get("met_at"):
+        return {}
+    stop = (state.get("paused_at") if state.get("paused") else None) or now
+    return {"sla.met_at": stop, "sla.paused": False, "sla.state": "met" if stop <= due else "breached"}
+
+
 def _closed_conflict(already: bool = False) -> Conflict:
     what = "this consultation is closed already" if already else "this consultation is closed"
     return Conflict("consultation_closed", f"{what} / konsultasi sudah ditutup")
@@ -329,6 +340,7 @@ async def close(
         {
             "$set": {
                 **spent,
+                **_stop_sla_clock(c, now),
                 "status": "closed",
                 "close_reason": why,
                 "close_category": category,

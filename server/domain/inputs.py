@@ -60,6 +60,9 @@ class _MessageBody(In):
     text: str = Field(json_schema_extra={"maxLength": MESSAGE_MAX_CHARS})
     # The kinds these two transports offer; files have their upload route, the rest are the system's.
     kind: Literal["text", "note"] = "text"
+    # A staff reply that answers the question stops the SLA clock; a greeting or "we are looking into
+    # it" does not. Omitted: an ordinary reply is an answer (post_message's rule); users' are ignored.
+    answer: bool | None = Field(default=None, description="staff only: this reply answers the question")
 
 
 class MessageIn(_MessageBody):

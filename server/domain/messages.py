@@ -171,6 +171,9 @@ async def _after_message(svc: Services, c: Doc, msg: Doc, user: Doc | None) -> D
             sets["first_response_at"] = now
             # Counted once here on the office's calendar, so the reports take percentiles in the database.
             sets[durations.FIRST_RESPONSE_FIELD] = durations.first_response_minutes(office, c, now)
+        # The SLA is met by the first answer, not by a greeting (post_message marks which is which).
+        if msg.get("answer") and (c.get("sla") or {}).get("state") != "met":
+            sets["answered_at"] = now
             sets["sla.state"] = "met"
             sets["sla.met_at"] = now
             sets["sla.paused"] = False
@@ -261,10 +264,13 @@ async def post_message(
     kind: str = "text",
     client_id: str | None = None,
     attachment: Doc | None = None,
+    answer: bool | None = None,
 ) -> tuple[Doc, Doc]:
     """Store one message of a user or officer and update the consultation; returns (message, consultation).
 
     Users write text and files, staff also internal notes; a file message carries its attachment.
+    A staff text or file is the answer unless `answer` is False (a greeting, an acknowledgement, a
+    request for clarification): the first answer stops the SLA clock.
     A user's message within REOPEN_AFTER_IDLE_WINDOW of an idle close reopens the consultation.
     """
     c = consultation if isinstance(consultation, dict) else await access.load(svc, consultation)
@@ -303,6 +309,8 @@ async def post_message(
         doc["client_id"] = client_id
     if attachment:
         doc["attachment"] = attachment
+    if staff and kind in ("text", "file"):
+        doc["answer"] = answer is not False
     msg, c, created = await _store(svc, c, doc, user)
     if not created:
         return msg, c

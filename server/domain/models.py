@@ -86,6 +86,8 @@ class MessageOut(TypedDict):
     attachment: NotRequired[Doc]
     meeting: NotRequired[Doc | None]
     data: NotRequired[Doc]
+    # A staff reply: whether it answers the question (the first answer stops the SLA clock).
+    answer: NotRequired[bool]
     # A system message's catalog key and params (server/i18n.py), so a page can show it in its language.
     key: NotRequired[str]
     params: NotRequired[Doc]
@@ -150,6 +152,8 @@ def public_message(msg: Doc) -> MessageOut:
     }
     if msg.get("client_id"):
         out["client_id"] = msg["client_id"]
+    if "answer" in msg:
+        out["answer"] = bool(msg["answer"])
     if msg.get("attachment"):
         att = dict(msg["attachment"])
         att["id"] = sid(att.get("id"))
@@ -223,6 +227,7 @@ def public_consultation(c: Doc, viewer: Doc | None = None) -> Doc:
         "created_at": iso(c.get("created_at")),
         "claimed_at": iso(c.get("claimed_at")),
         "first_response_at": iso(c.get("first_response_at")),
+        "answered_at": iso(c.get("answered_at")),
         "closed_at": iso(c.get("closed_at")),
         "kb_query": c.get("kb_query"),
         "kb_opened": c.get("kb_opened") or [],

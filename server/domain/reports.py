@@ -191,18 +191,21 @@ def fraction(part: int, whole: int) -> float | None:
 def sla_outcome_expr(now: datetime) -> Doc:
     """The SLA outcome of one consultation as a pipeline expression: met, breached, pending or null.
 
-    Met: the first answer came by the deadline. Breached: it came after it, or none came and the
-    deadline passed before the close (or before now, while open and not paused for clarification).
+    Met: the clock stopped (the first answer, or the close) by the deadline. Breached: it stopped
+    after it, or it runs and the deadline passed (while open and not paused for clarification).
     Pending: its clock still runs. Null: no SLA (walk-in). `sla_outcome` is the same rule in Python.
+    The clock's stop is `sla.met_at`; consultations stored before it was kept apart from the first
+    reply (a greeting no longer stops it) stopped at their first reply when their state is met.
     """
     due = "$sla.due_at"
+    stop = {"$ifNull": ["$sla.met_at", {"$cond": [{"$eq": ["$sla.state", "met"]}, "$first_response_at", None]}]}
     return {
         "$switch": {
             "branches": [
                 {"case": {"$not": [{"$gt": [due, None]}]}, "then": None},
                 {
-                    "case": {"$gt": ["$first_response_at", None]},
-                    "then": {"$cond": [{"$lte": ["$first_response_at", due]}, "met", "breached"]},
+                    "case": {"$gt": [stop, None]},
+                    "then": {"$cond": [{"$lte": [stop, due]}, "met", "breached"]},
                 },
                 {"case": {"$eq": ["$sla.paused", True]}, "then": "pending"},
                 {"case": {"$lte": [due, {"$ifNull": ["$closed_at", now]}]}, "then": "breached"},
@@ -214,12 +217,13 @@ def sla_outcome_expr(now: datetime) -> Doc:
 
 def sla_outcome(c: Doc, now: datetime) -> str | None:
     """sla_outcome_expr for one consultation in Python (the export's rows)."""
-    due = (c.get("sla") or {}).get("due_at")
+    sla_doc = c.get("sla") or {}
+    due = sla_doc.get("due_at")
     if due is None:
         return None
-    answered = c.get("first_response_at")
-    if answered is not None:
-        return "met" if answered <= due else "breached"
+    stop = sla_doc.get("met_at") or (c.get("first_response_at") if sla_doc.get("state") == "met" else None)
+    if stop is not None:
+        return "met" if stop <= due else "breached"
     if (c.get("sla") or {}).get("paused"):
         return "pending"
     return "breached" if due <= (c.get("closed_at") or now) else "pending"

@@ -58,7 +58,8 @@ def require_supervisor_of(user: Doc, office: str) -> None:
 def live_sla_state(c: Doc, now: datetime) -> str:
     """The SLA state at `now` from the stored deadlines: met, paused, breached, at_risk, on_track or none."""
     sla = c.get("sla") or {}
-    if sla.get("state") == "met" or c.get("first_response_at"):
+    # Met by the first answer (or the close), not by a greeting: the first reply alone keeps it running.
+    if sla.get("state") == "met":
         return "met"
     due = sla.get("due_at")
     if due is None:

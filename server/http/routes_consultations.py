@@ -203,6 +203,7 @@ async def post_message(request: web.Request, body: MessageIn) -> web.Response:
         text=body.text,
         kind=body.kind,
         client_id=body.client_id,
+        answer=body.answer,
     )
     return json_response(public_message(msg), status=201)
 

@@ -206,3 +206,53 @@ async def test_closing_says_who_sees_the_summary_and_files_an_outcome_for_the_re
     err = await user.call("POST", f"/consultations/{other['id']}/close", {"category": "answered"}, expect=422)
     assert err[1]["error"]["code"] == "invalid_category"
     assert_no_console_errors(po)
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "360"])
+async def test_a_greeting_does_not_meet_the_sla_the_answer_does(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+    viewport: Any,
+) -> None:
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    user = await make_user(name="Sari Warga")
+    c = await open_consultation(user, "Data upah")
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    po = await console(new_context, officer, viewport)
+    room = await open_room(po, c["id"])
+    toggle = room.get_by_role("button", name="Ini jawaban")
+    await expect(toggle).to_have_attribute("aria-pressed", "true")
+    # "Sedang kami pelajari": one click marks it as not the answer.
+    await toggle.click()
+    await expect(toggle).to_have_attribute("aria-pressed", "false")
+    await send(room, "Selamat siang, permintaan Anda sedang kami pelajari.")
+    await expect(room.locator(".msg-wrap .msg-out .msg-body").last).to_contain_text("sedang kami pelajari")
+    fresh = await officer.get(f"/consultations/{c['id']}")
+    assert fresh["first_response_at"] and fresh["answered_at"] is None and fresh["sla"]["state"] != "met"
+    await expect(room.locator(".room-head .sla")).not_to_have_text("Terjawab")
+    # The toggle is back on for the next reply; the clarification can still be asked for.
+    await expect(toggle).to_have_attribute("aria-pressed", "true")
+    clarify = room.get_by_role("button", name="Minta klarifikasi")
+    await expect(clarify).to_be_enabled()
+    await clarify.click()
+    await expect(clarify).to_have_attribute("aria-pressed", "true")
+    # While waiting for the clarification a reply is not the answer by default.
+    await expect(toggle).to_have_attribute("aria-pressed", "false")
+    await send(room, "Mohon sebutkan tahun dan wilayahnya.")
+    await expect(room.locator(".msg-wrap .msg-out .msg-body").last).to_contain_text("tahun dan wilayahnya")
+    assert (await officer.get(f"/consultations/{c['id']}"))["sla"]["state"] != "met"
+    await user.post(
+        f"/consultations/{c['id']}/messages", {"text": "Tahun 2024, Bombana.", "client_id": "u1"}, expect=201
+    )
+    await expect(clarify).to_have_attribute("aria-pressed", "false")
+    await expect(toggle).to_have_attribute("aria-pressed", "true")
+    await send(room, "Upah rata-rata 2024 di Bombana Rp2,9 juta (Sakernas).")
+    await expect(room.locator(".room-head .sla")).to_have_text("Terjawab")
+    await expect(toggle).to_be_hidden()
+    answered = await officer.get(f"/consultations/{c['id']}")
+    assert answered["answered_at"] and answered["sla"]["met_at"] == answered["answered_at"]
+    assert answered["first_response_at"] <= answered["answered_at"]  # the test clock stands still
+    messages = (await officer.get(f"/consultations/{c['id']}/messages"))["messages"]
+    assert [m["answer"] for m in messages if m["author"]["role"] == "officer"] == [False, False, True]
+    assert_no_console_errors(po)

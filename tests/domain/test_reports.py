@@ -409,5 +409,5 @@ async def test_three_years_exactly_and_the_default_month(svc: Services, clock: T
 def test_sla_plan_and_outcome_agree_on_the_holiday() -> None:
     office = {"time_zone": "Asia/Makassar", "policy": {"sla_working_days": 3}}
     plan = sla.sla_plan(office, wita(2026, 12, 23, 10, 0))
-    c = {"sla": plan, "first_response_at": wita(2026, 12, 29, 15, 0)}
+    c = {"sla": {**plan, "met_at": wita(2026, 12, 29, 15, 0)}, "first_response_at": wita(2026, 12, 29, 15, 0)}
     assert reports.sla_outcome(c, wita(2027, 1, 10, 9, 0)) == "met"

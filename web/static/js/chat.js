@@ -82,7 +82,12 @@ export class ChatRoom {
     if (this.staff) {
       this.noteBtn = h("button", { type: "button", class: "btn ghost small note-toggle", "aria-pressed": "false",
         text: t("console.note.toggle"), onclick: () => this.setNoteMode(!this.noteMode) });
-      toolbar.append(this.noteBtn);
+      // Whether the next reply answers the question: the first answer stops the SLA clock, a greeting
+      // or "we are looking into it" does not. Shown until the clock stopped.
+      this.answerOn = true;
+      this.answerBtn = h("button", { type: "button", class: "btn ghost small answer-toggle", "aria-pressed": "true",
+        text: t("room.answer.toggle"), title: t("room.answer.hint"), onclick: () => this.setAnswer(!this.answerOn) });
+      toolbar.append(this.noteBtn, this.answerBtn);
     }
     toolbar.append(...tools, attach, this.fileInput);
     const form = h("form", { class: "composer", novalidate: true },
@@ -113,13 +118,34 @@ export class ChatRoom {
     if (this.noteMode) this.stopTyping();
     this.composer.classList.toggle("note-mode", this.noteMode);
     this.noteBtn.setAttribute("aria-pressed", String(this.noteMode));
+    this.paintAnswer();
     const label = this.noteMode ? t("room.composer.note") : t("room.composer");
     this.input.placeholder = label;
     this.inputLabel.textContent = label;
     this.input.focus();
   }
 
-  insertText(text) {
+  /** Mark the next reply as the answer (true) or as an acknowledgement (false). */
+  setAnswer(on) {
+    this.answerOn = Boolean(on);
+    if (this.answerBtn) this.answerBtn.setAttribute("aria-pressed", String(this.answerOn));
+  }
+
+  /** What the next reply is by default: an answer, unless the officer is waiting for a clarification. */
+  resetAnswer() {
+    this.setAnswer(!(this.c && this.c.awaiting_clarification));
+  }
+
+  /** Show the answer toggle only while it matters: an open room whose clock still runs, in reply mode. */
+  paintAnswer() {
+    if (!this.answerBtn) return;
+    const running = this.c && this.c.status !== "closed" && !(this.c.sla && this.c.sla.state === "met");
+    this.answerBtn.hidden = !running || this.noteMode;
+  }
+
+  /** Put `text` at the cursor; `answer` false marks the reply as an acknowledgement (a canned greeting). */
+  insertText(text, { answer } = {}) {
+    if (answer !== undefined) this.setAnswer(answer);
     const el = this.input;
     const start = el.selectionStart ?? el.value.length;
     const end = el.selectionEnd ?? el.value.length;
@@ -145,6 +171,7 @@ export class ChatRoom {
     this.send(text, this.noteMode ? "note" : "text");
     // A note is one message: the next one is a reply again (as in Chatwoot and Rocket.Chat).
     if (this.noteMode) this.setNoteMode(false);
+    else if (this.answerBtn) this.resetAnswer();
   }
 
   typed() {
@@ -169,6 +196,7 @@ export class ChatRoom {
 
   send(text, kind = "text") {
     const p = { clientId: uuid(), text, kind, state: "pending", sending: false };
+    if (this.staff && kind === "text") p.answer = this.answerOn;
     p.el = this.renderPending(p);
     this.paintPending(p);
     this.pending.set(p.clientId, p);
@@ -183,8 +211,9 @@ export class ChatRoom {
     p.state = "pending";
     this.paintPending(p);
     try {
-      const ack = await ask(this.socket, MESSAGE_SEND, { consultation_id: this.id, text: p.text,
-        client_id: p.clientId, kind: p.kind });
+      const payload = { consultation_id: this.id, text: p.text, client_id: p.clientId, kind: p.kind };
+      if (p.answer !== undefined) payload.answer = p.answer;
+      const ack = await ask(this.socket, MESSAGE_SEND, payload);
       this.add(ack.message);
     } catch (err) {
       if (this.pending.has(p.clientId)) {
@@ -289,6 +318,11 @@ export class ChatRoom {
     this.composer.hidden = closed;
     this.el.classList.toggle("closed", closed);
     if (closed) this.stopTyping();
+    // A clarification asked for just now: the next reply is not the answer by default.
+    const awaiting = Boolean(c.awaiting_clarification);
+    if (this.answerBtn && awaiting !== this.wasAwaiting) this.resetAnswer();
+    this.wasAwaiting = awaiting;
+    this.paintAnswer();
     this.paintReads();
     if (this.onConsultation) this.onConsultation(c);
   }
@@ -387,6 +421,10 @@ export class ChatRoom {
     this.input.placeholder = label;
     this.inputLabel.textContent = label;
     this.sendBtn.textContent = t("room.send");
+    if (this.answerBtn) {
+      this.answerBtn.textContent = t("room.answer.toggle");
+      this.answerBtn.title = t("room.answer.hint");
+    }
     this.log.setAttribute("aria-label", t("room.composer"));
     for (const e of this.entries) {
       const [bubble, statusEl] = this.renderMessage(e.m);

@@ -90,6 +90,8 @@ export const ROOM_WORDS = {
     "close.category.duplicate": "Duplikat konsultasi lain",
     "close.category.no_response": "Tidak ada tanggapan dari pengguna",
     "err.invalid_category": "Pilih hasil konsultasi.",
+    "room.answer.toggle": "Ini jawaban",
+    "room.answer.hint": "Jawaban pertama menghentikan hitungan batas waktu layanan. Matikan untuk salam, pemberitahuan \"sedang kami pelajari\" atau permintaan klarifikasi.",
   },
   en: {
     "console.meeting.none": "No online meeting service can be used yet.",
@@ -180,5 +182,7 @@ export const ROOM_WORDS = {
     "close.category.duplicate": "Duplicate of another consultation",
     "close.category.no_response": "No response from the user",
     "err.invalid_category": "Pick the outcome.",
+    "room.answer.toggle": "This answers it",
+    "room.answer.hint": "The first answer stops the service deadline's clock. Switch it off for a greeting, a \"we are looking into it\" or a request for clarification.",
   },
 };
