@@ -242,7 +242,16 @@ class Notifier:
         except WindowClosedError as exc:
             await self.db.outbox.update_one(
                 {"_id": item_id, "status": "sending", "worker": self.worker_id},
-                {"$set": {"status": "held", "lease_until": None, "last_error": exc.reason, "attempts": 0}},
+                # Held is not failing: the time budget for temporary failures starts afresh once released.
+                {
+                    "$set": {
+                        "status": "held",
+                        "lease_until": None,
+                        "last_error": exc.reason,
+                        "attempts": 0,
+                        "failing_since": None,
+                    }
+                },
             )
             log.info("outbox item %s kind=%s held: outside the 24-hour window", item_id, doc.get("kind"))
             return

@@ -9,12 +9,13 @@ from typing import Any
 
 from bson import ObjectId
 
-from notifier.sender import SmtpConfig, SmtpSink
+from notifier.sender import SmtpConfig, SmtpSink, TemporarySendError
+from notifier.whatsapp_sender import WindowClosedError
 from notifier.worker import BACKOFF_MAX, GIVE_UP_AFTER, Notifier
 from server.domain import officer_tools
 from server.domain.clock import TestClock
 from server.services import Services
-from server.storage.outbox import enqueue
+from server.storage.outbox import enqueue, enqueue_whatsapp, release_held_whatsapp
 from tests.conftest import SmtpServer
 
 Doc = dict[str, Any]
@@ -128,5 +129,58 @@ async def test_a_temporary_failure_is_given_up_only_after_the_time_budget(
         assert "gave up" in stored["last_error"] and "451" in stored["last_error"]
         [entry] = await officer_tools.deliveries(svc, officer, c["_id"])
         assert entry["status"] == "failed" and entry["next_attempt_at"] is None
+    finally:
+        await sink.close()
+
+
+class _FlakyWhatsApp:
+    """Stands in for notifier.whatsapp_sender.WhatsAppSink: fails as told, else sends."""
+
+    def __init__(self) -> None:
+        self.mode = "down"
+        self.sent: list[Any] = []
+
+    async def send(self, doc: Doc) -> str:
+        if self.mode == "down":
+            raise TemporarySendError("graph api: 503")
+        if self.mode == "window":
+            raise WindowClosedError("outside the 24-hour window")
+        self.sent.append(doc["_id"])
+        return f"wamid.{len(self.sent)}"
+
+
+async def test_a_whatsapp_message_held_for_its_window_gets_a_fresh_budget(
+    svc: Services, clock: TestClock, smtp_server: SmtpServer
+) -> None:
+    """Days of temporary failures, then held (the user's window closed), then released days later: the
+    held time is not failing time, so the next temporary failure is retried, not given up."""
+    doc = await enqueue_whatsapp(
+        svc.db,
+        svc.now(),
+        kind="officer_replied",
+        to="6281234567890",
+        phone_number_id="1234567890",
+        payload={"type": "text", "text": {"body": "Balasan"}},
+    )
+    assert doc is not None
+    wa = _FlakyWhatsApp()
+    sink = _sink(smtp_server)
+    worker = Notifier(svc.db, clock, sink, mail_from=MAIL_FROM, whatsapp=wa)  # type: ignore[arg-type]
+    try:
+        assert await worker.run_once() == 1
+        await _run_for(worker, clock, hours=48, step_minutes=30)
+        wa.mode = "window"
+        await _run_for(worker, clock, hours=1, step_minutes=30)
+        stored = await svc.db.outbox.find_one({"_id": doc["_id"]})
+        assert stored is not None and stored["status"] == "held"
+        clock.advance(3 * 86400)
+        await release_held_whatsapp(svc.db, svc.now(), to="6281234567890", phone_number_id="1234567890")
+        wa.mode = "down"
+        await _run_for(worker, clock, hours=2, step_minutes=30)
+        stored = await svc.db.outbox.find_one({"_id": doc["_id"]})
+        assert stored is not None and stored["status"] == "pending", stored.get("last_error")
+        wa.mode = "up"
+        await _run_for(worker, clock, hours=1, step_minutes=30)
+        assert wa.sent == [doc["_id"]]
     finally:
         await sink.close()
