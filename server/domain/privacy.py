@@ -20,7 +20,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from server.domain import guestbook
+from server.domain import accounts, guestbook
 from server.domain.errors import Forbidden
 from server.domain.models import is_staff, iso, public_consultation, public_message, public_user, sid
 from server.domain.security import verify_password
@@ -301,8 +301,8 @@ async def erase(svc: Services, user: Doc, password: str) -> None:
 
 
 async def end_sessions(svc: Services, uid: ObjectId) -> None:
-    """Every session of the account ends (its sockets with them, where the accounts module does that)."""
-    await svc.db.sessions.delete_many({"user_id": uid})
+    """Every session of the account ends, its open sockets with them (session:ended, then disconnected)."""
+    await accounts.end_sessions(svc, uid, "account_erased")
 
 
 # --- retention ----------------------------------------------------------------------------------

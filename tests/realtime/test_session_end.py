@@ -152,3 +152,13 @@ async def test_the_sweep_ends_sockets_of_sessions_ended_elsewhere(
     assert await ns.end_dead_sessions() == 1
     await _ended(quiet, "expired")
     assert still.sio.connected
+
+
+async def test_erasing_the_account_ends_its_sockets(make_user: Any, connect: Any) -> None:
+    """DELETE /me (UU PDP): the account's sessions end, and its open sockets with them."""
+    user = await make_user()
+    elsewhere = await _second_session(user)
+    socks = [await connect(user), await connect(elsewhere)]
+    await user.call("DELETE", "/me", {"password": "rahasia-123"}, expect=200)
+    for s in socks:
+        await _ended(s, "account_erased")
