@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from server.domain.rooms import (
 from server.domain.security import token_hash
 from server.http.auth import COOKIE_NAME
 from server.realtime.board import BoardNamespace
-from server.realtime.namespace import MESSAGES_PER_SECOND, ConsultationNamespace
+from server.realtime.namespace import MESSAGES_PER_SECOND, ConsultationNamespace, _Bucket
 from server.realtime.presence import Presence
 from server.services import Services
 
@@ -257,7 +258,10 @@ async def test_send_leaves_the_note_rule_to_the_action(world: World) -> None:
     assert [(e, room) for e, _, room in world.sink] == [(ev.MESSAGE_NEW, consultation_staff_room(cid))]
 
 
-async def test_send_is_rate_limited_per_connection(world: World) -> None:
+async def test_send_is_rate_limited_per_connection(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Real time stands still for the test, so a slow machine cannot refill the bucket between sends.
+    frozen = time.monotonic()
+    monkeypatch.setattr(_Bucket, "clock", staticmethod(lambda: frozen))
     # The bucket is made on connect: two connections of the same user.
     await world.svc.db.sessions.insert_one(
         {"token_hash": token_hash("t"), "user_id": world.user["_id"], "expires_at": NOW + timedelta(days=1)}
