@@ -15,9 +15,11 @@ from tests.browser import (  # noqa: F401  (fixtures are registered by importing
     base_url,
     browser,
     new_context,
+    page_for,
     shot,
+    sign_in_as,
 )
-from tests.browser.rooms import LAPTOP, PHONE, console, open_consultation, open_room, portal, send
+from tests.browser.rooms import LAPTOP, PHONE, console, open_consultation, open_room, pane, portal, send
 
 pytestmark = pytest.mark.browser
 
@@ -123,12 +125,12 @@ async def test_after_a_note_the_composer_is_back_to_replies(
     await expect(toggle).to_have_attribute("aria-pressed", "true")
     await expect(room.locator(".composer-input")).to_have_attribute("placeholder", re.compile("catatan", re.I))
     await send(room, "Pengguna ini sudah bertanya hal yang sama bulan lalu.")
-    await expect(room.locator(".msg.kind-note")).to_contain_text("bulan lalu")
+    await expect(room.locator(".msg-wrap .msg.kind-note")).to_contain_text("bulan lalu")
     await expect(toggle).to_have_attribute("aria-pressed", "false")
     await expect(room.locator(".composer")).not_to_have_class(re.compile("note-mode"))
     await expect(room.locator(".composer-input")).to_be_focused()
     await send(room, "Data ekspor ada di tabel 3.")
-    await expect(room.locator(".msg.kind-text.msg-out")).to_contain_text("tabel 3")
+    await expect(room.locator(".msg-wrap .msg.kind-text.msg-out")).to_contain_text("tabel 3")
     kinds = [m["kind"] for m in (await user.get(f"/consultations/{c['id']}/messages"))["messages"]]
     assert kinds.count("text") == 2 and "note" not in kinds
     assert_no_console_errors(po)
@@ -255,4 +257,91 @@ async def test_a_greeting_does_not_meet_the_sla_the_answer_does(
     assert answered["first_response_at"] <= answered["answered_at"]  # the test clock stands still
     messages = (await officer.get(f"/consultations/{c['id']}/messages"))["messages"]
     assert [m["answer"] for m in messages if m["author"]["role"] == "officer"] == [False, False, True]
+    assert_no_console_errors(po)
+
+
+# Stand-ins for what a headless browser cannot show: notifications are recorded, the chime's notes
+# counted, and the tab can be sent to the background.
+_ALERT_STUBS = """
+window.__notes = []; window.__notes_clicked = 0; window.__chimes = 0; window.__hidden = false;
+class FakeNotification {
+  constructor(title, opts) { window.__notes.push({ title, body: opts.body, tag: opts.tag }); this.onclick = null; }
+  close() {}
+}
+FakeNotification.permission = "default";
+FakeNotification.requestPermission = () => { FakeNotification.permission = "granted"; return Promise.resolve("granted"); };
+window.Notification = FakeNotification;
+class FakeAudio {
+  constructor() { this.currentTime = 0; this.destination = {}; }
+  createOscillator() { window.__chimes += 1; return { frequency: {}, connect: (g) => g, start() {}, stop() {} }; }
+  createGain() { return { gain: {}, connect: (d) => d }; }
+}
+window.AudioContext = FakeAudio;
+Object.defineProperty(document, "visibilityState", { get: () => (window.__hidden ? "hidden" : "visible") });
+Object.defineProperty(document, "hidden", { get: () => window.__hidden });
+"""
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "360"])
+async def test_new_work_alerts_in_the_title_by_sound_and_by_notification(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+    viewport: Any,
+) -> None:
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    colleague = await make_staff("officer", "7406", name="Wati Petugas")
+    user = await make_user(name="Sari Warga")
+    held = await open_consultation(user, "Data upah")
+    await officer.post(f"/consultations/{held['id']}/claim", expect=200)
+    ctx = await new_context(viewport)
+    await ctx.add_init_script(_ALERT_STUBS)
+    await sign_in_as(ctx, officer)
+    po = await page_for(ctx)
+    await po.goto("/console/")
+    await expect(po.locator("#mine-count")).to_be_attached()
+    # The held room's messages are unread: the title counts them.
+    unread = (await officer.get(f"/consultations/{held['id']}"))["unread"]
+    assert unread >= 1
+    await expect(po).to_have_title(f"({unread}) Konsol petugas — PST Konsultasi")
+    if viewport is PHONE:
+        await po.locator("#menu-toggle").click()
+    await po.get_by_role("button", name="Aktifkan notifikasi").click()
+    await expect(po.get_by_role("button", name="Aktifkan notifikasi")).to_have_count(0)
+    if viewport is PHONE:
+        await po.locator("#menu-toggle").click()
+    await po.get_by_label("Bunyi").check()
+    chimes = await po.evaluate("window.__chimes")
+    assert chimes == 2  # the chime plays once when switched on: two notes
+    await po.evaluate("window.__hidden = true; document.dispatchEvent(new Event('visibilitychange'))")
+
+    # A new consultation in the queue.
+    fresh = await open_consultation(user, "Data kemiskinan")
+    await expect(po).to_have_title(f"({unread + 1}) Konsol petugas — PST Konsultasi")
+    await po.wait_for_function("window.__notes.length >= 1")
+    # A room a colleague transfers to me.
+    theirs = await open_consultation(user, "Data ekspor")
+    await colleague.post(f"/consultations/{theirs['id']}/claim", expect=200)
+    await colleague.post(f"/consultations/{theirs['id']}/transfer", {"to_user": officer.user["id"]}, expect=200)
+    await po.wait_for_function("window.__notes.some((n) => n.title.includes('dialihkan'))")
+    # A message in a room I hold.
+    await user.post(
+        f"/consultations/{held['id']}/messages", {"text": "Apakah ada data per desa?", "client_id": "u1"}, expect=201
+    )
+    await po.wait_for_function("window.__notes.some((n) => n.title.startsWith('Pesan baru'))")
+    notes = await po.evaluate("window.__notes")
+    titles = [n["title"] for n in notes]
+    assert f"Konsultasi baru di antrean: {fresh['number']}" in titles
+    assert f"Konsultasi {theirs['number']} dialihkan kepada Anda" in titles
+    assert "Pesan baru dari Sari Warga" in titles
+    assert any(n["body"] == "Sari Warga: Apakah ada data per desa?" for n in notes)
+    assert not any(held["number"] in t and "dialihkan" in t for t in titles)  # my own claim is no transfer
+    assert await po.evaluate("window.__chimes") >= chimes + 6
+    # Back in front with the room open: its messages do not alert.
+    await po.evaluate("window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'))")
+    await open_room(po, held["id"])
+    count = len(notes)
+    await user.post(f"/consultations/{held['id']}/messages", {"text": "Terima kasih.", "client_id": "u2"}, expect=201)
+    await expect(pane(po, held["id"]).locator(".room-log")).to_contain_text("Terima kasih.")
+    assert await po.evaluate("window.__notes.length") == count
     assert_no_console_errors(po)

@@ -11,6 +11,7 @@ import { $, fill, h } from "../dom.js";
 import { chosenHere, lang, onLangChange, setLang, t } from "../i18n.js";
 import { initLayout, setSignedIn, toast } from "../layout.js";
 import { CONSULTATION_UPDATED, MESSAGE_READ, QUEUE_UPDATED, ROOM_ACTIVITY, SESSION_ENDED, openSocket } from "../rt.js";
+import { createAlerts } from "./alerts.js";
 import { createCanned } from "./canned.js";
 import { createDashboard } from "./dashboard.js";
 import { createDesk } from "./desk.js";
@@ -38,6 +39,7 @@ function createUi() {
   ui.roomHead = createRoomHead(ui);
   ui.dialogs = createDialogs(ui);
   ui.canned = createCanned(ui);
+  ui.alerts = createAlerts(ui);
   ui.desk = createDesk(ui);
   ui.overview = createOverview(ui);
   ui.history = createHistory(ui);
@@ -110,17 +112,23 @@ function watch(ui, socket) {
   });
   socket.on(QUEUE_UPDATED, (p) => {
     ui.queue.onQueue(p);
+    ui.alerts.onQueue(p);
     ui.overview.changed(p && p.office);
   });
   socket.on(ROOM_ACTIVITY, (p) => {
     if (!p || !p.consultation) return;
+    const wasMine = state.mine.has(p.consultation.id);
     ui.mine.onActivity(p.consultation);
+    ui.alerts.onUpdated(p.consultation, wasMine);
+    ui.alerts.onActivity(p, wasMine);
     ui.queue.onActivity(p.consultation);
     ui.overview.changed(p.consultation.office);
   });
   socket.on(CONSULTATION_UPDATED, (c) => {
     if (!c || !c.id) return;
+    const wasMine = state.mine.has(c.id);
     ui.mine.upsert(c);
+    ui.alerts.onUpdated(c, wasMine);
     ui.queue.onUpdated(c);
     ui.overview.changed(c.office);
   });

@@ -26,6 +26,7 @@ export function createMine(ui) {
       String(b.last_message_at || b.claimed_at || "").localeCompare(String(a.last_message_at || a.claimed_at || "")));
     $("#mine-count").textContent = items.length ? `(${items.length})` : "";
     ui.shell.paintViewBadge();
+    ui.alerts.paintTitle();
     if (!items.length) {
       fill(ul, h("li", { class: "empty muted", text: t("console.mine.empty") }));
       return;

@@ -20,6 +20,7 @@ export function createQueue(ui) {
     }
     const queue = state.queue.filter((c) => inChannel(state, c));
     $("#queue-count").textContent = queue.length ? `(${queue.length})` : "";
+    ui.alerts.paintTitle();
     if (!queue.length) {
       fill(ul, h("li", { class: "empty muted", text: t("console.queue.empty") }));
       return;
@@ -40,6 +41,7 @@ export function createQueue(ui) {
     try {
       const body = await api("GET", `/offices/${encodeURIComponent(state.office)}/consultations/queue`);
       state.queue = body.consultations || [];
+      ui.alerts.knowQueue();
     } catch (err) {
       toast(errorText(err), "error");
     }
@@ -48,6 +50,7 @@ export function createQueue(ui) {
 
   async function claim(c, btn) {
     btn.disabled = true;
+    ui.alerts.claiming(c.id);
     try {
       const claimed = await api("POST", `/consultations/${c.id}/claim`);
       state.queue = state.queue.filter((x) => x.id !== c.id);

@@ -29,6 +29,7 @@ export function createShell(ui) {
     fill($("#nav"),
       officeSel || h("span", { class: "office-name", text: offices.get(state.office)?.name || state.office || "" }),
       h("span", { class: "who", text: me.name }),
+      ui.alerts ? ui.alerts.controls() : null,
       logoutButton());
     const grid = h("div", { class: "console-grid", id: "grid" },
       h("aside", { class: "sidebar", "aria-label": t("console.title") },
