@@ -34,6 +34,8 @@ PAGES = {
     "/board": "board.html",
     "/ticket": "ticket.html",
     "/guestbook-qr": "guestpass.html",
+    "/survey": "survey.html",
+    "/complaints/new": "complaint.html",
     "/privacy": "privacy.html",
 }
 

@@ -464,7 +464,8 @@ async def target_info(svc: Services, actor: Doc | None, *, consultation_id: Any,
         "channel": (c or {}).get("channel") or ("walk_in" if t is not None else None),
         "consultation_id": sid((c or {}).get("_id")),
         "ticket_id": sid((t or {}).get("_id")),
-        "number": (c or {}).get("number") or (t or {}).get("number"),
+        # The walk-in visitor knows their queue number, the online user the consultation's.
+        "number": (t or {}).get("number") or (c or {}).get("number"),
         "answered": answered,
     }
 

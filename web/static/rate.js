@@ -81,8 +81,18 @@
     $("done").hidden = false;
   }
 
+  // The SKM survey of the same consultation: the rating link's token opens it without signing in.
+  function offerSurvey(c) {
+    if (!c.id || !/^[0-9a-f]{24}$/i.test(c.id) || c.status !== "closed") return;
+    let href = "/survey?consultation=" + encodeURIComponent(c.id);
+    if (token) href += "&token=" + encodeURIComponent(token);
+    $("skm-link").href = href;
+    $("skm-offer").hidden = false;
+  }
+
   function showAbout(info) {
     const c = info.consultation || {};
+    offerSurvey(c);
     $("about-number").textContent = c.number || "";
     $("about-subject").textContent = c.subject || "";
     $("about-office").textContent = c.office_name || c.office || "";

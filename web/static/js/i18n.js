@@ -1,6 +1,7 @@
 // Indonesian by default, English on request. The choice lives in localStorage; the signed-in
 // user's profile follows it (PATCH /me {lang}) so e-mails come in the same language.
 import { ROOM_WORDS } from "./i18n_rooms.js";
+import { SKM_WORDS } from "./i18n_skm.js";
 
 const STORAGE_KEY = "pst.lang";
 
@@ -1218,10 +1219,13 @@ const DICT = {
 };
 
 // The rooms' words (i18n_rooms.js) join the table; a key defined in both files is a mistake to see.
+// So do the survey's, the complaint page's and the complaints/IKM views' words (i18n_skm.js).
 for (const l of Object.keys(DICT)) {
-  for (const [key, text] of Object.entries(ROOM_WORDS[l] || {})) {
-    if (Object.prototype.hasOwnProperty.call(DICT[l], key)) console.error(`i18n: ${key} is defined twice`);
-    DICT[l][key] = text;
+  for (const words of [ROOM_WORDS, SKM_WORDS]) {
+    for (const [key, text] of Object.entries(words[l] || {})) {
+      if (Object.prototype.hasOwnProperty.call(DICT[l], key)) console.error(`i18n: ${key} is defined twice`);
+      DICT[l][key] = text;
+    }
   }
 }
 

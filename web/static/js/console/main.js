@@ -12,13 +12,16 @@ import { chosenHere, lang, onLangChange, setLang, t } from "../i18n.js";
 import { initLayout, setSignedIn, toast } from "../layout.js";
 import { CONSULTATION_UPDATED, MESSAGE_READ, QUEUE_UPDATED, ROOM_ACTIVITY, SESSION_ENDED, openSocket } from "../rt.js";
 import { createAlerts } from "./alerts.js";
+import { COMPLAINT_ALERT } from "../rt.js";
 import { createCanned } from "./canned.js";
+import { createComplaints } from "./complaints.js";
 import { createDashboard } from "./dashboard.js";
 import { createDesk } from "./desk.js";
 import { createDialogs } from "./dialogs.js";
 import { KbAdmin, parseRoute } from "./kb_admin.js";
 import { logoutButton, showLogin } from "./login.js";
 import { createHistory } from "./history.js";
+import { createIkm } from "./ikm.js";
 import { createMine } from "./mine.js";
 import { createOverview } from "./overview.js";
 import { createPanes } from "./panes.js";
@@ -44,8 +47,10 @@ function createUi() {
   ui.overview = createOverview(ui);
   ui.history = createHistory(ui);
   ui.dashboard = createDashboard(ui);
+  ui.complaints = createComplaints(ui);
+  ui.ikm = createIkm(ui);
   // Views beyond rooms, knowledge base and desk, each with its own address (shell.js routes them).
-  ui.views = [ui.overview, ui.history, ui.dashboard];
+  ui.views = [ui.overview, ui.history, ui.dashboard, ui.complaints, ui.ikm];
   return ui;
 }
 
@@ -132,6 +137,7 @@ function watch(ui, socket) {
     ui.queue.onUpdated(c);
     ui.overview.changed(c.office);
   });
+  socket.on(COMPLAINT_ALERT, (p) => ui.complaints.onAlert(p));
   socket.on(MESSAGE_READ, (p) => {
     if (p && state.me && p.user_id === state.me.id) ui.mine.setRead(p.consultation_id, p.seq);
   });

@@ -54,6 +54,9 @@ function welcome() {
       { class: "k-alt" },
       guestbookHere ? h("button", { type: "button", id: "k-qr", class: "k-btn", text: t("kiosk.qr.button"), onclick: scanQr }) : null,
       h("button", { type: "button", id: "k-visit", class: "k-btn", text: t("kiosk.visit.button"), onclick: redeem }),
+      // The SKM survey for a visitor who was served (issue 13); the survey page comes back here afterwards.
+      h("a", { id: "k-survey", class: "k-btn", text: t("skm.kiosk.button"),
+        href: `/survey?office=${encodeURIComponent(code)}&channel=walk_in&kiosk=1` }),
     ),
     state.office.walk_in && state.office.walk_in.requirements && state.office.walk_in.requirements.length
       ? h("details", { class: "k-reqs" }, h("summary", { text: t("kiosk.requirements") }),

@@ -28,9 +28,12 @@ function render(tk) {
     h("p", { class: "ticket-label", text: t("kiosk.ticket.label") }),
     h("p", { class: `phone-number status-${tk.status}`, id: "phone-number", text: tk.number }),
     h("p", { class: `phone-status status-${tk.status}`, id: "phone-status", role: "status", text: statusLine(tk) }),
-    // Issue 13 (the SKM survey) attaches here: the finished ticket's id and its consultation.
+    // The SKM survey of this visit (issue 13): the ticket's own token opens it.
     tk.status === "done"
-      ? h("div", { id: "rating-slot", class: "rating-slot", dataset: { ticketId: tk.id, consultationId: tk.consultation_id || "" } })
+      ? h("div", { id: "rating-slot", class: "rating-slot", dataset: { ticketId: tk.id, consultationId: tk.consultation_id || "" } },
+        h("p", { text: t("skm.phone.lead") }),
+        h("a", { class: "btn primary big", id: "skm-link", text: t("skm.phone.cta"),
+          href: `/survey?ticket=${encodeURIComponent(tk.id)}&t=${encodeURIComponent(token)}` }))
       : null,
   );
   if (wasCalled && navigator.vibrate) navigator.vibrate([300, 150, 300]);
