@@ -545,7 +545,9 @@ async def set_status(svc: Services, user: Doc, complaint_id: Any, *, status: Any
         update["$set"].update({"closed_at": now, "closed_by": user["_id"], "response": text})
         update["$unset"] = {"check_at": ""}  # nothing more for the scheduler to watch
     elif text:
-        update["$set"]["progress_note"] = text
+        # Words given when the work starts are for the staff: an internal note, never sent or exported.
+        note = {"id": ObjectId(), "at": now, "by": user["_id"], "by_name": user.get("name"), "text": text}
+        update["$push"] = {"notes": note}
     if status == "in_progress" and not c.get("assigned_to"):
         # Whoever starts the work holds the case until it is assigned to someone else.
         update["$set"].update({"assigned_to": user["_id"], "assigned_name": user.get("name")})

@@ -118,8 +118,13 @@ async def test_a_case_from_the_public_page_to_its_answer(svc: Services) -> None:
     # Supervisors work on it: a note, in progress (taken by whoever starts), resolved with the response.
     out = await complaints.add_note(svc, sup, str(c["_id"]), "Sudah ditelepon, menunggu data.")
     assert out["notes"][0]["text"] == "Sudah ditelepon, menunggu data." and out["notes"][0]["by"]["name"] == "Bu Sri"
-    out = await complaints.set_status(svc, sup, str(c["_id"]), status="in_progress")
+    out = await complaints.set_status(
+        svc, sup, str(c["_id"]), status="in_progress", response="Tunggu seksi distribusi."
+    )
     assert out["status"] == "in_progress" and out["assigned_to"]["name"] == "Bu Sri"
+    # Words given when starting are an internal note, not an answer.
+    assert [n["text"] for n in out["notes"]] == ["Sudah ditelepon, menunggu data.", "Tunggu seksi distribusi."]
+    assert out["response"] is None
     with pytest.raises(ValidationFailed) as exc:
         await complaints.set_status(svc, sup, str(c["_id"]), status="rejected", response="   ")
     assert exc.value.code == "reason_required"
@@ -130,7 +135,7 @@ async def test_a_case_from_the_public_page_to_its_answer(svc: Services) -> None:
     ]  # fmt: skip
     answered = await svc.db.outbox.find_one({"kind": "complaint_answered"})
     assert answered is not None and "Data sudah dikirim." in answered["text"]
-    assert "Sudah ditelepon" not in answered["text"]  # notes never reach the complainant
+    assert "Sudah ditelepon" not in answered["text"] and "seksi distribusi" not in answered["text"]  # notes stay in
     stored = await svc.db.complaints.find_one({"_id": c["_id"]})
     assert "check_at" not in stored  # nothing more for the scheduler
     for bad in ("in_progress", "rejected", "received"):
