@@ -231,3 +231,29 @@ async def test_supervisors_answer_a_complaint_and_read_the_ikm(
     await page.locator("#lang-switch").click()
     await expect(page.locator("#ikm-h")).to_have_text("Community Satisfaction Index (IKM)")
     assert_no_console_errors(page)
+
+
+async def test_the_one_click_rating_page_offers_the_survey(
+    app: Any,
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+) -> None:
+    svc = app[SERVICES]
+    svc.clock.set(wita(2026, 11, 23, 10, 0))
+    officer = await make_staff("officer", "7406")
+    user = await make_user("Sari")
+    c = await closed_consultation(user, officer)
+    mail = await svc.db.outbox.find_one({"kind": "rating_request", "consultation_id": ObjectId(c["id"])})
+    link = re.search(r"http://pst\.test(/rate\?token=\S+)", mail["text"])
+    assert link
+    ctx = await new_context(viewport=PHONE)
+    page = await page_for(ctx)
+    await page.goto(link.group(1))
+    await expect(page.locator("#skm-offer")).to_be_visible()
+    href = await page.locator("#skm-link").get_attribute("href")
+    assert href is not None and href.startswith(f"/survey?consultation={c['id']}&token=")
+    await page.locator("#skm-link").click()
+    await expect(page.locator(".skm-q")).to_have_count(9)
+    await expect(page.locator("#skm-office")).to_contain_text(c["number"])
+    assert_no_console_errors(page)
