@@ -18,4 +18,6 @@ Job = Callable[[Services], Awaitable[int]]
 JOBS: list[tuple[str, Job]] = [
     *consultation_jobs.JOBS,
     *meeting_jobs.JOBS,
-    *complaint_jobs.JOBS, ("retention", privacy.retention)]
+    *complaint_jobs.JOBS,
+    ("retention", privacy.retention),
+]
