@@ -18,6 +18,8 @@ from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid, OperationFailure
 
+from mongo_init.canned import seed_canned_responses
+
 # The lower bound of the scheduler sweep indexes; it lives with the sweeps that query above it.
 from server.storage.sweeps import SWEEP_FLOOR as SWEEP_FLOOR
 
@@ -480,4 +482,6 @@ async def seed_offices(db: AsyncDatabase[Doc], now: datetime | None = None) -> i
             added += 1
     if added:
         log.info("seeded %d offices", added)
+    # Each office's starter canned responses, once (mongo_init.canned).
+    await seed_canned_responses(db, when)
     return added

@@ -102,13 +102,18 @@ def public_canned(doc: Doc) -> Doc:
         "title": doc["title"],
         "text": doc["text"],
         "shortcut": doc.get("shortcut"),
+        "answer": doc.get("answer", True),
         "updated_at": iso(doc.get("updated_at")),
         "updated_by": doc.get("updated_by_name"),
     }
 
 
-def _canned_fields(title: Any, text: Any, shortcut: Any) -> Doc:
+def _canned_fields(title: Any, text: Any, shortcut: Any, answer: Any = None) -> Doc:
     out: Doc = {}
+    if answer is not None:
+        # Whether the inserted text answers the question (a greeting or a request for clarification
+        # does not, so it leaves the SLA clock running; server.domain.messages.post_message).
+        out["answer"] = bool(answer)
     if title is not None:
         out["title"] = messages.clean_text(title, field="title", max_chars=120)
     if text is not None:
@@ -128,7 +133,14 @@ async def list_canned(svc: Services, user: Doc, office: str) -> list[Doc]:
 
 
 async def create_canned(
-    svc: Services, user: Doc, office: str, *, title: str, text: str, shortcut: str | None = None
+    svc: Services,
+    user: Doc,
+    office: str,
+    *,
+    title: str,
+    text: str,
+    shortcut: str | None = None,
+    answer: bool = True,
 ) -> Doc:
     _check_office(user, office)
     if await svc.db.offices.find_one({"code": office}, {"_id": 1}) is None:
@@ -138,7 +150,7 @@ async def create_canned(
     now = svc.now()
     doc = {
         "office": office,
-        **_canned_fields(title, text, shortcut),
+        **_canned_fields(title, text, shortcut, answer),
         "created_at": now,
         "updated_at": now,
         "updated_by": user["_id"],
@@ -152,7 +164,7 @@ async def create_canned(
 async def update_canned(svc: Services, user: Doc, canned_id: str, changes: Doc) -> Doc:
     doc = await _load_canned(svc, canned_id)
     _check_office(user, doc["office"])
-    sets = _canned_fields(changes.get("title"), changes.get("text"), changes.get("shortcut"))
+    sets = _canned_fields(changes.get("title"), changes.get("text"), changes.get("shortcut"), changes.get("answer"))
     sets.update({"updated_at": svc.now(), "updated_by": user["_id"], "updated_by_name": user["name"]})
     updated = await update_and_get(svc.db.canned_responses, {"_id": doc["_id"]}, {"$set": sets})
     return updated or doc

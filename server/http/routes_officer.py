@@ -28,12 +28,14 @@ class CannedIn(In):
     title: str = Field(min_length=1, max_length=120)
     text: str = Field(min_length=1, max_length=4000)
     shortcut: str | None = Field(default=None, max_length=30)
+    answer: bool = Field(default=True, description="inserted, it answers the question (a greeting does not)")
 
 
 class CannedPatch(In):
     title: str | None = Field(default=None, min_length=1, max_length=120)
     text: str | None = Field(default=None, min_length=1, max_length=4000)
     shortcut: str | None = Field(default=None, max_length=30)
+    answer: bool | None = None
 
 
 class CannedOut(Out):
@@ -42,6 +44,7 @@ class CannedOut(Out):
     title: str
     text: str
     shortcut: str | None = None
+    answer: bool = True
 
 
 class CannedListOut(Out):

@@ -319,21 +319,22 @@ async def test_officer_tools_clarify_canned_info_escalate_transfer_close(
     # Canned responses: create one, then insert it into the composer.
     await pane.get_by_role("button", name="Jawaban siap pakai").click()
     dlg = po.locator("dialog")
-    await expect(dlg).to_contain_text("Belum ada jawaban siap pakai")
+    await expect(dlg.locator(".canned-item")).to_have_count(4)  # the office's starter set (mongo-init)
     await dlg.get_by_label("Judul").fill("Salam")
     await dlg.get_by_label("Isi").fill("Selamat pagi, terima kasih telah menghubungi PST.")
     await dlg.get_by_role("button", name="Simpan").click()
-    await expect(dlg.locator(".canned-item")).to_contain_text("Salam")
-    await dlg.get_by_role("button", name="Ubah").click()
+    ours = dlg.locator(".canned-item").filter(has_text="terima kasih telah menghubungi PST.")
+    await expect(ours).to_contain_text("Salam")
+    await ours.get_by_role("button", name="Ubah").click()
     await dlg.get_by_label("Isi").fill("Selamat siang, terima kasih telah menghubungi PST.")
     await dlg.get_by_role("button", name="Simpan").click()
-    await expect(dlg.locator(".canned-item")).to_contain_text("Selamat siang")
-    await dlg.get_by_role("button", name="Sisipkan").click()
+    await expect(ours).to_contain_text("Selamat siang")
+    await ours.get_by_role("button", name="Sisipkan").click()
     greeting = "Selamat siang, terima kasih telah menghubungi PST."
     await expect(pane.locator(".composer-input")).to_have_value(greeting)
     await pane.locator(".composer-input").press("Enter")
     await expect(pane.locator(".msg-out .msg-body").last).to_have_text(greeting)
-    assert len((await officer.get("/offices/7406/canned-responses"))["canned_responses"]) == 1
+    assert len((await officer.get("/offices/7406/canned-responses"))["canned_responses"]) == 5
 
     # Info: the user's knowledge-base search and the delivery log.
     await pane.get_by_role("button", name="Info").click()

@@ -345,3 +345,52 @@ async def test_new_work_alerts_in_the_title_by_sound_and_by_notification(
     await expect(pane(po, held["id"]).locator(".room-log")).to_contain_text("Terima kasih.")
     assert await po.evaluate("window.__notes.length") == count
     assert_no_console_errors(po)
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "360"])
+async def test_slash_suggests_the_offices_canned_responses_with_the_rooms_values(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+    viewport: Any,
+) -> None:
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    user = await make_user(name="Sari Warga")
+    c = await open_consultation(user, "Data upah")
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    po = await console(new_context, officer, viewport)
+    room = await open_room(po, c["id"])
+    box = room.locator(".composer-input")
+    await box.press_sequentially("/")
+    options = room.locator(".canned-suggest [role=option]")
+    await expect(options).to_have_count(4)  # the office's starter set
+    await shot(po, f"canned-suggest-{viewport['width']}")
+    await box.press_sequentially("sa")
+    await expect(options).to_have_count(1)
+    await expect(options.first).to_contain_text("/salam")
+    await expect(options.first).to_contain_text("Salam pembuka")
+    await expect(box).to_have_attribute("aria-expanded", "true")
+    await box.press("Enter")  # takes the suggestion, does not send
+    await expect(room.locator(".canned-suggest")).to_be_hidden()
+    value = await box.input_value()
+    assert value.startswith("Selamat datang, Sari Warga. Terima kasih telah menghubungi PST BPS Kabupaten Bombana.")
+    assert c["number"] in value and "paling lambat" in value
+    assert "{" not in value and "/sa" not in value
+    # The greeting is not the answer: the toggle went off by itself, and sending keeps the clock running.
+    await expect(room.get_by_role("button", name="Ini jawaban")).to_have_attribute("aria-pressed", "false")
+    await box.press("Enter")
+    await expect(room.locator(".msg-wrap .msg-out .msg-body").last).to_contain_text("Selamat datang, Sari Warga")
+    assert (await officer.get(f"/consultations/{c['id']}"))["sla"]["state"] != "met"
+    # Arrows pick among several; Esc leaves the text as typed.
+    await box.press_sequentially("Lihat /p")
+    await expect(options).to_have_count(3)  # /publikasi, /penutup, then "Salam pembuka" by its title
+    await box.press("ArrowDown")
+    await expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    await box.press("Escape")
+    await expect(room.locator(".canned-suggest")).to_be_hidden()
+    await expect(box).to_have_value("Lihat /p")
+    await box.press_sequentially("ub")
+    await box.press("Tab")
+    assert (await box.input_value()).startswith("Lihat Sari Warga, data yang Anda tanyakan tersedia")
+    await expect(room.get_by_role("button", name="Ini jawaban")).to_have_attribute("aria-pressed", "true")
+    assert_no_console_errors(po)

@@ -98,6 +98,10 @@ export const ROOM_WORDS = {
     "alert.system": "Sistem",
     "alert.sound": "Bunyi",
     "alert.ask": "Aktifkan notifikasi",
+    "console.canned.variables": "Variabel yang diisi otomatis: {nama}, {nomor}, {kantor}, {batas}.",
+    "console.canned.shortcut.hint": "Ketik / dan pintasan di kolom pesan, mis. /salam.",
+    "console.canned.answer": "Menjawab pertanyaan (menghentikan hitungan batas waktu layanan)",
+    "console.canned.not_answer": "bukan jawaban",
   },
   en: {
     "console.meeting.none": "No online meeting service can be used yet.",
@@ -196,5 +200,9 @@ export const ROOM_WORDS = {
     "alert.system": "System",
     "alert.sound": "Sound",
     "alert.ask": "Turn on notifications",
+    "console.canned.variables": "Variables filled in for you: {nama}, {nomor}, {kantor}, {batas}.",
+    "console.canned.shortcut.hint": "Type / and the shortcut in the message box, e.g. /salam.",
+    "console.canned.answer": "Answers the question (stops the service deadline's clock)",
+    "console.canned.not_answer": "not an answer",
   },
 };

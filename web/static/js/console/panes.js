@@ -98,6 +98,7 @@ export function createPanes(ui) {
       },
       onSeen: (seq) => ui.mine.setRead(id, seq) });
     cannedBtn.addEventListener("click", () => ui.canned.pick(room));
+    ui.canned.attach(room);
     const el = h("div", { class: "pane", dataset: { id } }, room.el);
     el.addEventListener("focusin", () => {
       if (state.recent[0] !== id) {
