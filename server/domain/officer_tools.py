@@ -184,6 +184,25 @@ async def _load_canned(svc: Services, canned_id: str) -> Doc:
     return doc
 
 
+async def requester(svc: Services, user: Doc, consultation: Any) -> Doc:
+    """Who asked, as they registered: name, e-mail, phone, institution, occupation (the consultation's staff)."""
+    if not is_staff(user):
+        raise Forbidden("forbidden", "staff only / hanya petugas")
+    c = await access.load_for(svc, user, consultation)
+    person = await svc.db.users.find_one({"_id": c.get("user_id")}) if c.get("user_id") else None
+    person = person or {}
+    return {
+        "id": str(c["user_id"]) if c.get("user_id") else None,
+        "name": person.get("name") or c.get("user_name"),
+        "email": person.get("email") or c.get("user_email"),
+        "phone": person.get("phone"),
+        "institution": person.get("institution"),
+        "occupation": person.get("occupation"),
+        "lang": person.get("lang"),
+        "registered_at": iso(person.get("created_at")),
+    }
+
+
 async def deliveries(svc: Services, user: Doc, consultation: Any) -> list[Doc]:
     """Which e-mails about this consultation went out, when, to whom, and any failure (staff); a mail still
     waiting (not yet sent, or retried while the mail server is down) shows when it is tried next."""

@@ -256,6 +256,31 @@ async def deliveries(request: web.Request) -> web.Response:
     return json_response({"deliveries": items})
 
 
+class RequesterOut(Out):
+    id: str | None
+    name: str | None
+    email: str | None
+    phone: str | None
+    institution: str | None
+    occupation: str | None
+    lang: str | None
+    registered_at: str | None
+
+
+@api.route(
+    "GET",
+    "/consultations/{id}/requester",
+    summary="Who asked: the profile the user registered with (phone, institution, occupation)",
+    auth="staff",
+    response=RequesterOut,
+    tags=["officer"],
+    errors=(403, 404),
+)
+async def requester(request: web.Request) -> web.Response:
+    out = await officer_tools.requester(request.app[SERVICES], me(request), request.match_info["id"])
+    return json_response(out)
+
+
 @api.route(
     "GET",
     "/offices/{code}/staff",

@@ -394,3 +394,66 @@ async def test_slash_suggests_the_offices_canned_responses_with_the_rooms_values
     assert (await box.input_value()).startswith("Lihat Sari Warga, data yang Anda tanyakan tersedia")
     await expect(room.get_by_role("button", name="Ini jawaban")).to_have_attribute("aria-pressed", "true")
     assert_no_console_errors(po)
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "360"])
+async def test_rooms_have_addresses_come_back_after_a_reload_and_show_who_asks(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+    viewport: Any,
+) -> None:
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    user = await make_user(name="Sari Warga")
+    await user.call(
+        "PATCH",
+        "/me",
+        {"phone": "0812-3456-7890", "institution": "Universitas Halu Oleo", "occupation": "Mahasiswa"},
+        expect=200,
+    )
+    other = await make_user(name="Andi Warga")
+    earlier = await open_consultation(user, "Data penduduk 2020")
+    await officer.post(f"/consultations/{earlier['id']}/claim", expect=200)
+    await officer.post(f"/consultations/{earlier['id']}/close", {"category": "answered"}, expect=200)
+    first = await open_consultation(user, "Data upah")
+    second = await open_consultation(other, "Data ekspor")
+    for c in (first, second):
+        await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    po = await console(new_context, officer, viewport)
+    await open_room(po, first["id"])
+    await expect(po).to_have_url(re.compile(f"/console/#/c/{first['id']}$"))
+    if viewport is PHONE:
+        await po.get_by_role("button", name="← Ruang saya").click()
+    await open_room(po, second["id"])
+    await expect(po).to_have_url(re.compile(f"/console/#/c/{second['id']}$"))
+
+    # A reload brings both rooms back, the current one in front.
+    await po.reload()
+    await expect(pane(po, second["id"]).locator(".room-log")).to_contain_text("Saya butuh data inflasi")
+    await expect(po.locator(".tab")).to_have_count(2)
+    await expect(pane(po, second["id"])).to_be_visible()
+    if viewport is LAPTOP:
+        await expect(pane(po, first["id"])).to_be_visible()
+
+    # The address of a room opens it, in another tab too.
+    other_tab = await page_for(po.context)
+    await other_tab.goto(f"/console/#/c/{first['id']}")
+    room = pane(other_tab, first["id"])
+    await expect(room.locator(".room-log")).to_contain_text("Saya butuh data inflasi")
+    await expect(room).to_be_visible()
+
+    # The info panel: the profile the user registered with, and what they asked before.
+    await room.get_by_role("button", name="Info").click()
+    dlg = other_tab.locator("dialog")
+    await expect(dlg.locator(".info-phone")).to_have_text("0812-3456-7890")
+    await expect(dlg.locator(".info-institution")).to_have_text("Universitas Halu Oleo")
+    await expect(dlg.locator(".info-occupation")).to_have_text("Mahasiswa")
+    previous = dlg.locator(".previous-list li")
+    await expect(previous).to_have_count(1)
+    await expect(previous).to_contain_text("Data penduduk 2020")
+    await expect(previous).to_contain_text("Selesai")
+    await previous.get_by_role("link").click()
+    await expect(other_tab.locator("dialog")).to_have_count(0)
+    await expect(other_tab).to_have_url(re.compile(f"/console/#/c/{earlier['id']}$"))
+    await expect(pane(other_tab, earlier["id"]).locator(".room-footer")).to_contain_text("sudah ditutup")
+    assert_no_console_errors(po, other_tab)

@@ -102,6 +102,9 @@ export const ROOM_WORDS = {
     "console.canned.shortcut.hint": "Ketik / dan pintasan di kolom pesan, mis. /salam.",
     "console.canned.answer": "Menjawab pertanyaan (menghentikan hitungan batas waktu layanan)",
     "console.canned.not_answer": "bukan jawaban",
+    "console.previous": "Konsultasi sebelumnya dari pengguna ini",
+    "console.previous.none": "Belum ada konsultasi lain.",
+    "console.info.none": "—",
   },
   en: {
     "console.meeting.none": "No online meeting service can be used yet.",
@@ -204,5 +207,8 @@ export const ROOM_WORDS = {
     "console.canned.shortcut.hint": "Type / and the shortcut in the message box, e.g. /salam.",
     "console.canned.answer": "Answers the question (stops the service deadline's clock)",
     "console.canned.not_answer": "not an answer",
+    "console.previous": "This user's earlier consultations",
+    "console.previous.none": "No other consultations yet.",
+    "console.info.none": "—",
   },
 };

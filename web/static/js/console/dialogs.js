@@ -171,14 +171,39 @@ export function createDialogs(ui) {
     const c = room.c || {};
     const opened = h("ul", { class: "plain" });
     const deliveries = h("div", {}, h("p", { class: "muted", text: t("kb.loading") }));
-    modal(t("console.info.title"), [
+    const profile = { phone: h("dd", { class: "info-phone" }), institution: h("dd", { class: "info-institution" }),
+      occupation: h("dd", { class: "info-occupation" }) };
+    const previous = h("div", { class: "info-previous" }, h("p", { class: "muted", text: t("kb.loading") }));
+    const dlg = modal(t("console.info.title"), [
       h("dl", { class: "info" },
         h("dt", { text: t("console.user") }), h("dd", { text: [c.user?.name, c.user?.email].filter(Boolean).join(" · ") }),
+        h("dt", { text: t("auth.phone") }), profile.phone,
+        h("dt", { text: t("auth.institution") }), profile.institution,
+        h("dt", { text: t("auth.occupation") }), profile.occupation,
         h("dt", { text: t("new.topic") }), h("dd", { text: c.topic ? t(`topic.${c.topic}`) : "" }),
         h("dt", { text: t("console.kb.query") }), h("dd", { class: "kb-query", text: c.kb_query || t("console.kb.none") }),
         h("dt", { text: t("console.kb.opened") }), h("dd", {}, opened)),
+      h("h3", { text: t("console.previous") }), previous,
       h("h3", { text: t("console.deliveries") }), deliveries,
     ], { wide: true });
+    // Who asked, as registered; and what else they asked this office.
+    api("GET", `/consultations/${room.id}/requester`).then((who) => {
+      for (const [key, dd] of Object.entries(profile)) dd.textContent = who[key] || t("console.info.none");
+    }).catch(() => {
+      for (const dd of Object.values(profile)) dd.textContent = t("console.info.none");
+    });
+    api("GET", `/consultations/${room.id}/record`).then((rec) => {
+      const list = (rec && rec.previous) || [];
+      if (!list.length) {
+        fill(previous, h("p", { class: "muted", text: t("console.previous.none") }));
+        return;
+      }
+      fill(previous, h("ul", { class: "plain previous-list" }, list.map((p) => h("li", {},
+        h("a", { href: `#/c/${p.id}`, class: "c-number", text: p.number || "", onclick: () => dlg.close() }), " ",
+        h("span", { text: p.subject || "" }), " ",
+        h("span", { class: `badge status-${p.status}`, text: t(`status.${p.status}`) }), " ",
+        h("span", { class: "muted small", text: fmt.shortDateTime(p.created_at, tzOf(state, p)) })))));
+    }).catch((err) => fill(previous, h("p", { class: "muted", text: errorText(err) })));
     const ids = c.kb_opened || [];
     if (!ids.length) opened.append(h("li", { text: t("console.kb.none") }));
     for (const id of ids) {

@@ -84,6 +84,7 @@ async function start(ui, user) {
   else if (ui.shell.viewFor(location.hash)) ui.shell.viewFor(location.hash).go(location.hash);
   watch(ui, openSocket());
   await Promise.all([ui.queue.load(), ui.mine.load()]);
+  ui.panes.restore();
 }
 
 /** Route the socket's events to the parts; a refused session goes back to the login form. */

@@ -9,6 +9,15 @@ import { OBJECT_ID, tzOf, unreadOf } from "./state.js";
 
 const WIDE = window.matchMedia("(min-width: 1280px)");
 const MEDIUM = window.matchMedia("(min-width: 900px)");
+// A room's address in the console: #/c/<id> (the history's read-only record is #c/<id>).
+const ROOM_HASH = /^#\/c\/([a-f0-9]{24})$/i;
+const OPEN_KEY = "pst.console.open";
+
+/** The room id of a console address (#/c/<id>), or null. */
+export function roomOfHash(hash) {
+  const m = ROOM_HASH.exec(hash || "");
+  return m ? m[1].toLowerCase() : null;
+}
 
 function visibleCount() {
   return WIDE.matches ? 3 : MEDIUM.matches ? 2 : 1;
@@ -17,6 +26,7 @@ function visibleCount() {
 /** The panes of the screen `ui` (state.panes, state.opened, state.recent, state.phoneShowsRoom). */
 export function createPanes(ui) {
   const { state } = ui;
+  let restored = false; // until restore() ran, the address is the one the page was opened with
   WIDE.addEventListener("change", () => layout());
   MEDIUM.addEventListener("change", () => layout());
 
@@ -39,6 +49,7 @@ export function createPanes(ui) {
     }
     paintTabs();
     ui.mine.paint();
+    address();
   }
 
   function paintTabs() {
@@ -57,11 +68,28 @@ export function createPanes(ui) {
     }));
   }
 
+  /** The address bar names the current room (#/c/<id>), or the rooms view when none is open. */
+  function address() {
+    if (!restored) return; // the address may still name the room to open
+    const hash = state.recent[0] ? `#/c/${state.recent[0]}` : "#rooms";
+    if (state.view === "rooms" && location.hash !== hash) history.replaceState(null, "", hash);
+  }
+
+  /** Remember which rooms are open, in order, so a reload brings them back (this browser only). */
+  function remember() {
+    if (!state.me) return;
+    try {
+      localStorage.setItem(`${OPEN_KEY}.${state.me.id}`, JSON.stringify({ opened: state.opened, recent: state.recent }));
+    } catch {
+      // not remembered: the rooms stay open until the page reloads
+    }
+  }
+
   /** Open room `id` (or bring it forward) and put the cursor in its composer. */
-  function open(id) {
+  function open(id, { focus = true } = {}) {
     if (!OBJECT_ID.test(id)) return;
     if (state.view !== "rooms") {
-      history.pushState(null, "", "#rooms");
+      if (location.hash !== `#/c/${id}`) history.pushState(null, "", `#/c/${id}`);
       ui.shell.showView("rooms");
     }
     if (!state.panes.has(id)) create(id);
@@ -69,8 +97,10 @@ export function createPanes(ui) {
     state.phoneShowsRoom = true;
     $("#grid")?.classList.toggle("show-room", true);
     layout();
+    address();
+    remember();
     const pane = state.panes.get(id);
-    setTimeout(() => pane.room.input.focus({ preventScroll: true }), 0);
+    if (focus) setTimeout(() => pane.room.input.focus({ preventScroll: true }), 0);
   }
 
   function close(id) {
@@ -83,6 +113,31 @@ export function createPanes(ui) {
     state.recent = state.recent.filter((x) => x !== id);
     if (!state.panes.size) showRoomOnPhone(false);
     layout();
+    address();
+    remember();
+  }
+
+  /** After sign-in: the rooms open before the reload, in their order, then the one the address names. */
+  function restore() {
+    let saved = null;
+    try {
+      saved = JSON.parse(localStorage.getItem(`${OPEN_KEY}.${state.me.id}`) || "null");
+    } catch {
+      saved = null;
+    }
+    const wanted = roomOfHash(location.hash);
+    restored = true;
+    const ids = (saved && Array.isArray(saved.opened) ? saved.opened : []).filter((id) => OBJECT_ID.test(id));
+    for (const id of ids) if (!state.panes.has(id)) create(id);
+    const recent = (saved && Array.isArray(saved.recent) ? saved.recent : []).filter((id) => state.panes.has(id));
+    state.recent = [...recent, ...ids.filter((id) => !recent.includes(id))];
+    if (wanted) open(wanted, { focus: false });
+    else if (state.panes.size) {
+      // On a phone the lists come first after a reload; on a wider screen the rooms show beside them.
+      state.phoneShowsRoom = false;
+      layout();
+      if (state.view === "rooms") address();
+    }
   }
 
   /** A pane for room `id`, joined through the hub; not yet shown (layout() decides). */
@@ -104,6 +159,8 @@ export function createPanes(ui) {
       if (state.recent[0] !== id) {
         state.recent = [id, ...state.recent.filter((x) => x !== id)];
         paintTabs();
+        address();
+        remember();
       }
     });
     state.panes.set(id, { room, el, visible: false });
@@ -130,8 +187,9 @@ export function createPanes(ui) {
     for (const id of keep.opened) create(id);
     state.recent = keep.recent;
     layout();
+    remember();
     showRoomOnPhone(state.phoneShowsRoom && state.panes.size > 0);
   }
 
-  return { layout, paintTabs, open, close, showRoomOnPhone, rebuild };
+  return { layout, paintTabs, open, close, showRoomOnPhone, rebuild, restore };
 }

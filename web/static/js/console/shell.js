@@ -5,6 +5,7 @@ import { $, fill, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { parseRoute } from "./kb_admin.js";
 import { logoutButton } from "./login.js";
+import { roomOfHash } from "./panes.js";
 import { unreadOf } from "./state.js";
 
 /** The frame of the screen `ui` ({state, queue, mine, panes, ...}). */
@@ -99,6 +100,8 @@ export function createShell(ui) {
       const v = viewFor(hash);
       if (state.view !== v.name) showView(v.name);
       v.go(hash);
+    } else if (roomOfHash(hash)) {
+      ui.panes.open(roomOfHash(hash));
     } else if (!hash || hash === "#" || hash === "#rooms") {
       if (state.view !== "rooms") showView("rooms");
     }
