@@ -68,6 +68,8 @@ def sign(payload: dict[str, Any], key: str) -> str:
 
 def unsign(token: str, key: str) -> dict[str, Any] | None:
     """The payload of a token made by `sign`, or None if it was tampered with."""
+    if not token.isascii():
+        return None  # never one of ours (and compare_digest refuses non-ASCII text: a TypeError, a 500)
     try:
         body, sig = token.split(".", 1)
         want = _b64(hmac.new(key.encode(), body.encode(), hashlib.sha256).digest())

@@ -36,6 +36,10 @@ class Route:
     content_type: str = "application/json"
     request_content: dict[str, Any] | None = None  # non-JSON request bodies (uploads)
     errors: tuple[int, ...] = ()
+    # Other media types the success answer may come as (?format=csv, a transcript as text, a file's own type).
+    other_content_types: tuple[str, ...] = ()
+    # Other success statuses with the same answer (200 for a draft that existed, 201 when it was made).
+    other_statuses: tuple[int, ...] = ()
 
 
 class Api:
@@ -60,6 +64,8 @@ class Api:
         content_type: str = "application/json",
         request_content: dict[str, Any] | None = None,
         errors: tuple[int, ...] = (),
+        other_content_types: tuple[str, ...] = (),
+        other_statuses: tuple[int, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
             self.routes.append(
@@ -77,6 +83,8 @@ class Api:
                     content_type,
                     request_content,
                     errors,
+                    other_content_types,
+                    other_statuses,
                 )
             )
             return fn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -24,12 +25,35 @@ _STATUS_TEXT = {
 }
 
 
+_REF = "#/components/schemas/"
+
+
+def _free_name(name: str, schema: dict[str, Any], components: dict[str, Any]) -> str:
+    """`name`, or `name2`, `name3`… when another model of the same name (routes_kb.SearchOut and
+    routes_supervisor.SearchOut) holds it already: one must not overwrite the other's schema."""
+    candidate, n = name, 1
+    while candidate in components and components[candidate] != schema:
+        n += 1
+        candidate = f"{name}{n}"
+    return candidate
+
+
 def _ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name, sub in schema.pop("$defs", {}).items():
-        components[name] = sub
-    components[model.__name__] = schema
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+    schema = model.model_json_schema(ref_template=_REF + "{model}")
+    defs: dict[str, Any] = schema.pop("$defs", {})
+    names = {name: _free_name(name, sub, components) for name, sub in defs.items()}
+    names[model.__name__] = _free_name(model.__name__, schema, components)
+    renamed = {old: new for old, new in names.items() if old != new}
+    if renamed:
+        text = json.dumps({"schema": schema, "defs": defs})
+        for old, new in renamed.items():
+            text = text.replace(f'"{_REF}{old}"', f'"{_REF}{new}"')
+        loaded = json.loads(text)
+        schema, defs = loaded["schema"], loaded["defs"]
+    for name, sub in defs.items():
+        components[names[name]] = sub
+    components[names[model.__name__]] = schema
+    return {"$ref": f"{_REF}{names[model.__name__]}"}
 
 
 def _schema(obj: type[BaseModel] | dict[str, Any] | None, components: dict[str, Any]) -> dict[str, Any] | None:
@@ -69,7 +93,11 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "Success"}
     if body is not None:
         ok["content"] = {route.content_type: {"schema": body}}
+    for other in route.other_content_types:
+        ok.setdefault("content", {})[other] = {"schema": {"type": "string", "format": "binary"}}
     responses[str(route.status)] = ok
+    for other_status in route.other_statuses:
+        responses[str(other_status)] = ok
     err_ref = _ref(ErrorOut, components)
     codes = set(route.errors) | {400, 413}
     if route.auth is not None:

@@ -118,6 +118,7 @@ async def open_consultation(request: web.Request, body: OpenIn) -> web.Response:
     summary="My consultations (users) or my office's (staff)",
     response=ConsultationsOut,
     tags=["consultations"],
+    errors=(403, 422),
     query={
         "status": {"type": "string", "enum": ["queued", "active", "closed"]},
         "assigned": {"type": "string", "enum": ["me"]},

@@ -207,6 +207,7 @@ async def misses(request: web.Request) -> web.Response:
     auth="staff",
     response=ArticleOut,
     status=201,
+    other_statuses=(200,),  # the consultation's draft existed already
     tags=["knowledge base"],
     errors=(404, 409),
 )

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from server.domain import access, audit, officer_tools
 from server.domain.errors import BadRequest, Conflict, PayloadTooLarge
-from server.domain.files import MAX_ATTACHMENT_BYTES
+from server.domain.files import MAX_ATTACHMENT_BYTES, TYPES
 from server.domain.models import public_message
 from server.http.api import Api, json_response
 from server.http.auth import me
@@ -163,6 +163,7 @@ async def upload(request: web.Request) -> web.Response:
     summary="Download an attachment (participants and the office's staff)",
     response={"type": "string", "format": "binary"},
     content_type="application/octet-stream",
+    other_content_types=tuple(TYPES.values()),  # served as the type its content was checked to be
     tags=["consultations"],
     errors=(404,),
 )
@@ -300,8 +301,9 @@ async def staff(request: web.Request) -> web.Response:
     summary="The transcript as HTML (?format=text for plain text)",
     response={"type": "string"},
     content_type="text/html",
+    other_content_types=("text/plain",),
     tags=["consultations"],
-    errors=(404,),
+    errors=(400, 404),
     query={"format": {"type": "string", "enum": ["html", "text"]}},
 )
 async def transcript(request: web.Request) -> web.Response:

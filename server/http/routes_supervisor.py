@@ -93,7 +93,7 @@ async def take(request: web.Request) -> web.Response:
     auth="staff",
     response=SearchOut,
     tags=["history"],
-    errors=(403, 422),
+    errors=(403, 404, 422),
     query={
         "office": {"type": "string"},
         "q": {"type": "string", "maxLength": 100},
