@@ -17,9 +17,12 @@ reads both, so admins see one log.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
+
+from bson import ObjectId
+from bson.errors import InvalidId
 
 from server.domain.errors import Forbidden, NotFound, ValidationFailed, is_duplicate_key
 from server.domain.models import is_staff, iso, object_id, sid
@@ -146,6 +149,22 @@ def parse_bound(value: str | None, field: str, tz: str, *, end: bool) -> datetim
     return when
 
 
+def cursor_of(at: datetime, doc_id: ObjectId) -> str:
+    """A page cursor: the last entry's time (epoch milliseconds) and id, URL-safe."""
+    return f"{int(at.timestamp() * 1000)}-{doc_id}"
+
+
+def parse_cursor(value: str) -> tuple[datetime, ObjectId]:
+    """`next_before` of a previous page back into (at, _id); 422 when it is not one."""
+    ms, _, raw_id = value.partition("-")
+    try:
+        return datetime.fromtimestamp(int(ms) / 1000, tz=UTC), ObjectId(raw_id)
+    except (ValueError, OverflowError, InvalidId, OSError):
+        raise ValidationFailed(
+            "invalid_before", "before must be a previous page's next_before", field="before"
+        ) from None
+
+
 def _entry(doc: Doc) -> Doc:
     return {
         "id": str(doc["_id"]),
@@ -208,9 +227,6 @@ async def entries(
         at["$gte"] = lo
     if hi is not None:
         at["$lt"] = hi
-    cursor_at = parse_bound(before, "before", tz, end=False)
-    if cursor_at is not None:
-        at["$lte"] = cursor_at  # the page cursor: at or before (see the end)
     limit = max(1, min(int(limit), LIMIT_MAX))
     audit_q: Doc = {}
     pii_q: Doc = {}
@@ -227,25 +243,25 @@ async def entries(
     if at:
         audit_q["at"] = dict(at)
         pii_q["at"] = dict(at)
-    found_entries: list[Doc] = []
-    if action in (None, *[a for a in ACTIONS if a != "id_reveal"]):
+    if before:
+        # The page cursor: strictly after the previous page's last entry in (at, _id) order, so entries of
+        # one instant are neither repeated nor lost between pages.
+        cursor_at, cursor_id = parse_cursor(before)
+        after_cursor = {"$or": [{"at": {"$lt": cursor_at}}, {"at": cursor_at, "_id": {"$lt": cursor_id}}]}
+        audit_q = {"$and": [audit_q, after_cursor]}
+        pii_q = {"$and": [pii_q, after_cursor]}
+    order = [("at", -1), ("_id", -1)]
+    rows: list[tuple[datetime, ObjectId, Doc]] = []
+    if action != "id_reveal":
         if action is not None:
-            audit_q["action"] = action
-        cursor = svc.db.audit_log.find(audit_q).sort([("at", -1), ("_id", -1)]).limit(limit)
-        found_entries.extend([_entry(d) async for d in cursor])
+            audit_q = {"$and": [audit_q, {"action": action}]}
+        async for d in svc.db.audit_log.find(audit_q).sort(order).limit(limit):
+            rows.append((d["at"], d["_id"], _entry(d)))
     if action in (None, "id_reveal"):
-        cursor = svc.db.pii_access_log.find(pii_q).sort([("at", -1), ("_id", -1)]).limit(limit)
-        found_entries.extend([_pii_entry(d) async for d in cursor])
-    found_entries.sort(key=lambda e: (e["at"] or "", e["id"]), reverse=True)
-    page = found_entries[:limit]
-    next_before = None
-    if len(page) == limit:
-        # The next page starts at (and includes) the last instant of this one, so entries of one instant
-        # are not split between pages: they are left off this page unless they fill it all.
-        next_before = page[-1]["at"]
-        whole = [e for e in page if e["at"] != next_before]
-        if whole:
-            page = whole
-        else:  # a whole page of one instant (LIMIT_MAX entries in a millisecond): move on past it
-            next_before = iso(datetime.fromisoformat(next_before) - timedelta(milliseconds=1))
+        async for d in svc.db.pii_access_log.find(pii_q).sort(order).limit(limit):
+            rows.append((d["at"], d["_id"], _pii_entry(d)))
+    rows.sort(key=lambda t: (t[0], t[1]), reverse=True)
+    kept = rows[:limit]
+    page = [e for _, _, e in kept]
+    next_before = cursor_of(kept[-1][0], kept[-1][1]) if len(kept) == limit else None
     return {"office": code, "entries": page, "next_before": next_before}

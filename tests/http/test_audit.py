@@ -142,7 +142,14 @@ async def test_only_admins_read_the_audit_log(make_user: Any, make_staff: Any, a
         assert status == 403 and body["error"]["code"] == "forbidden"
     assert (await admin.call("GET", "/audit?office=1808"))[0] == 403
     assert (await admin.call("GET", "/audit?office=7406"))[0] == 200
-    for bad in ("from=kemarin", "to=2026-13-01", "actor=xyz", "action=steal", "before=2026-11-23T10:00:00", "before=12-zz"):
+    for bad in (
+        "from=kemarin",
+        "to=2026-13-01",
+        "actor=xyz",
+        "action=steal",
+        "before=2026-11-23T10:00:00",
+        "before=12-zz",
+    ):
         status, body = await admin.call("GET", f"/audit?{bad}")
         assert status == 422, (bad, status, body)
     assert (await admin.call("GET", "/audit?limit=0"))[0] == 400
