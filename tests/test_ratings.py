@@ -91,8 +91,8 @@ async def test_rating_through_the_signed_email_link(client: Any, make_user: Any,
     page = await client.get(f"/rate?token={token}")
     html = await page.text()
     assert page.status == 200 and "script-src 'self'" in page.headers["Content-Security-Policy"]
-    assert '<script src="/static/rate.js"' in html and "Penilaian layanan" in html
-    assert (await client.get("/static/rate.js")).status == 200
+    assert '<script type="module" src="/static/js/rate/main.js"' in html and "Penilaian layanan" in html
+    assert (await client.get("/static/js/rate/main.js")).status == 200
 
     about = await anon.get(f"/ratings/by-token?token={token}")
     assert about["consultation"]["number"] == c["number"] and about["consultation"]["subject"] == "Data IPM 2025"

@@ -166,7 +166,10 @@ async def rate_by_token(svc: Services, token: Any, *, score: Any, comment: Any =
 async def describe(svc: Services, c: Doc) -> Doc:
     office = await svc.db.offices.find_one({"code": c["office"]}, {"name": 1, "time_zone": 1})
     rating = c.get("rating")
+    # The rating page speaks the language of the person who asked (a visitor's own choice wins there).
+    asker = await svc.db.users.find_one({"_id": c.get("user_id")}, {"lang": 1}) if c.get("user_id") else None
     return {
+        "lang": (asker or {}).get("lang") or c.get("user_lang") or "id",
         "consultation": {
             "id": str(c["_id"]),
             "number": c.get("number"),

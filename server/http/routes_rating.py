@@ -40,6 +40,7 @@ class RatingOut(Out):
 
 
 class RatingTargetOut(Out):
+    lang: str = Field(default="id", description="the language of the person who asked (id or en)")
     consultation: dict[str, Any]
     rated: bool
     rating: RatingModel | None = None

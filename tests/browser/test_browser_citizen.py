@@ -3,6 +3,7 @@ time, the room after closing and rating, the header on a phone, the knowledge ba
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from tests.browser import (  # noqa: F401  (fixtures are registered by importing
     base_url,
     browser,
     new_context,
+    page_for,
+    shot,
 )
 from tests.browser.rooms import LAPTOP, PHONE, open_consultation, portal
 
@@ -79,3 +82,88 @@ async def test_system_messages_are_shown_in_the_readers_language_only(
     await expect(log).to_contain_text("Konsultasi diambil oleh Budi Petugas.")
     assert "Please rate" not in await log.inner_text()
     assert_no_console_errors(pu)
+
+
+_CONTRAST = """(el) => {
+  const rgb = (s) => s.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const s = getComputedStyle(el);
+  const [a, b] = [lum(rgb(s.color)), lum(rgb(s.backgroundColor))];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "360"])
+async def test_the_rating_page_has_labelled_radios_in_order_a_header_and_the_users_language(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+    viewport: Any,
+) -> None:
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    user = await make_user(name="Jane Doe", lang="en")
+    c = await _closed(officer, user)
+    pu = await portal(new_context, user, f"#/c/{c['id']}", viewport)
+    await pu.get_by_role("link", name="Rate this service").click()
+    await expect(pu.locator("h1")).to_have_text("Rate our service")
+    # A header with the site's name and the language switch, a way back, the favicon.
+    await expect(pu.locator("header.topbar .brand")).to_contain_text("PST Konsultasi")
+    await expect(pu.get_by_role("link", name="← Back to this consultation")).to_have_attribute(
+        "href", f"/app/#/c/{c['id']}"
+    )
+    assert await pu.locator("link[rel=icon]").count() == 1
+    body = await pu.locator("main").inner_text()
+    assert "Penilaian" not in body and "·" not in body and "Kirim" not in body
+    # Labelled radios, 1 to 5 in the order the arrow keys go.
+    names = ["1 — very poor", "2 — poor", "3 — fair", "4 — good", "5 — very good"]
+    for name in names:
+        await expect(pu.get_by_role("radio", name=name)).to_have_count(1)
+    boxes = [await pu.locator(f"label[for=s{i}]").bounding_box() for i in range(1, 6)]
+    assert [b["x"] for b in boxes if b] == sorted(b["x"] for b in boxes if b)  # left to right
+    await pu.get_by_role("radio", name=names[0]).focus()
+    await pu.keyboard.press("Space")
+    await expect(pu.get_by_role("radio", name=names[0])).to_be_checked()
+    await pu.keyboard.press("ArrowRight")
+    await pu.keyboard.press("ArrowRight")
+    await pu.keyboard.press("ArrowRight")
+    await expect(pu.get_by_role("radio", name=names[3])).to_be_checked()
+    await expect(pu.locator("#score-text")).to_have_text("4 — good")
+    assert await pu.locator("label.lit").count() == 4
+    send = pu.get_by_role("button", name="Send the rating")
+    assert await send.evaluate(_CONTRAST) >= 4.5
+    await shot(pu, f"rate-{viewport['width']}")
+    await send.click()
+    await expect(pu.locator("#done")).to_have_text("Thank you for your rating (★★★★☆).")
+    assert (await user.get(f"/consultations/{c['id']}"))["rating"]["score"] == 4
+    assert_no_console_errors(pu)
+
+
+async def test_the_e_mailed_rating_link_speaks_the_askers_language(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+    app: Any,
+) -> None:
+    from bson import ObjectId
+
+    from server.keys import SERVICES
+
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    user = await make_user(name="Jane Doe", lang="en")
+    c = await _closed(officer, user)
+    mail = await app[SERVICES].db.outbox.find_one({"kind": "rating_request", "consultation_id": ObjectId(c["id"])})
+    link = re.search(r"(/rate\?token=\S+)", mail["text"])
+    assert link
+    page = await page_for(await new_context(PHONE))  # not signed in, no language chosen on this device
+    await page.goto(link.group(1))
+    await expect(page.locator("h1")).to_have_text("Rate our service")
+    await expect(page.get_by_role("radio", name="5 — very good")).to_have_count(1)
+    await expect(page.locator("#about-number")).to_have_text(c["number"])
+    # The visitor switches: the page follows at once.
+    await page.locator("#lang-switch").click()
+    await expect(page.locator("h1")).to_have_text("Penilaian layanan")
+    await expect(page.get_by_role("radio", name="5 — sangat baik")).to_have_count(1)
+    assert_no_console_errors(page)

@@ -269,7 +269,10 @@ class FakeNotification {
   close() {}
 }
 FakeNotification.permission = "default";
-FakeNotification.requestPermission = () => { FakeNotification.permission = "granted"; return Promise.resolve("granted"); };
+FakeNotification.requestPermission = () => {
+  FakeNotification.permission = "granted";
+  return Promise.resolve("granted");
+};
 window.Notification = FakeNotification;
 class FakeAudio {
   constructor() { this.currentTime = 0; this.destination = {}; }
