@@ -37,6 +37,8 @@ ERASED = "[dihapus]"
 ERASED_EMAIL_DOMAIN = "dihapus.invalid"
 # Kinds whose text a person (not the system) wrote.
 PERSON_KINDS = ("text", "note", "file", "meeting", "rating")
+# Catalog params (server/i18n.py) that carry what a person wrote.
+_TEXT_PARAMS = ("comment", "summary")
 # The retention job's state: one document in `job_state`, its lease and how far each sweep has come.
 RETENTION_STATE_ID = "retention"
 RETENTION_BATCH = 200
@@ -134,10 +136,18 @@ async def _erase_room_texts(
         {"$set": sets, "$unset": {"data.comment": "", "data.params.comment": "", "attachment.filename": ""}},
     )
     changed = int(res.modified_count)
-    # The list previews (a field set on a null would fail the whole update).
-    room: Doc = {
-        f"{key}.text": ERASED for key in ("last_message", "last_visible_message") if isinstance(c.get(key), dict)
-    }
+    # The list previews (a field set on a null would fail the whole update), with the catalog params a
+    # system preview carries (a rating's comment, a closing summary, a name).
+    room: Doc = {}
+    for key in ("last_message", "last_visible_message"):
+        preview = c.get(key)
+        if not isinstance(preview, dict):
+            continue
+        room[f"{key}.text"] = ERASED
+        params: Doc = preview["params"] if isinstance(preview.get("params"), dict) else {}
+        for name, value in params.items():
+            if isinstance(value, str) and (name in _TEXT_PARAMS or (author_name and author_name in value)):
+                room[f"{key}.params.{name}"] = ERASED
     if isinstance(c.get("rating"), dict) and c["rating"].get("comment"):
         room["rating.comment"] = ERASED
     if author_id is None:
