@@ -13,6 +13,7 @@ from server.keys import SERVICES
 from tests.conftest import Api, outbox_link
 
 Doc = dict[str, Any]
+SKM_ELEMENTS = ("persyaratan", "prosedur", "waktu", "biaya", "produk", "kompetensi", "perilaku", "pengaduan", "sarana")
 
 
 async def open_consultation(
@@ -71,6 +72,12 @@ async def _world(make_user: Any, make_staff: Any, anon: Api) -> tuple[Api, Api, 
     await rina.post(
         f"/consultations/{cid}/rating", {"score": 4, "comment": "Cepat, Pak Budi", "complaint": "Tapi lambat awalnya"}
     )
+    skm = dict.fromkeys(SKM_ELEMENTS, 4)
+    await rina.post(
+        "/surveys/skm/responses",
+        {"office": "7406", "channel": "online", "consultation_id": cid, "answers": skm, "suggestion": "Saran Rina"},
+        expect=201,
+    )
     await anon.post(
         "/offices/7406/guestbook",
         {
@@ -105,7 +112,7 @@ async def test_export_holds_everything_about_me_and_nothing_else(
     # Matched by a typed address: the ID number stays masked.
     assert out["guestbook"][0]["id_number"].endswith("0001") and "7406012345" not in json.dumps(out)
     assert theirs["id"] not in json.dumps(out) and "Rahasia orang lain" not in json.dumps(out)
-    assert isinstance(out["surveys"], list)
+    assert [(x["suggestion"], x["answers"]["waktu"]) for x in out["surveys"]] == [("Saran Rina", 4)]
     rina.client.session.cookie_jar.clear()  # the test client keeps the last login's cookie
     status, _ = await Api(rina.client).call("GET", "/me/export")
     assert status == 401
@@ -152,7 +159,18 @@ async def test_erasure_replaces_my_data_ends_my_sessions_and_keeps_the_figures(
     for coll in ("consultations", "messages", "ratings", "complaints", "guestbook", "users", "outbox"):
         stored.extend([d async for d in svc.db[coll].find({}, {"_id": 0})])
     dump = json.dumps(stored, default=str)
-    for trace in ("rina@example.id", "Rina Wulandari", "NIK saya", "HP saya", "Cepat, Pak Budi", "lambat awalnya"):
+    stored.extend([d async for d in svc.db.skm_responses.find({}, {"_id": 0})])
+    dump = json.dumps(stored, default=str)
+    assert await svc.db.skm_responses.count_documents({"answers.waktu": 4}) == 1  # the IKM keeps the answers
+    for trace in (
+        "rina@example.id",
+        "Rina Wulandari",
+        "NIK saya",
+        "HP saya",
+        "Cepat, Pak Budi",
+        "lambat awalnya",
+        "Saran Rina",
+    ):
         assert trace not in dump, (trace, [d for d in stored if trace in json.dumps(d, default=str)])
     assert "7406012345670001" not in dump
     # Someone else's data is untouched.
@@ -161,6 +179,7 @@ async def test_erasure_replaces_my_data_ends_my_sessions_and_keeps_the_figures(
     after = await sup.get("/reports/summary?office=7406")
     assert after["consultations"] == before["consultations"]
     assert after["ratings"] == before["ratings"]
+    assert after["ikm"] == before["ikm"] and before["ikm"]["responses"] == 1
     assert after["complaints"]["total"] == before["complaints"]["total"]
     # The address is free again for a new account.
     await anon.call(
