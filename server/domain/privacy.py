@@ -101,6 +101,11 @@ async def export(svc: Services, user: Doc) -> Doc:
     ]
     # Matched by the address typed at the kiosk, which anyone could type: ID numbers stay masked here.
     entries = [guestbook.public_entry(e) async for e in svc.db.guestbook.find({"email": email})] if email else []
+    # WhatsApp numbers and e-mail addresses that wrote in and were linked to the account.
+    contacts = [
+        _plain({k: d.get(k) for k in ("channel", "address", "name", "display", "created_at")})
+        async for d in svc.db.contacts.find({"user_id": uid})
+    ]
     return {
         "exported_at": iso(svc.now()),
         "account": account,
@@ -109,6 +114,7 @@ async def export(svc: Services, user: Doc) -> Doc:
         "surveys": surveys,
         "complaints": complaints,
         "guestbook": entries,
+        "contacts": contacts,
     }
 
 
@@ -289,6 +295,9 @@ async def erase(svc: Services, user: Doc, password: str) -> None:
     await _erase_mails(svc, {"user_id": uid}, recipient=email)
     # People who wrote through WhatsApp or e-mail and were linked to this account.
     await svc.db.contacts.delete_many({"user_id": uid})
+    # Knowledge-base searches that found nothing stay for the office's list of misses, no longer the person's.
+    # (No index on user_id: one scan of kb_queries per erasure, which is rare.)
+    await svc.db.kb_queries.update_many({"user_id": uid}, {"$set": {"user_id": None}})
     await svc.db.tokens.delete_many({"user_id": uid})
     await svc.db.users.update_one(
         {"_id": uid},
