@@ -28,6 +28,7 @@ class ExportOut(Out):
     surveys: list[dict[str, Any]]
     complaints: list[dict[str, Any]]
     guestbook: list[dict[str, Any]]
+    contacts: list[dict[str, Any]] = []
 
 
 class ErasedOut(Out):
