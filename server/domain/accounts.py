@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from bson import ObjectId
+from zxcvbn import zxcvbn
 
 from server.domain import events
 from server.domain.errors import (
@@ -38,6 +39,10 @@ EMAIL_RE = re.compile(
 PRIVACY_NOTICE_VERSION = "2026-11"
 PASSWORD_MIN_CHARS = 8
 PASSWORD_MAX_CHARS = 256
+# zxcvbn's 0..4 guessability score; below 2 a password falls to an online guesser or a breach list.
+PASSWORD_MIN_SCORE = 2
+# Words a guesser tries first against this service's accounts.
+PASSWORD_CONTEXT_WORDS = ("bps", "pst", "konsultasi", "statistik", "badan pusat statistik")
 VERIFY_TOKEN_TTL = timedelta(days=3)
 RESET_TOKEN_TTL = timedelta(hours=2)
 
@@ -52,7 +57,9 @@ def normalize_email(email: str) -> str:
     return f"{local}@{domain.lower()}".lower()
 
 
-def check_password(password: str) -> None:
+def check_password(password: str, *known: str | None) -> None:
+    """Long enough, not too long, and not guessable: common and breached-style passwords, keyboard walks,
+    dates, and the account's own name or address (`known`) score below PASSWORD_MIN_SCORE in zxcvbn."""
     if not isinstance(password, str) or len(password) < PASSWORD_MIN_CHARS:
         raise ValidationFailed(
             "invalid_password",
@@ -62,6 +69,9 @@ def check_password(password: str) -> None:
         )
     if len(password) > PASSWORD_MAX_CHARS:
         raise ValidationFailed("invalid_password", "password is too long", field="password")
+    inputs = [w for k in known if k for w in (k, *k.split(), k.replace(" ", ""))] + list(PASSWORD_CONTEXT_WORDS)
+    if zxcvbn(password, user_inputs=inputs)["score"] < PASSWORD_MIN_SCORE:
+        raise ValidationFailed("weak_password", "the password is too easy to guess", field="password")
 
 
 async def _issue_token(svc: Services, user: Doc, purpose: str, ttl: timedelta) -> str:
@@ -116,7 +126,7 @@ async def register(
     `consent`: the privacy notice was accepted (the pages require it); recorded with its version.
     """
     email = normalize_email(email)
-    check_password(password)
+    check_password(password, email, email.split("@")[0], name)
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise ValidationFailed("invalid_name", "name is required (at most 120 characters)", field="name")
@@ -176,7 +186,21 @@ async def resend_verification(svc: Services, email: str) -> None:
 
 
 async def verify_email(svc: Services, token: str) -> Doc:
-    doc = await _consume_token(svc, token, "verify_email")
+    """Mark the address verified; a used link of an address verified since is 409 already_verified."""
+    try:
+        doc = await _consume_token(svc, token, "verify_email")
+    except BadRequest:
+        # The link was opened before (a second click, a mail scanner): the page says so and offers the
+        # log-in. Only the holder of the link learns it, with the address it was sent to.
+        used = await svc.db.tokens.find_one({"token_hash": token_hash(token or ""), "purpose": "verify_email"})
+        owner = await svc.db.users.find_one({"_id": used["user_id"]}) if used and used.get("used_at") else None
+        if owner is not None and owner.get("email_verified_at"):
+            raise Conflict(
+                "already_verified",
+                "this address is verified already / alamat ini sudah terverifikasi",
+                email=owner["email"],
+            ) from None
+        raise
     now = svc.now()
     user = await update_and_get(
         svc.db.users, {"_id": doc["user_id"]}, {"$set": {"email_verified_at": now, "updated_at": now}}

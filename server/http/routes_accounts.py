@@ -63,12 +63,12 @@ async def register(request: web.Request, body: RegisterIn) -> web.Response:
 @api.route(
     "POST",
     "/auth/verify",
-    summary="Verify an e-mail address with the token from the link",
+    summary="Verify an e-mail address with the token from the link (409 already_verified for a used link)",
     auth=None,
     body=TokenIn,
     response=UserOut,
     tags=["accounts"],
-    errors=(400,),
+    errors=(400, 409),
 )
 async def verify(request: web.Request, body: TokenIn) -> web.Response:
     user = await accounts.verify_email(request.app[SERVICES], body.token)

@@ -167,3 +167,47 @@ async def test_the_e_mailed_rating_link_speaks_the_askers_language(
     await expect(page.locator("h1")).to_have_text("Penilaian layanan")
     await expect(page.get_by_role("radio", name="5 — sangat baik")).to_have_count(1)
     assert_no_console_errors(page)
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "360"])
+async def test_a_weak_password_is_refused_and_a_used_link_offers_the_log_in(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    anon: Any,
+    app: Any,
+    viewport: Any,
+) -> None:
+    from server.keys import SERVICES
+    from tests.conftest import outbox_link
+
+    page = await page_for(await new_context(viewport))
+    await page.goto("/app/#/register")
+    form = page.locator("#register-form")
+    await form.get_by_label("Nama lengkap").fill("Rina Pengguna")
+    await form.get_by_label("E-mail").fill("rina@example.id")
+    await form.locator("input[name=password]").fill("password123")
+    consent = form.locator("input[type=checkbox]")
+    if await consent.count():
+        await consent.first.check()
+    await form.locator("button[type=submit]").click()
+    status = form.locator(".form-status")
+    await expect(status).to_contain_text("terlalu mudah ditebak")
+    assert "too easy" not in await status.inner_text()  # the page's words, not the server's
+    await form.locator("input[name=password]").fill("kopi-hujan-lampu-7")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#main")).to_contain_text("rina@example.id")
+
+    link = await outbox_link(app[SERVICES].db, "rina@example.id", "verify_email")
+    path = link.replace("http://pst.test", "")
+    await page.goto(path)
+    await expect(page.locator("#status")).to_contain_text("terverifikasi")
+    # The same link again (a second click, a mail scanner was first): no error, on to the log-in.
+    await page.goto(path)
+    await expect(page.locator("#status")).to_have_text(
+        "Alamat e-mail ini sudah terverifikasi sebelumnya. Silakan masuk."
+    )
+    assert await page.locator("#status").get_attribute("data-kind") == "ok"
+    login = page.get_by_role("link", name="Masuk sekarang")
+    await expect(login).to_have_attribute("href", "/app/#/login?email=rina%40example.id")
+    await login.click()
+    await expect(page.locator("#login-form").get_by_label("E-mail")).to_have_value("rina@example.id")
+    assert_no_console_errors(page)

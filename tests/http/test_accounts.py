@@ -23,9 +23,9 @@ async def test_register_verify_login_me_logout(anon: Api, services: Any) -> None
     link = await outbox_link(services.db, "ani@example.id", "verify_email")
     assert link.startswith("http://pst.test/verify?token=")
     await anon.call("POST", "/auth/verify", {"token": link.split("token=")[1]}, expect=200)
-    # The token is single use.
+    # The token is single use: a second click is told the address is verified already (issue 17).
     status, body = await anon.call("POST", "/auth/verify", {"token": link.split("token=")[1]})
-    assert status == 400 and body["error"]["code"] == "invalid_token"
+    assert status == 409 and body["error"]["code"] == "already_verified"
     status, body = await anon.call("POST", "/auth/login", {"email": "ANI@example.id", "password": PW})
     assert status == 200
     token = body["token"]

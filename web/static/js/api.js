@@ -5,10 +5,11 @@ const TOKEN_KEY = "pst.token";
 const SIGNED_IN_KEY = "pst.signedIn";
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details) {
     super(message || code);
     this.status = status;
     this.code = code;
+    this.details = details || {}; // what the server adds to its error (e.g. the e-mail of a verified link)
   }
 }
 
@@ -38,7 +39,7 @@ export async function api(method, path, body) {
   if (!resp.ok) {
     const err = (data && data.error) || {};
     if (resp.status === 401) forgetSession();
-    throw new ApiError(resp.status, err.code || `http_${resp.status}`, err.message || resp.statusText);
+    throw new ApiError(resp.status, err.code || `http_${resp.status}`, err.message || resp.statusText, err.details);
   }
   return data;
 }

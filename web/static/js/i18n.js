@@ -116,7 +116,7 @@ const DICT = {
 
     "auth.email": "E-mail",
     "auth.password": "Kata sandi",
-    "auth.password.hint": "Minimal 8 karakter.",
+    "auth.password.hint": "Minimal 8 karakter, dan tidak mudah ditebak: hindari kata sandi umum seperti password123, nama Anda, atau tanggal.",
     "auth.password2": "Ulangi kata sandi",
     "auth.name": "Nama lengkap",
     "auth.phone": "Nomor telepon",
@@ -721,7 +721,7 @@ const DICT = {
 
     "auth.email": "E-mail",
     "auth.password": "Password",
-    "auth.password.hint": "At least 8 characters.",
+    "auth.password.hint": "At least 8 characters, and hard to guess: avoid common passwords such as password123, your name, or dates.",
     "auth.password2": "Repeat the password",
     "auth.name": "Full name",
     "auth.phone": "Phone number",

@@ -125,6 +125,9 @@ export const ROOM_WORDS = {
     "rate.skm.title": "Survei Kepuasan Masyarakat",
     "rate.skm.lead": "Sembilan pertanyaan singkat tentang layanan ini.",
     "rate.skm.link": "Isi survei",
+    "err.weak_password": "Kata sandi ini terlalu mudah ditebak (terlalu umum atau memuat nama Anda). Gunakan gabungan beberapa kata yang tidak umum, mis. \"kopi-hujan-lampu-7\".",
+    "verify.already": "Alamat e-mail ini sudah terverifikasi sebelumnya. Silakan masuk.",
+    "err.already_verified": "Alamat e-mail ini sudah terverifikasi sebelumnya. Silakan masuk.",
   },
   en: {
     "console.meeting.none": "No online meeting service can be used yet.",
@@ -250,5 +253,8 @@ export const ROOM_WORDS = {
     "rate.skm.title": "Satisfaction survey (SKM)",
     "rate.skm.lead": "Nine short questions about this service.",
     "rate.skm.link": "Take the survey",
+    "err.weak_password": "This password is too easy to guess (too common, or it holds your name). Use a few uncommon words together, e.g. \"coffee-rain-lamp-7\".",
+    "verify.already": "This e-mail address was verified already. Please sign in.",
+    "err.already_verified": "This e-mail address was verified already. Please sign in.",
   },
 };

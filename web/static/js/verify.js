@@ -21,6 +21,13 @@ async function boot() {
     const email = user && user.email ? `?email=${encodeURIComponent(user.email)}` : "";
     $("#next").replaceChildren(h("a", { class: "btn primary", href: `/app/#/login${email}`, text: t("verify.login") }));
   } catch (err) {
+    if (err.code === "already_verified") {
+      // A second click on the link: nothing is wrong, the address is verified; on to the log-in.
+      say(status, t("verify.already"), "ok");
+      const email = err.details && err.details.email ? `?email=${encodeURIComponent(err.details.email)}` : "";
+      $("#next").replaceChildren(h("a", { class: "btn primary", href: `/app/#/login${email}`, text: t("verify.login") }));
+      return;
+    }
     say(status, errorText(err), "error");
   }
 }
