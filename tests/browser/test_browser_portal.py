@@ -104,6 +104,8 @@ async def test_register_verify_login_and_reset_through_the_pages(
     await form.get_by_label("E-mail").fill(email)
     await form.locator("input[name=password]").fill("kata-sandi-rina")
     await form.get_by_label("Instansi (opsional)").fill("Universitas Halu Oleo")
+    # The privacy notice must be accepted (issue 11): the form does not go without it.
+    await form.locator("input[name=consent]").check()
     await form.locator("button[type=submit]").click()
     await expect(page.locator("#main")).to_contain_text("Periksa e-mail Anda")
     await expect(page.locator("#main")).to_contain_text(email)
