@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from server.http.kb_page import article_page
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ def setup_static(app: web.Application, settings: Settings) -> None:
 
     for route, file in PAGES.items():
         app.router.add_get(route, page(file))
+    # A knowledge-base article's own page, written on the server (shareable, indexable).
+    app.router.add_get("/kb/{id}", article_page)
 
     async def vendor(request: web.Request) -> web.StreamResponse:
         rel = VENDOR_FILES.get(request.match_info["name"])

@@ -35,6 +35,8 @@ STATUSES = ("published", "draft", "archived")
 TITLE_MAX = 200
 BODY_MAX = 50_000
 MISS_MIN_CHARS = 3
+# How far "more results" may page (ten at a time).
+SEARCH_OFFSET_MAX = 200
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
 
 
@@ -300,14 +302,31 @@ async def search(
     `record=False` for live suggestions while typing: half-typed words are not misses. What the
     user finally asked about is recorded when they open a consultation (record_unanswered).
     """
+    results, _ = await search_page(svc, user, q, office, limit, record=record)
+    return results
+
+
+async def search_page(
+    svc: Services,
+    user: Doc | None,
+    q: str,
+    office: str | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    *,
+    record: bool = True,
+) -> tuple[list[Doc], int]:
+    """The results ranked offset+1 .. offset+limit and how many articles match in all (search's rules)."""
     from server.search.engine import normalize_query
 
     query = normalize_query(q)  # raises query_too_long
     kb = index_of(svc)
     if kb is None or not query:
-        return []
-    hits = kb.index.search(query, office=office, limit=max(1, min(limit, 20)))
-    if not hits and record:
+        return [], 0
+    hits, total = kb.index.search_page(
+        query, office=office, limit=max(1, min(limit, 20)), offset=max(0, min(offset, SEARCH_OFFSET_MAX))
+    )
+    if not total and record:
         await _record_miss(svc, user, query, office, source="search")
     return [
         {
@@ -320,7 +339,7 @@ async def search(
             "scope": h.scope,
         }
         for h in hits
-    ]
+    ], total
 
 
 async def _record_miss(svc: Services, user: Doc | None, query: str, office: str | None, *, source: str) -> None:
@@ -364,8 +383,9 @@ async def misses(
     match: Doc = {"found": False}
     scope = user.get("office") or office
     if scope:
-        # The office's own misses and the ones searched across all offices (home page default).
-        match["office"] = {"$in": [scope, None]}
+        # The office's own misses only: a search across all offices (the home page's default) is not
+        # this office's; national admins see those (no office).
+        match["office"] = scope
     if since:
         match["at"] = {"$gte": since}
     pipeline: list[Doc] = [

@@ -53,6 +53,8 @@ class ResultModel(Out):
 
 class SearchOut(Out):
     results: list[ResultModel]
+    total: int = Field(default=0, description="how many articles match in all (results holds one page)")
+    offset: int = 0
 
 
 class ArticleOut(Out):
@@ -97,6 +99,7 @@ class MissesOut(Out):
         "q": {"type": "string", "maxLength": 500, "required": True},
         "office": {"type": "string"},
         "limit": {"type": "integer", "maximum": 20},
+        "offset": {"type": "integer", "minimum": 0, "maximum": kb.SEARCH_OFFSET_MAX},
         "live": {"type": "string", "enum": ["1"], "description": "suggestions while typing: not logged as misses"},
     },
 )
@@ -106,13 +109,16 @@ async def search(request: web.Request) -> web.Response:
     office = request.query.get("office") or None
     try:
         limit = int(request.query.get("limit", "10"))
+        offset = int(request.query.get("offset", "0"))
     except ValueError:
-        raise BadRequest("invalid_limit", "limit must be an integer") from None
+        raise BadRequest("invalid_limit", "limit and offset must be integers") from None
     user = await current_user(request)
     # live=1: suggestions while typing are not recorded as misses.
     live = request.query.get("live") == "1"
-    results = await kb.search(request.app[SERVICES], user, q, office=office, limit=limit, record=not live)
-    return json_response({"results": results})
+    results, total = await kb.search_page(
+        request.app[SERVICES], user, q, office=office, limit=limit, offset=offset, record=not live
+    )
+    return json_response({"results": results, "total": total, "offset": max(0, offset)})
 
 
 @api.route(

@@ -284,9 +284,15 @@ class SearchIndex:
 
     def search(self, query: str, office: str | None = None, limit: int = 10) -> list[Hit]:
         """Best published articles for `query`: national ones plus `office`'s own (all offices if None)."""
+        return self.search_page(query, office, limit)[0]
+
+    def search_page(
+        self, query: str, office: str | None = None, limit: int = 10, offset: int = 0
+    ) -> tuple[list[Hit], int]:
+        """The hits ranked offset+1 .. offset+limit, and how many articles in scope match in all."""
         query_clauses = self.query_clauses(query)
         if not query_clauses or limit <= 0 or not self._docs:
-            return []
+            return [], 0
         postings = self._postings
         scores: dict[int, float] = {}
         marks: dict[str, float] = {}
@@ -311,9 +317,11 @@ class SearchIndex:
                         if v > get(slot, 0.0):
                             best[slot] = v
                 _add_scaled(scores, best, 1.0)
-        best_slots = self._top(scores, limit, None if office is None else str(office))
+        scope = None if office is None else str(office)
+        total = len(scores) if scope is None else sum(1 for slot in scores if self._allowed(slot, scope))
+        best_slots = self._top(scores, offset + limit, scope)[offset:] if offset < total else []
         weight_of = {form: (t, w) for t, w in marks.items() for form in self._forms.get(t, ())}
-        return [self._hit(self._docs[slot], score, weight_of) for slot, score in best_slots]
+        return [self._hit(self._docs[slot], score, weight_of) for slot, score in best_slots], total
 
     def _allowed(self, slot: int, office: str | None) -> bool:
         return office is None or self._docs[slot].scope in (NATIONAL, office)

@@ -211,3 +211,71 @@ async def test_a_weak_password_is_refused_and_a_used_link_offers_the_log_in(
     await login.click()
     await expect(page.locator("#login-form").get_by_label("E-mail")).to_have_value("rina@example.id")
     assert_no_console_errors(page)
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "360"])
+async def test_the_knowledge_base_counts_every_match_pages_on_and_gives_each_article_its_page(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_staff: Any,
+    app: Any,
+    viewport: Any,
+) -> None:
+    from server.domain import kb
+    from server.keys import SERVICES
+
+    admin = await make_staff("admin", None, name="Admin Nasional")
+    made = []
+    for i in range(13):
+        body = {
+            "title": f"Zirkonia survei {i:02d}",
+            "body": f"Cara membaca tabel zirkonia nomor {i}.\n\n## Langkah\nUnduh.",
+            "topic": "data",
+            "scope": "national",
+            "status": "published",
+        }
+        made.append(await admin.post("/kb/articles", body, expect=201))
+    await kb.refresh(app[SERVICES])
+    page = await page_for(await new_context(viewport))
+    await page.goto("/")
+    await page.locator("#kb-q").fill("zirkonia")
+    await page.locator("#kb-q").press("Enter")
+    out = page.locator("#kb-out")
+    await expect(out.locator(".kb-count")).to_have_text("13 artikel ditemukan", timeout=15_000)
+    await expect(out.locator(".kb-result")).to_have_count(10)
+    await out.get_by_role("button", name="Tampilkan 3 lagi").click()
+    await expect(out.locator(".kb-result")).to_have_count(13)
+    await expect(out.locator(".kb-more")).to_have_count(0)
+    titles = await out.locator(".kb-title").all_inner_texts()
+    assert len(set(titles)) == 13
+    # Each title is the article's own address; a plain click still opens it right here.
+    first = out.locator(".kb-title").first
+    href = await first.get_attribute("href")
+    assert href and href.startswith("/kb/")
+    await first.click()
+    await expect(page.locator("dialog .kb-article h2")).to_have_text("Langkah")
+    await expect(
+        page.locator("dialog").get_by_role("link", name="Tautan artikel ini (untuk dibagikan)")
+    ).to_have_attribute("href", href)
+    # The page itself, written on the server: title, description, the body, a way to ask.
+    resp = await page.request.get(href)
+    html = await resp.text()
+    assert resp.status == 200 and "<h2>Langkah</h2>" in html and 'name="description"' in html
+    await page.goto(href)
+    await expect(page.locator("h1")).to_have_text(titles[0])
+    await expect(page).to_have_title(f"{titles[0]} — PST Konsultasi")
+    await expect(page.locator(".kb-body h2")).to_have_text("Langkah")
+    await expect(page.get_by_role("link", name="Mulai konsultasi")).to_have_attribute("href", "/app/#/new")
+    await page.locator("#lang-switch").click()
+    await expect(page.get_by_role("link", name="Start a consultation")).to_be_visible()
+    assert (await page.request.get("/kb/ffffffffffffffffffffffff")).status == 404
+    assert_no_console_errors(page)
+
+
+async def test_a_search_across_all_offices_is_not_one_offices_miss(make_staff: Any, anon: Any) -> None:
+    await anon.get("/kb/search?q=qwzx%20vbnmk")  # the home page's default: every office
+    await anon.get("/kb/search?q=plokij%20uhygt&office=7406")
+    sup = await make_staff("supervisor", "7406")
+    queries = [m["query"] for m in (await sup.get("/kb/misses"))["misses"]]
+    assert queries == ["plokij uhygt"]
+    national = await make_staff("admin", None)
+    assert {m["query"] for m in (await national.get("/kb/misses"))["misses"]} == {"qwzx vbnmk", "plokij uhygt"}

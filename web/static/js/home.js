@@ -7,7 +7,7 @@ import * as kb from "./kb.js";
 import { initLayout } from "./layout.js";
 
 let officeList = [];
-let lastResults = null;
+let lastResults = null; // {q, office, results, total} of the last search
 
 function waLink(number) {
   const digits = String(number).replace(/\D/g, "");
@@ -78,12 +78,35 @@ async function loadOffices() {
 function renderResults() {
   const out = $("#kb-out");
   if (!lastResults) return;
-  if (!lastResults.length) {
+  const { results, total } = lastResults;
+  if (!results.length) {
     fill(out, h("p", { text: t("kb.none") }));
     return;
   }
-  fill(out, h("p", { class: "muted", text: t("kb.results", { n: lastResults.length }) }),
-    kb.resultList(lastResults, (r) => kb.openArticle(r.id, r.title)));
+  const more = total > results.length
+    ? h("button", { type: "button", class: "btn small kb-more", onclick: showMore,
+      text: t("kb.more", { n: Math.min(PAGE, total - results.length) }) })
+    : null;
+  fill(out, h("p", { class: "muted kb-count", text: t("kb.results", { n: total }) }),
+    kb.resultList(results, (r) => kb.openArticle(r.id, r.title)), more);
+}
+
+const PAGE = 10;
+
+async function showMore(ev) {
+  const btn = ev.currentTarget;
+  btn.disabled = true;
+  const s = lastResults;
+  try {
+    const page = await kb.searchPage(s.q, s.office, { offset: s.results.length });
+    if (lastResults !== s) return;
+    s.results = [...s.results, ...page.results];
+    s.total = page.results.length ? page.total : s.results.length;
+    renderResults();
+  } catch (err) {
+    btn.disabled = false;
+    fill($("#kb-out"), h("p", { class: "notice", role: "alert", text: errorText(err) }));
+  }
 }
 
 async function onSearch(ev) {
@@ -96,8 +119,10 @@ async function onSearch(ev) {
     return;
   }
   fill(out, h("p", { class: "muted", text: t("kb.loading") }));
+  const office = $("#kb-office").value;
   try {
-    lastResults = await kb.search(q, $("#kb-office").value);
+    const page = await kb.searchPage(q, office);
+    lastResults = { q, office, results: page.results, total: page.total };
     renderResults();
   } catch (err) {
     lastResults = null;

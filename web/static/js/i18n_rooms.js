@@ -128,6 +128,10 @@ export const ROOM_WORDS = {
     "err.weak_password": "Kata sandi ini terlalu mudah ditebak (terlalu umum atau memuat nama Anda). Gunakan gabungan beberapa kata yang tidak umum, mis. \"kopi-hujan-lampu-7\".",
     "verify.already": "Alamat e-mail ini sudah terverifikasi sebelumnya. Silakan masuk.",
     "err.already_verified": "Alamat e-mail ini sudah terverifikasi sebelumnya. Silakan masuk.",
+    "kb.more": "Tampilkan {n} lagi",
+    "kb.page.open": "Tautan artikel ini (untuk dibagikan)",
+    "kb.page.back": "Cari artikel lain",
+    "kb.page.ask": "Belum terjawab? Tanyakan langsung kepada petugas PST.",
   },
   en: {
     "console.meeting.none": "No online meeting service can be used yet.",
@@ -256,5 +260,9 @@ export const ROOM_WORDS = {
     "err.weak_password": "This password is too easy to guess (too common, or it holds your name). Use a few uncommon words together, e.g. \"coffee-rain-lamp-7\".",
     "verify.already": "This e-mail address was verified already. Please sign in.",
     "err.already_verified": "This e-mail address was verified already. Please sign in.",
+    "kb.more": "Show {n} more",
+    "kb.page.open": "Link to this article (to share)",
+    "kb.page.back": "Search other articles",
+    "kb.page.ask": "Not answered? Ask a PST officer directly.",
   },
 };

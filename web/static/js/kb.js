@@ -11,25 +11,44 @@ export const MAX_QUERY = 500;
 
 /** Results [{id, title, snippet, score}] best first; KbUnavailable when the server has no search. */
 export async function search(q, office, { live = false } = {}) {
+  return (await searchPage(q, office, { live })).results;
+}
+
+/** One page of results and how many match in all: {results, total}; `offset` for "more". */
+export async function searchPage(q, office, { live = false, offset = 0 } = {}) {
   const params = new URLSearchParams({ q });
   if (office) params.set("office", office);
   // Suggestions while typing are not logged as unanswered searches.
   if (live) params.set("live", "1");
+  if (offset) params.set("offset", String(offset));
   try {
     const body = await api("GET", `/kb/search?${params}`);
-    return (body && body.results) || [];
+    const results = (body && body.results) || [];
+    return { results, total: Math.max(Number(body && body.total) || 0, offset + results.length) };
   } catch (err) {
     if ([404, 405, 501, 503].includes(err.status)) throw new KbUnavailable(t("kb.unavailable"));
     throw err;
   }
 }
 
-/** A list of results; each title is a button that calls onOpen(result). */
+/** An article's own page (shareable). */
+export function articleHref(id) {
+  return `/kb/${encodeURIComponent(id)}`;
+}
+
+/**
+ * A list of results. Each title links to the article's own page (shareable: copy it, open it in a
+ * new tab); a plain click calls onOpen(result) instead, so the article opens beside what the user is doing.
+ */
 export function resultList(results, onOpen) {
+  const click = (r) => (ev) => {
+    if (!onOpen || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+    ev.preventDefault();
+    onOpen(r);
+  };
   return h("ul", { class: "kb-results" }, results.map((r) =>
     h("li", { class: "kb-result" },
-      h("button", { type: "button", class: "link-btn kb-title", text: r.title || r.id,
-        onclick: () => onOpen(r) }),
+      h("a", { class: "kb-title", href: articleHref(r.id), text: r.title || r.id, onclick: click(r) }),
       r.snippet ? h("p", { class: "kb-snippet" }, markOnly(r.snippet)) : null)));
 }
 
@@ -55,6 +74,10 @@ export async function openArticle(id, title) {
   try {
     const art = await api("GET", `/kb/articles/${encodeURIComponent(id)}`);
     body.replaceChildren(renderArticle(art));
+    if (art.status === "published") {
+      body.append(h("p", { class: "kb-permalink" }, h("a", { href: articleHref(id), target: "_blank",
+        rel: "noopener", text: t("kb.page.open") })));
+    }
     const heading = body.closest("dialog")?.querySelector("h2");
     if (heading && art.title) heading.textContent = art.title;
     return art;
