@@ -150,6 +150,8 @@ async def test_history_search(office: Doc, make_user: Any, make_staff: Any) -> N
     everything = await ids("")
     assert len(everything) == 4 and everything[0] == closed["id"]  # newest first, closed included
     assert await ids(f"q={closed['number']}") == [closed["id"]]
+    assert await ids(f"q={closed['number']}&status=active") == []  # the number, and the other filters too
+    assert await ids(f"q={closed['number']}&from=2026-11-24") == []
     assert await ids("q=penduduk") == [closed["id"]]  # the subject
     assert await ids("q=AGUS") == [closed["id"]]  # the user's name, any case
     assert await ids("q=sari.w@example") == [office["queued"]["id"], office["answered"]["id"], office["old"]["id"]]
@@ -172,6 +174,7 @@ async def test_history_search(office: Doc, make_user: Any, make_staff: Any) -> N
     stranger = await make_staff("officer", "1808")
     await stranger.call("GET", "/history?office=7406", expect=403)
     assert await ids("q=penduduk", stranger) == []
+    assert await ids(f"q={closed['number']}", stranger) == []
     await office["sari"].call("GET", "/history", expect=403)
     for bad in ("status=lost", "channel=fax", "from=2026-02-30", "from=2026-11-20&to=2026-11-01"):
         await budi.call("GET", f"/history?{bad}", expect=422)
