@@ -279,3 +279,43 @@ async def test_a_search_across_all_offices_is_not_one_offices_miss(make_staff: A
     assert queries == ["plokij uhygt"]
     national = await make_staff("admin", None)
     assert {m["query"] for m in (await national.get("/kb/misses"))["misses"]} == {"qwzx vbnmk", "plokij uhygt"}
+
+
+@pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["360", "1366"])
+async def test_the_room_header_is_one_line_with_details_on_tap_and_closing_in_a_menu(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+    viewport: Any,
+) -> None:
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    user = await make_user(name="Sari Warga")
+    c = await open_consultation(user, "Data upah buruh tani menurut kecamatan di Kabupaten Bombana")
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    pu = await portal(new_context, user, f"#/c/{c['id']}", viewport)
+    head = pu.locator(".room-head")
+    await expect(head.locator("h1")).to_contain_text(c["number"])
+    summary = head.locator(".room-details > summary")
+    await expect(summary).to_contain_text("Aktif")
+    await expect(summary).to_contain_text("Dijawab ≤")
+    box = await head.bounding_box()
+    await shot(pu, f"portal-room-head-open-{viewport['width']}")
+    assert box and box["height"] <= 100, box  # was ~220 of 740 px on a phone
+    # The details on a tap: office, officer, the whole deadline.
+    office = head.locator(".room-office")
+    await expect(office).to_be_hidden()
+    await summary.click()
+    await expect(office).to_have_text("BPS Kabupaten Bombana")
+    await expect(head.locator(".room-facts")).to_contain_text("Budi Petugas")
+    await expect(head.locator(".room-facts .c-due")).to_contain_text("Dijawab paling lambat")
+    await summary.click()
+    await expect(office).to_be_hidden()
+    # Closing the consultation is in the room's menu, behind a confirmation.
+    await expect(pu.get_by_role("button", name="Tutup konsultasi")).to_be_hidden()
+    await head.locator(".room-menu > summary").click()
+    await pu.get_by_role("button", name="Tutup konsultasi").click()
+    await pu.locator("dialog").get_by_role("button", name="Tutup konsultasi").click()
+    await expect(pu.locator(".room-footer")).to_contain_text("sudah ditutup")
+    await expect(head.locator(".room-menu")).to_have_count(0)
+    await shot(pu, f"portal-room-head-{viewport['width']}")
+    assert_no_console_errors(pu)

@@ -255,6 +255,7 @@ async def test_closed_consultation_offers_rating_and_transcript(
     await page.locator(".composer input[type=file]").set_input_files(
         files=[FilePayload(name="virus.exe", mimeType="application/octet-stream", buffer=b"MZ\x90\x00" * 64)])
     await expect(page.locator(".composer-error")).not_to_be_empty()
+    await page.locator(".room-menu > summary").click()  # closing sits in the room's menu (issue 17)
     await page.get_by_role("button", name="Tutup konsultasi").click()
     await page.locator("dialog").get_by_role("button", name="Tutup konsultasi").click()
     footer = page.locator(".room-footer")

@@ -45,6 +45,14 @@ export function shortDateTime(iso, tz) {
   return `${f.format(d)} ${tzAbbr(tz)}`;
 }
 
+/** "3 Des 08.00": a near moment in a few characters (the year and zone left to the details). */
+export function dayMonthTime(iso, tz) {
+  const d = valid(iso);
+  if (!d) return "";
+  return new Intl.DateTimeFormat(locale(), { timeZone: zone(tz), day: "numeric", month: "short", hour: "2-digit",
+    minute: "2-digit", hourCycle: "h23" }).format(d);
+}
+
 export function time(iso, tz) {
   const d = valid(iso);
   if (!d) return "";

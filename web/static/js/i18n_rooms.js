@@ -132,6 +132,10 @@ export const ROOM_WORDS = {
     "kb.page.open": "Tautan artikel ini (untuk dibagikan)",
     "kb.page.back": "Cari artikel lain",
     "kb.page.ask": "Belum terjawab? Tanyakan langsung kepada petugas PST.",
+    "due.short": "Dijawab ≤ {date}",
+    "room.menu": "Menu konsultasi",
+    "room.officer": "Petugas",
+    "room.deadline": "Batas jawaban",
   },
   en: {
     "console.meeting.none": "No online meeting service can be used yet.",
@@ -264,5 +268,9 @@ export const ROOM_WORDS = {
     "kb.page.open": "Link to this article (to share)",
     "kb.page.back": "Search other articles",
     "kb.page.ask": "Not answered? Ask a PST officer directly.",
+    "due.short": "Answer by {date}",
+    "room.menu": "Consultation menu",
+    "room.officer": "Officer",
+    "room.deadline": "Answer deadline",
   },
 };

@@ -466,18 +466,46 @@ async function viewNew(params) {
 
 // --- the room ---------------------------------------------------------------------------------
 
+/** The deadline in a few words for the header's one line ("Dijawab ≤ 3 Des, 08.00"). */
+function dueShort(c) {
+  if (!c || c.status === "closed") return "";
+  const sla = c.sla || {};
+  if (sla.state === "met") return t("due.met");
+  if (sla.paused) return t("due.paused");
+  if (sla.due_at) return t("due.short", { date: fmt.dayMonthTime(sla.due_at, tzOf(c)) });
+  return "";
+}
+
+/**
+ * The room's header: back, the number and subject, and one line (status · deadline) that opens the
+ * details (office, officer, the whole deadline) on a tap; closing the consultation sits in a menu.
+ */
 function roomHead(room, c) {
-  const closeBtn = c.status !== "closed"
-    ? h("button", { type: "button", class: "btn small danger-ghost", text: t("room.close"), onclick: () => closeRoom(room) })
+  const open = room.head.querySelector("details.room-details")?.open || false;
+  const menu = c.status !== "closed"
+    ? h("details", { class: "menu room-menu" },
+      h("summary", { class: "btn ghost small", "aria-label": t("room.menu"), title: t("room.menu"), text: "⋯" }),
+      h("div", { class: "menu-list" },
+        h("button", { type: "button", text: t("room.close"), onclick: (ev) => {
+          ev.currentTarget.closest("details").open = false;
+          closeRoom(room);
+        } })))
     : null;
+  const short = dueShort(c);
   fill(room.head,
     h("a", { class: "back", href: "#/list", "aria-label": t("room.back"), text: "←" }),
     h("div", { class: "room-title" },
       h("h1", { tabindex: "-1" }, h("span", { class: "c-number", text: c.number || "" }), " ", c.subject || ""),
-      h("p", { class: "muted room-sub" }, statusBadge(c), " ", officeName(c.office),
-        c.assigned_to ? ` · ${c.assigned_to.name}` : ""),
-      dueText(c) ? h("p", { class: `c-due${c.sla && c.sla.state === "met" ? " met" : ""}`, text: dueText(c) }) : null),
-    closeBtn);
+      h("details", { class: "room-details", open },
+        h("summary", { class: "room-sub" }, statusBadge(c),
+          short ? h("span", { class: `c-due-short${c.sla && c.sla.state === "met" ? " met" : ""}`, text: short }) : null),
+        h("dl", { class: "room-facts" },
+          h("dt", { text: t("new.subject") }), h("dd", { text: c.subject || "" }),
+          h("dt", { text: t("new.office") }), h("dd", { class: "room-office", text: officeName(c.office) }),
+          c.assigned_to ? [h("dt", { text: t("room.officer") }), h("dd", { text: c.assigned_to.name })] : null,
+          dueText(c) ? [h("dt", { text: t("room.deadline") }),
+            h("dd", { class: `c-due${c.sla && c.sla.state === "met" ? " met" : ""}`, text: dueText(c) })] : null))),
+    menu);
   if (c.status === "closed") {
     const mailBtn = h("button", { type: "button", class: "btn small", text: t("room.transcript.email") });
     mailBtn.addEventListener("click", async () => {
@@ -559,6 +587,10 @@ async function render() {
 async function boot() {
   initLayout();
   window.addEventListener("hashchange", render);
+  // An open menu (the room's) closes when the user taps elsewhere.
+  document.addEventListener("click", (ev) => {
+    for (const d of document.querySelectorAll("details.menu[open]")) if (!d.contains(ev.target)) d.open = false;
+  });
   onLangChange(() => {
     renderNav();
     if (view && view.name !== "room") render();
