@@ -60,3 +60,20 @@ async def open_room(page: Page, cid: str) -> Locator:
     p = pane(page, cid)
     await expect(p.locator(".room-log .msg-wrap").first).to_be_visible()
     return p
+
+
+async def room_action(room: Locator, name: str) -> None:
+    """Take the room header's action `name`: from its row on a wide pane, from the ⋯ menu on a narrow one."""
+    more = room.locator(".room-more > summary")
+    if await more.is_visible():
+        await more.click()
+        await room.locator(".room-more .menu-list").get_by_role("button", name=name, exact=True).click()
+        return
+    if name in ("Buat pertemuan daring", "Jadwalkan kunjungan"):
+        await room.locator(".room-actions details.menu > summary").click()
+    await room.locator(".room-actions").get_by_role("button", name=name, exact=True).click()
+
+
+def clarify_button(room: Locator, narrow: bool) -> Locator:
+    """The clarification toggle: in the header's row, or in the ⋯ menu on a narrow pane."""
+    return room.locator(".room-more button.clarify" if narrow else ".room-actions > button.clarify")

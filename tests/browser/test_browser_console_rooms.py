@@ -19,7 +19,18 @@ from tests.browser import (  # noqa: F401  (fixtures are registered by importing
     shot,
     sign_in_as,
 )
-from tests.browser.rooms import LAPTOP, PHONE, console, open_consultation, open_room, pane, portal, send
+from tests.browser.rooms import (
+    LAPTOP,
+    PHONE,
+    clarify_button,
+    console,
+    open_consultation,
+    open_room,
+    pane,
+    portal,
+    room_action,
+    send,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -39,8 +50,7 @@ async def test_meeting_dialog_offers_only_configured_providers_jitsi_first_witho
     assert (await officer.get("/meetings/providers")) == {"providers": ["jitsi", "link"], "default": "jitsi"}
     po = await console(new_context, officer, viewport)
     room = await open_room(po, c["id"])
-    await room.locator("details.menu summary").click()
-    await room.get_by_role("button", name="Buat pertemuan daring").click()
+    await room_action(room, "Buat pertemuan daring")
     dlg = po.locator("dialog")
     provider = dlg.locator("select[name=provider]")
     await expect(provider).to_have_value("jitsi")
@@ -71,8 +81,7 @@ async def test_an_administrator_sees_which_providers_wait_for_settings(
     assert body["unconfigured"] == ["zoom"]
     po = await console(new_context, admin)
     room = await open_room(po, c["id"])
-    await room.locator("details.menu summary").click()
-    await room.get_by_role("button", name="Buat pertemuan daring").click()
+    await room_action(room, "Buat pertemuan daring")
     await expect(po.locator("dialog .admin-hint")).to_contain_text("Zoom belum dikonfigurasi")
     assert_no_console_errors(po)
 
@@ -90,7 +99,7 @@ async def test_every_view_follows_the_first_answer_without_a_reload(
     pu = await portal(new_context, user, f"#/c/{c['id']}", PHONE)
     await expect(pu.locator(".room-head .c-due")).to_contain_text("Dijawab paling lambat")
     room = await open_room(po, c["id"])
-    clarify = room.locator(".room-head button.clarify")
+    clarify = clarify_button(room, narrow=False)
     await expect(clarify).to_be_enabled()
     await expect(room.locator(".room-head .sla")).to_contain_text("Tepat waktu")
     mine = po.locator(f".m-item[data-id='{c['id']}'] .sla")
@@ -149,16 +158,17 @@ async def test_the_room_speaks_as_a_bps_officer_would(
     await officer.post(f"/consultations/{c['id']}/claim", expect=200)
     po = await console(new_context, officer, viewport)
     room = await open_room(po, c["id"])
-    clarify = room.get_by_role("button", name="Minta klarifikasi")
-    await clarify.click()
+    narrow = viewport is PHONE
+    await room_action(room, "Minta klarifikasi")
+    clarify = clarify_button(room, narrow)
     await expect(clarify).to_have_attribute("aria-pressed", "true")
-    await expect(clarify).to_have_attribute("title", re.compile("Klarifikasi diminta"))
-    menu = room.locator("details.menu summary")
-    await expect(menu).to_have_text("Pertemuan / Kunjungan")
+    if not narrow:
+        await expect(clarify).to_have_attribute("title", re.compile("Klarifikasi diminta"))
+    # The meeting or visit menu's own name (a wide pane shows it; the narrow one's ⋯ menu lists both).
+    await expect(room.locator(".room-actions details.menu > summary")).to_have_text("Pertemuan / Kunjungan")
     head = await room.locator(".room-head").inner_text()
     assert "Eskalasi" not in head and "Menunggu klarifikasi" not in head
-    await menu.click()
-    await room.get_by_role("button", name="Buat pertemuan daring").click()
+    await room_action(room, "Buat pertemuan daring")
     await expect(po.locator("dialog").get_by_label("Waktu mulai (WITA)")).to_be_visible()  # Bombana's zone
     assert_no_console_errors(po)
 
@@ -177,7 +187,7 @@ async def test_closing_says_who_sees_the_summary_and_files_an_outcome_for_the_re
     await officer.post(f"/consultations/{c['id']}/claim", expect=200)
     po = await console(new_context, officer, viewport)
     room = await open_room(po, c["id"])
-    await room.get_by_role("button", name="Tutup", exact=True).click()
+    await room_action(room, "Tutup")
     dlg = po.locator("dialog")
     await expect(dlg).to_contain_text(
         "Ringkasan ditampilkan kepada pengguna di ruang konsultasi dan tercantum dalam transkrip"
@@ -235,9 +245,9 @@ async def test_a_greeting_does_not_meet_the_sla_the_answer_does(
     await expect(room.locator(".room-head .sla")).not_to_have_text("Terjawab")
     # The toggle is back on for the next reply; the clarification can still be asked for.
     await expect(toggle).to_have_attribute("aria-pressed", "true")
-    clarify = room.get_by_role("button", name="Minta klarifikasi")
+    clarify = clarify_button(room, narrow=viewport is PHONE)
     await expect(clarify).to_be_enabled()
-    await clarify.click()
+    await room_action(room, "Minta klarifikasi")
     await expect(clarify).to_have_attribute("aria-pressed", "true")
     # While waiting for the clarification a reply is not the answer by default.
     await expect(toggle).to_have_attribute("aria-pressed", "false")
@@ -446,7 +456,7 @@ async def test_rooms_have_addresses_come_back_after_a_reload_and_show_who_asks(
     await expect(room).to_be_visible()
 
     # The info panel: the profile the user registered with, and what they asked before.
-    await room.get_by_role("button", name="Info").click()
+    await room_action(room, "Info")
     dlg = other_tab.locator("dialog")
     await expect(dlg.locator(".info-phone")).to_have_text("0812-3456-7890")
     await expect(dlg.locator(".info-institution")).to_have_text("Universitas Halu Oleo")
@@ -460,3 +470,47 @@ async def test_rooms_have_addresses_come_back_after_a_reload_and_show_who_asks(
     await expect(other_tab).to_have_url(re.compile(f"/console/#/c/{earlier['id']}$"))
     await expect(pane(other_tab, earlier["id"]).locator(".room-footer")).to_contain_text("sudah ditutup")
     assert_no_console_errors(po, other_tab)
+
+
+@pytest.mark.parametrize("width", [1366, 1920])
+async def test_rooms_side_by_side_keep_their_headers_on_one_line(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+    width: int,
+) -> None:
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    fits = 3 if width == 1366 else 4
+    rooms = []
+    for i in range(fits):
+        user = await make_user(name=f"Warga {i}")
+        c = await open_consultation(user, f"Data upah kecamatan nomor {i} tahun 2024")
+        await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+        rooms.append(c["id"])
+    po = await console(new_context, officer, {"width": width, "height": 900})
+    for cid in rooms:
+        await open_room(po, cid)
+    boxes = []
+    for cid in rooms:
+        p = pane(po, cid)
+        await expect(p).to_be_visible()
+        boxes.append(await p.bounding_box())
+    assert len({round(b["x"]) for b in boxes if b}) == fits  # all side by side
+    for cid in rooms:
+        head = pane(po, cid).locator(".room-head")
+        # The actions are one menu, not two or three wrapped rows of buttons.
+        await expect(head.locator(".room-more > summary")).to_be_visible()
+        await expect(head.locator(".room-actions .inline-action").first).to_be_hidden()
+        actions = await head.locator(".room-actions").bounding_box()
+        assert actions and actions["height"] <= 40, actions
+        box = await head.bounding_box()
+        assert box and box["height"] <= 110, box
+    # The menu holds every action and works.
+    room = pane(po, rooms[0])
+    await room_action(room, "Minta klarifikasi")
+    await expect(room.locator(".room-more button.clarify")).to_have_attribute("aria-pressed", "true")
+    await expect(room.locator(".room-more")).not_to_have_attribute("open", "")
+    await room_action(room, "Info")
+    await expect(po.locator("dialog")).to_contain_text("Pencarian pengguna")
+    await shot(po, f"console-side-by-side-{width}")
+    assert_no_console_errors(po)

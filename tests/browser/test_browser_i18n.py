@@ -142,7 +142,7 @@ async def test_errors_are_in_the_pages_language_not_the_servers(
     await sign_in_as(po.context, officer)
     await po.goto("/console/")
     room = await open_room(po, c["id"])
-    await expect(room.locator(".room-head button.clarify")).to_be_disabled()
+    await expect(room.locator(".room-actions > button.clarify")).to_be_disabled()
     status, body = await officer.call("POST", f"/consultations/{c['id']}/clarification", {"awaiting": True})
     assert status == 409 and body["error"]["code"] == "sla_met"
     words = await po.evaluate(

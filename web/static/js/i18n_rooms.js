@@ -136,6 +136,7 @@ export const ROOM_WORDS = {
     "room.menu": "Menu konsultasi",
     "room.officer": "Petugas",
     "room.deadline": "Batas jawaban",
+    "console.actions": "Tindakan",
   },
   en: {
     "console.meeting.none": "No online meeting service can be used yet.",
@@ -272,5 +273,6 @@ export const ROOM_WORDS = {
     "room.menu": "Consultation menu",
     "room.officer": "Officer",
     "room.deadline": "Answer deadline",
+    "console.actions": "Actions",
   },
 };

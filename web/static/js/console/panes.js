@@ -7,6 +7,7 @@ import { t } from "../i18n.js";
 import { unreadBadge } from "./badges.js";
 import { OBJECT_ID, tzOf, unreadOf } from "./state.js";
 
+const XWIDE = window.matchMedia("(min-width: 1800px)");
 const WIDE = window.matchMedia("(min-width: 1280px)");
 const MEDIUM = window.matchMedia("(min-width: 900px)");
 // A room's address in the console: #/c/<id> (the history's read-only record is #c/<id>).
@@ -20,13 +21,14 @@ export function roomOfHash(hash) {
 }
 
 function visibleCount() {
-  return WIDE.matches ? 3 : MEDIUM.matches ? 2 : 1;
+  return XWIDE.matches ? 4 : WIDE.matches ? 3 : MEDIUM.matches ? 2 : 1;
 }
 
 /** The panes of the screen `ui` (state.panes, state.opened, state.recent, state.phoneShowsRoom). */
 export function createPanes(ui) {
   const { state } = ui;
   let restored = false; // until restore() ran, the address is the one the page was opened with
+  XWIDE.addEventListener("change", () => layout());
   WIDE.addEventListener("change", () => layout());
   MEDIUM.addEventListener("change", () => layout());
 

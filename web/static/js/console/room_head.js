@@ -11,6 +11,12 @@ import { tzOf } from "./state.js";
 /** Room heads of the screen `ui`. */
 export function createRoomHead(ui) {
   const { state } = ui;
+  // The narrow panes' action menu closes when an action is taken or the officer clicks elsewhere.
+  document.addEventListener("click", (ev) => {
+    for (const d of document.querySelectorAll("details.room-more[open]")) {
+      if (!d.contains(ev.target) || ev.target.closest(".menu-list button")) d.open = false;
+    }
+  });
 
   /** Paint `room`'s header and footer for consultation `c`. */
   function paint(room, c) {
@@ -22,17 +28,34 @@ export function createRoomHead(ui) {
         h("button", { type: "button", text: t("console.visit"), onclick: () => dialogs.visit(room) })));
     const closed = c.status === "closed";
     const awaiting = Boolean(c.awaiting_clarification ?? (c.sla && c.sla.paused));
+    const clarifyOff = Boolean(c.sla && c.sla.state === "met" && !awaiting);
+    menu.classList.add("inline-action");
     const actions = closed ? [
       h("button", { type: "button", class: "btn ghost small", text: t("console.info"), onclick: () => dialogs.info(room) }),
     ] : [
-      h("button", { type: "button", class: "btn ghost small clarify", "aria-pressed": String(awaiting),
-        text: t("console.clarify"), title: awaiting ? t("console.clarify.on") : null,
-        disabled: c.sla && c.sla.state === "met" && !awaiting,
+      h("button", { type: "button", class: "btn ghost small clarify inline-action", "aria-pressed": String(awaiting),
+        text: t("console.clarify"), title: awaiting ? t("console.clarify.on") : null, disabled: clarifyOff,
         onclick: () => setClarification(room, !awaiting) }),
-      h("button", { type: "button", class: "btn ghost small", text: t("console.transfer"), onclick: () => dialogs.transfer(room) }),
+      h("button", { type: "button", class: "btn ghost small inline-action", text: t("console.transfer"),
+        onclick: () => dialogs.transfer(room) }),
       menu,
-      h("button", { type: "button", class: "btn ghost small", text: t("console.info"), onclick: () => dialogs.info(room) }),
-      h("button", { type: "button", class: "btn small danger-ghost", text: t("console.close"), onclick: () => dialogs.close(room) }),
+      h("button", { type: "button", class: "btn ghost small inline-action", text: t("console.info"),
+        onclick: () => dialogs.info(room) }),
+      h("button", { type: "button", class: "btn small danger-ghost inline-action", text: t("console.close"),
+        onclick: () => dialogs.close(room) }),
+      // The same actions in one menu, shown instead when the pane is narrow (three or four side by side,
+      // a phone): one line of header rather than three.
+      h("details", { class: "room-more" },
+        h("summary", { class: "btn ghost small", "aria-label": t("console.actions"), title: t("console.actions"),
+          text: "⋯" }),
+        h("div", { class: "menu-list" },
+          h("button", { type: "button", class: "clarify", "aria-pressed": String(awaiting), disabled: clarifyOff,
+            text: t("console.clarify"), onclick: () => setClarification(room, !awaiting) }),
+          h("button", { type: "button", text: t("console.transfer"), onclick: () => dialogs.transfer(room) }),
+          h("button", { type: "button", text: t("console.meeting"), onclick: () => dialogs.meeting(room) }),
+          h("button", { type: "button", text: t("console.visit"), onclick: () => dialogs.visit(room) }),
+          h("button", { type: "button", text: t("console.info"), onclick: () => dialogs.info(room) }),
+          h("button", { type: "button", class: "danger", text: t("console.close"), onclick: () => dialogs.close(room) }))),
     ];
     fill(room.head,
       h("div", { class: "room-title" },
