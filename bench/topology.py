@@ -6,7 +6,8 @@ Four set-ups, each behind the same nginx (websocket transport, round robin, no s
   the scheduler and notifier as their own processes;
 - bare, 1 process / 2 processes: bench/bare_relay.py (python-socketio, no auth, no storage), the second
   with python-socketio's AsyncRedisManager: the same topology with nothing of ours in it, the reference.
-Ours stores every message in one SecantusDB (a separate process on core 1) in both of its set-ups.
+Ours stores every message in one SecantusDB (a separate process on core 1) in both of its set-ups,
+or in `--mongodb-uri` (a database of its own name in it, left there afterwards).
 
 The load: `--rooms` rooms of a user and an officer, every connection sending evenly spaced at its
 share of the rate, through nginx; a message counts when the other member of its room receives it.
@@ -192,7 +193,10 @@ class Infra:
             core=self.args.helper_core,
         )
         self.redis_url = f"redis://127.0.0.1:{port}/0"
-        if self.args.target in ("both", "ours"):
+        if self.args.target in ("both", "ours") and self.args.mongodb_uri:
+            self.db_uri = self.args.mongodb_uri
+            self.db_name = f"pst_topology_{os.urandom(4).hex()}"
+        elif self.args.target in ("both", "ours"):
             from server.embedded import EmbeddedDatabase
 
             self.db = EmbeddedDatabase(self.work / "db", log_path=self.work / "db.log")
@@ -647,6 +651,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--max-rate", type=float, default=20000.0)
     p.add_argument("--helper-core", type=int, default=1, help="nginx, Redis, the database (1)")
     p.add_argument("--generator-core", type=int, default=1, help="the load generator (1)")
+    p.add_argument("--mongodb-uri", default=None, help="a real MongoDB for ours instead of an embedded SecantusDB")
     p.add_argument("--json", default=None)
     p.add_argument("--keep", action="store_true", help="keep the work dir (logs)")
     return p.parse_args(argv)
