@@ -17,7 +17,7 @@ from tests.browser import (  # noqa: F401  (fixtures are registered by importing
     page_for,
     shot,
 )
-from tests.browser.rooms import LAPTOP, PHONE, open_consultation, portal
+from tests.browser.rooms import LAPTOP, PHONE, console, open_consultation, open_room, portal, room_action
 
 pytestmark = pytest.mark.browser
 
@@ -319,3 +319,72 @@ async def test_the_room_header_is_one_line_with_details_on_tap_and_closing_in_a_
     await expect(head.locator(".room-menu")).to_have_count(0)
     await shot(pu, f"portal-room-head-{viewport['width']}")
     assert_no_console_errors(pu)
+
+
+async def test_visits_with_real_times_booked_moved_and_cancelled_from_the_room(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+    anon: Any,
+) -> None:
+    await anon.call("POST", "/_test/clock", {"set": "2026-11-23T09:00:00+07:00"}, expect=200)  # Mon 10.00 WITA
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    user = await make_user(name="Sari Warga")
+    c = await open_consultation(user, "Data upah")
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    pu = await portal(new_context, user, f"#/c/{c['id']}", PHONE)
+    head = pu.locator(".room-head")
+    await head.locator(".room-menu > summary").click()
+    await pu.get_by_role("button", name="Jadwalkan kunjungan").click()
+    dlg = pu.locator("dialog")
+    days = dlg.locator(".visit-days label")
+    await expect(days.first).to_be_visible()
+    labels = await days.all_inner_texts()
+    # Only days the office is open: no weekend, no Christmas.
+    assert labels and not [d for d in labels if d.startswith(("Sabtu", "Minggu")) or "25 Desember" in d], labels
+    assert labels[0].startswith("Senin, 23 November 2026") or labels[0].startswith("Selasa, 24 November 2026")
+    await expect(dlg.get_by_role("button", name="Jadwalkan", exact=True)).to_be_disabled()
+    await days.nth(1).click()
+    times = dlg.locator(".visit-times label")
+    await expect(times.first).to_contain_text("WITA")
+    await times.first.click()
+    await dlg.get_by_role("button", name="Jadwalkan", exact=True).click()
+    await expect(pu.locator(".toast")).to_contain_text("Kunjungan dijadwalkan")
+    card = pu.locator(".room-log .msg-body.visit")
+    await expect(card).to_have_count(1)
+    booked = (await user.get(f"/consultations/{c['id']}"))["visit"]
+    await expect(card).to_contain_text(booked["code"])
+    await expect(card).to_contain_text("Kunjungan tatap muka")
+    await expect(card).to_contain_text("WITA")
+    # Move it to another day.
+    await head.locator(".room-menu > summary").click()
+    await pu.get_by_role("button", name="Ubah jadwal kunjungan").click()
+    await expect(dlg).to_contain_text("Jadwal sekarang")
+    await dlg.locator(".visit-days label").nth(2).click()
+    await dlg.locator(".visit-times label").first.click()
+    await dlg.get_by_role("button", name="Pindahkan ke jam ini").click()
+    await expect(card).to_have_count(2)
+    moved = (await user.get(f"/consultations/{c['id']}"))["visit"]
+    assert moved["code"] != booked["code"] and moved["date"] > booked["date"]
+    # Cancel it.
+    await head.locator(".room-menu > summary").click()
+    await pu.get_by_role("button", name="Batalkan kunjungan").click()
+    await pu.locator("dialog").get_by_role("button", name="Batalkan kunjungan").click()
+    await expect(pu.locator(".room-log .msg-body.visit.is-cancelled")).to_have_count(1)
+    assert (await user.get(f"/consultations/{c['id']}"))["visit"]["status"] == "cancelled"
+    await head.locator(".room-menu > summary").click()
+    await expect(pu.get_by_role("button", name="Jadwalkan kunjungan")).to_be_visible()
+
+    # The officer books from the console: the same card on both sides.
+    po = await console(new_context, officer, LAPTOP)
+    room = await open_room(po, c["id"])
+    await expect(room.locator(".room-log .msg-body.visit")).to_have_count(3)
+    await room_action(room, "Jadwalkan kunjungan")
+    odlg = po.locator("dialog")
+    await odlg.locator(".visit-days label").first.click()
+    await odlg.locator(".visit-times label").last.click()
+    await odlg.get_by_role("button", name="Jadwalkan", exact=True).click()
+    await expect(room.locator(".room-log .msg-body.visit")).to_have_count(4)
+    await expect(pu.locator(".room-log .msg-body.visit")).to_have_count(4)
+    await shot(pu, "portal-visit-card")
+    assert_no_console_errors(pu, po)

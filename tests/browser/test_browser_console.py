@@ -346,8 +346,9 @@ async def test_officer_tools_clarify_canned_info_escalate_transfer_close(
     # Escalation errors (or success) are shown, never swallowed.
     await pane.get_by_role("group").or_(pane.locator("details.menu summary")).first.click()
     await pane.get_by_role("button", name="Jadwalkan kunjungan").click()
-    await dlg.get_by_label("Tanggal kunjungan").fill("2099-01-05")
-    await dlg.get_by_role("button", name="Jadwalkan").click()
+    await dlg.locator(".visit-days input").first.check()  # an open day, then a free time (issue 17)
+    await dlg.locator(".visit-times input").first.check()
+    await dlg.get_by_role("button", name="Jadwalkan", exact=True).click()
     outcome = po.locator("dialog .form-status:not([hidden]), .toast")
     await expect(outcome.first).to_be_visible()
     if await dlg.count():

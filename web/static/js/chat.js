@@ -4,6 +4,7 @@ import { api, errorText } from "./api.js";
 import { clipIcon, externalLink, h, linkify, say, uuid } from "./dom.js";
 import * as fmt from "./fmt.js";
 import { lang, t } from "./i18n.js";
+import { visitCard } from "./visit.js";
 import {
   ask, tell,
   CONSULTATION_JOIN, CONSULTATION_LEAVE, CONSULTATION_UPDATED, MESSAGE_NEW, MESSAGE_READ, MESSAGE_SEND, MESSAGE_STATUS,
@@ -500,6 +501,11 @@ export class ChatRoom {
     const kind = m.kind;
     const when = h("time", { datetime: m.created_at || "", title: fmt.dateTime(m.created_at, this.tz),
       text: fmt.time(m.created_at, this.tz) });
+    if (kind === "system" && m.data && m.data.visit) {
+      // A visit booked or cancelled: a card like the meeting's.
+      return [h("div", { class: "msg msg-system kind-visit" }, visitCard(m, this.tz), h("div", { class: "msg-meta" }, when)),
+        null];
+    }
     if (kind === "system" || kind === "rating" || !["text", "note", "file", "meeting"].includes(kind)) {
       let text = localText(m);
       if (kind === "rating" && m.data && Number.isInteger(m.data.score)) text = t("room.rating", { score: m.data.score });

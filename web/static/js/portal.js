@@ -6,6 +6,7 @@ import { $, confirmModal, debounce, field, fill, formValues, h, say, uuid } from
 import * as fmt from "./fmt.js";
 import { chosenHere, lang, onLangChange, setLang, t } from "./i18n.js";
 import * as kb from "./kb.js";
+import { visitActions } from "./visit.js";
 import { initLayout, setSignedIn, toast } from "./layout.js";
 import {
   CONSULTATION_JOIN, CONSULTATION_LEAVE, CONSULTATION_UPDATED, MESSAGE_NEW, SESSION_ENDED, openSocket,
@@ -486,6 +487,11 @@ function roomHead(room, c) {
     ? h("details", { class: "menu room-menu" },
       h("summary", { class: "btn ghost small", "aria-label": t("room.menu"), title: t("room.menu"), text: "⋯" }),
       h("div", { class: "menu-list" },
+        // An in-person visit: book one, or move or cancel the booked one (visit.js).
+        visitActions(c).map((a) => h("button", { type: "button", text: a.label, onclick: (ev) => {
+          ev.currentTarget.closest("details").open = false;
+          a.run();
+        } })),
         h("button", { type: "button", text: t("room.close"), onclick: (ev) => {
           ev.currentTarget.closest("details").open = false;
           closeRoom(room);

@@ -6,6 +6,7 @@ import * as fmt from "../fmt.js";
 import { has, t } from "../i18n.js";
 import * as kb from "../kb.js";
 import { toast } from "../layout.js";
+import { cancelVisit, pickVisit } from "../visit.js";
 import { tzOf } from "./state.js";
 
 // How an officer files the outcome at close (server.domain.models.CLOSE_CATEGORIES).
@@ -158,13 +159,14 @@ export function createDialogs(ui) {
     });
   }
 
+  /** Book or move the room's visit: an open day, then a free time (visit.js). */
   function visit(room) {
-    const date = h("input", { type: "date", name: "date", required: true,
-      min: fmt.dayKey(new Date().toISOString(), tzOf(state, room.c)) });
-    dialogForm(t("console.visit"), [field(t("console.visit.date"), date)], t("console.visit.submit"), async () => {
-      await api("POST", `/consultations/${room.id}/visit`, { date: date.value });
-      toast(t("console.visit.done"));
-    });
+    return pickVisit(room.c || {});
+  }
+
+  /** Cancel the room's booked visit. */
+  function cancelRoomVisit(room) {
+    return cancelVisit(room.c || {});
   }
 
   async function info(room) {
@@ -234,5 +236,5 @@ export function createDialogs(ui) {
     }
   }
 
-  return { close, transfer, meeting, visit, info };
+  return { close, transfer, meeting, visit, cancelVisit: cancelRoomVisit, info };
 }

@@ -1,5 +1,5 @@
-// Open rooms: panes side by side (three on a wide screen, two on a medium one, one on a phone,
-// where the lists and the room take turns) and the tab bar of every room opened.
+// Open rooms: panes side by side (four on a very wide screen, three on a wide one, two on a medium
+// one, one on a phone, where the lists and the room take turns) and the tab bar of every room opened.
 import { errorText } from "../api.js";
 import { ChatRoom } from "../chat.js";
 import { $, fill, h } from "../dom.js";

@@ -21,11 +21,16 @@ export function createRoomHead(ui) {
   /** Paint `room`'s header and footer for consultation `c`. */
   function paint(room, c) {
     const { dialogs } = ui;
+    // A visit: book one, or move and cancel the booked one.
+    const visitButtons = () => (c.visit && c.visit.status === "booked" ? [
+      h("button", { type: "button", text: t("visit.move.title"), onclick: () => dialogs.visit(room) }),
+      h("button", { type: "button", text: t("visit.cancel"), onclick: () => dialogs.cancelVisit(room) }),
+    ] : [h("button", { type: "button", text: t("console.visit"), onclick: () => dialogs.visit(room) })]);
     const menu = h("details", { class: "menu" },
       h("summary", { class: "btn ghost small", text: t("console.escalate") }),
       h("div", { class: "menu-list" },
         h("button", { type: "button", text: t("console.meeting"), onclick: () => dialogs.meeting(room) }),
-        h("button", { type: "button", text: t("console.visit"), onclick: () => dialogs.visit(room) })));
+        visitButtons()));
     const closed = c.status === "closed";
     const awaiting = Boolean(c.awaiting_clarification ?? (c.sla && c.sla.paused));
     const clarifyOff = Boolean(c.sla && c.sla.state === "met" && !awaiting);
@@ -53,7 +58,7 @@ export function createRoomHead(ui) {
             text: t("console.clarify"), onclick: () => setClarification(room, !awaiting) }),
           h("button", { type: "button", text: t("console.transfer"), onclick: () => dialogs.transfer(room) }),
           h("button", { type: "button", text: t("console.meeting"), onclick: () => dialogs.meeting(room) }),
-          h("button", { type: "button", text: t("console.visit"), onclick: () => dialogs.visit(room) }),
+          visitButtons(),
           h("button", { type: "button", text: t("console.info"), onclick: () => dialogs.info(room) }),
           h("button", { type: "button", class: "danger", text: t("console.close"), onclick: () => dialogs.close(room) }))),
     ];
