@@ -113,7 +113,6 @@ class ConsultationView(TypedDict):
     claimed_at: str | None
     first_response_at: str | None
     answered_at: str | None
-    answered_at: str | None
     closed_at: str | None
     kb_query: str | None
     kb_opened: list[str]
