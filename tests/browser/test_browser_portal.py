@@ -244,6 +244,8 @@ async def test_closed_consultation_offers_rating_and_transcript(
         files=[FilePayload(name="grafik.png", mimeType="image/png", buffer=_png())])
     thumb = page.locator(".msg-wrap .file img.thumb")
     await expect(thumb).to_be_visible()
+    # Visible comes before loaded on a busy machine: wait for the image itself, then check its size.
+    await thumb.evaluate("img => img.complete || new Promise(ok => img.addEventListener('load', ok, {once: true}))")
     assert await thumb.evaluate("img => img.complete && img.naturalWidth") == 24
     await page.locator(".composer input[type=file]").set_input_files(
         files=[FilePayload(name="tabel.csv", mimeType="text/csv", buffer=b"tahun,nilai\n2024,11.2\n2025,10.9\n")])
