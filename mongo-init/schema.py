@@ -429,10 +429,25 @@ COLLECTIONS: list[Collection] = [
 ]
 
 
-async def apply(db: AsyncDatabase[Doc]) -> None:
-    """Create collections, validators and indexes; idempotent."""
+def _without_expiry(index: IndexModel) -> IndexModel:
+    """The same index, kept by name and keys, that the database never sweeps on its wall clock."""
+    doc = dict(index.document)
+    keys = list(doc.pop("key").items())
+    doc.pop("expireAfterSeconds", None)
+    return IndexModel(keys, **doc)
+
+
+async def apply(db: AsyncDatabase[Doc], *, wall_clock_expiry: bool = True) -> None:
+    """Create collections, validators and indexes; idempotent.
+
+    `wall_clock_expiry=False` (the test clock) builds the TTL indexes without their expiry: the
+    database sweeps on the real time, and under a clock set in the past it deleted sessions that the
+    app, which checks validity against its own clock, still counted as live. Every TTL index here is
+    clean-up only, so nothing else changes.
+    """
     existing = set(await db.list_collection_names())
     for coll in COLLECTIONS:
+        indexes = coll.indexes if wall_clock_expiry else [_without_expiry(i) for i in coll.indexes]
         if coll.name not in existing:
             try:
                 kwargs: Doc = {}
@@ -443,14 +458,14 @@ async def apply(db: AsyncDatabase[Doc]) -> None:
                 pass  # another process created it first
         elif coll.validator:
             await db.command("collMod", coll.name, validator=coll.validator, validationLevel="moderate")
-        if coll.indexes:
+        if indexes:
             try:
-                await db[coll.name].create_indexes(coll.indexes)
+                await db[coll.name].create_indexes(indexes)
             except OperationFailure as exc:
                 # An index whose definition changed: drop and recreate it by name.
                 if exc.code not in (85, 86):
                     raise
-                for index in coll.indexes:
+                for index in indexes:
                     name = index.document["name"]
                     try:
                         await db[coll.name].create_indexes([index])

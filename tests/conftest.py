@@ -55,7 +55,8 @@ async def db_name(mongo_client: AsyncMongoClient[Doc]) -> AsyncIterator[str]:
     """A fresh database for one test, with the schema and the seed offices; dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:16]}"
     db = mongo_client[name]
-    await apply(db)
+    # The tests run on a fake clock: no expiry on the wall clock (it deleted live sessions).
+    await apply(db, wall_clock_expiry=False)
     await seed_offices(db)
     yield name
     await mongo_client.drop_database(name)

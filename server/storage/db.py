@@ -127,7 +127,7 @@ async def open_database(
     try:
         db = client[settings.pst_db_name]
         if init_schema:
-            await apply(db)
+            await apply(db, wall_clock_expiry=not settings.pst_test_clock)
             await seed_offices(db)
         yield Database(client=client, db=db, embedded=embedded)
     finally:

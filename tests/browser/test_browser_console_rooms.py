@@ -18,6 +18,7 @@ from tests.browser import (  # noqa: F401  (fixtures are registered by importing
     page_for,
     shot,
     sign_in_as,
+    wait_true,
 )
 from tests.browser.rooms import (
     LAPTOP,
@@ -331,17 +332,17 @@ async def test_new_work_alerts_in_the_title_by_sound_and_by_notification(
     # A new consultation in the queue.
     fresh = await open_consultation(user, "Data kemiskinan")
     await expect(po).to_have_title(f"({unread + 1}) Konsol petugas — PST Konsultasi")
-    await po.wait_for_function("window.__notes.length >= 1")
+    await wait_true(po, "window.__notes.length >= 1")
     # A room a colleague transfers to me.
     theirs = await open_consultation(user, "Data ekspor")
     await colleague.post(f"/consultations/{theirs['id']}/claim", expect=200)
     await colleague.post(f"/consultations/{theirs['id']}/transfer", {"to_user": officer.user["id"]}, expect=200)
-    await po.wait_for_function("window.__notes.some((n) => n.title.includes('dialihkan'))")
+    await wait_true(po, "window.__notes.some((n) => n.title.includes('dialihkan'))")
     # A message in a room I hold.
     await user.post(
         f"/consultations/{held['id']}/messages", {"text": "Apakah ada data per desa?", "client_id": "u1"}, expect=201
     )
-    await po.wait_for_function("window.__notes.some((n) => n.title.startsWith('Pesan baru'))")
+    await wait_true(po, "window.__notes.some((n) => n.title.startsWith('Pesan baru'))")
     notes = await po.evaluate("window.__notes")
     titles = [n["title"] for n in notes]
     assert f"Konsultasi baru di antrean: {fresh['number']}" in titles
