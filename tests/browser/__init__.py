@@ -176,14 +176,17 @@ async def no_horizontal_overflow(page: Page) -> tuple[int, int]:
     return int(sw), int(iw)
 
 
-async def wait_true(page: Page, expression: str, *, timeout: float = 10.0) -> None:
+async def wait_true(page: Page, expression: str, *, within: float = 10.0) -> None:
     """Poll a JavaScript expression until it is true.
 
     Not `page.wait_for_function`: its in-page polling evaluates the expression with `eval`, which our
     Content-Security-Policy (`script-src 'self'`) refuses; `page.evaluate` runs through DevTools.
     """
-    end = asyncio.get_running_loop().time() + timeout
-    while not await page.evaluate(expression):
-        if asyncio.get_running_loop().time() > end:
-            raise AssertionError(f"still false after {timeout} s: {expression}")
-        await asyncio.sleep(0.1)
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                if await page.evaluate(expression):
+                    return
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(f"still false after {within} s: {expression}") from None
