@@ -16,15 +16,27 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol
 from aiosmtpd.smtp import Envelope, Session
+from argon2 import PasswordHasher
 from pymongo import AsyncMongoClient
 
 from mongo_init.schema import apply, seed_offices
+from server.domain import security
 from server.domain.clock import TestClock
 from server.embedded import EmbeddedDatabase, free_port
 from server.services import Services
 from server.settings import Settings
 
+# The browser fixtures live here once, so the whole run shares one Chromium: a module importing
+# a session fixture gets its own copy, and each copy launched (and kept) a browser of its own.
+from tests.browser import base_url, browser, new_context  # noqa: F401
+
 Doc = dict[str, Any]
+
+# The suite makes thousands of accounts: argon2id at its production cost (~0.1 s a hash and again a
+# check, on this 2-core VM) was a quarter of its time. The same algorithm at its cheapest here; the
+# tests that time the answers (tests/http/test_enumeration.py) put the production one back, and
+# tests/domain/test_security.py checks what production uses.
+security.use_password_hasher(PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
 
 
 @pytest.fixture(scope="session")

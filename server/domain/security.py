@@ -13,8 +13,21 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-# argon2id with the library's RFC 9106 "low memory" defaults.
-_hasher = PasswordHasher()
+# argon2id with the library's RFC 9106 "low memory" defaults (~0.1 s of CPU a hash on the 2-core VM).
+PRODUCTION_HASHER = PasswordHasher()
+_hasher = PRODUCTION_HASHER
+
+
+def use_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Hash new passwords with `hasher` from now on; returns the one used until now.
+
+    Only the tests call this (tests/conftest.py: a cheap argon2id, since the suite creates thousands
+    of accounts; the timing tests put the production one back). A stored hash carries its own
+    parameters, so hashes of either kind verify under either.
+    """
+    global _hasher
+    previous, _hasher = _hasher, hasher
+    return previous
 
 
 async def hash_password(password: str) -> str:
@@ -33,12 +46,17 @@ async def verify_password(stored: str | None, password: str) -> bool:
         return False
 
 
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+# A hash made by the hasher in use, so a check for a missing account costs what a real one does.
+_DUMMY_HASHES: dict[int, str] = {id(PRODUCTION_HASHER): PRODUCTION_HASHER.hash("not-a-real-password")}
 
 
 def _dummy_verify(password: str) -> None:
+    hasher = _hasher
+    dummy = _DUMMY_HASHES.get(id(hasher))
+    if dummy is None:
+        dummy = _DUMMY_HASHES[id(hasher)] = hasher.hash("not-a-real-password")
     try:
-        _hasher.verify(_DUMMY_HASH, password)
+        hasher.verify(dummy, password)
     except VerificationError:
         pass
 

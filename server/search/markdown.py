@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -81,8 +81,10 @@ def _inline_text(token: Token, out: list[str]) -> None:
             _inline_text(child, out)
 
 
+@lru_cache(maxsize=1024)
 def markdown_to_text(md: str) -> str:
-    """Markdown -> plain text (no markup, no URLs), blocks separated by newlines."""
+    """Markdown -> plain text (no markup, no URLs), blocks separated by newlines (the last texts kept:
+    every process start converts every article again)."""
     out: list[str] = []
     for token in _parser().parse(md):
         if token.type == "inline":

@@ -218,8 +218,10 @@ def max_typo_distance(word: str) -> int:
     return 1 if len(word) < 8 else 2
 
 
-def _deletes(word: str, depth: int) -> set[str]:
-    """All strings obtained from `word` by deleting up to `depth` characters (SymSpell)."""
+@lru_cache(maxsize=32_768)
+def _deletes(word: str, depth: int) -> frozenset[str]:
+    """All strings obtained from `word` by deleting up to `depth` characters (SymSpell); kept for the
+    words seen most (every article upsert and every query word asks again)."""
     out = {word}
     frontier = {word}
     for _ in range(depth):
@@ -229,7 +231,7 @@ def _deletes(word: str, depth: int) -> set[str]:
                 nxt.add(w[:i] + w[i + 1 :])
         out |= nxt
         frontier = nxt
-    return out
+    return frozenset(out)
 
 
 def osa_distance(a: str, b: str, limit: int) -> int:

@@ -3,10 +3,11 @@ errors, and signing in through the real pages.
 
 Use from a test module:
 
-    from tests.browser import browser, base_url, new_context, page_for, sign_in, assert_no_console_errors  # noqa: F401
+    from tests.browser import page_for, sign_in, assert_no_console_errors
 
-`browser`, `base_url` and `new_context` are fixtures (importing them into the module registers them);
-the rest are plain helpers. Chromium is Debian's /usr/bin/chromium (PST_CHROMIUM overrides it);
+`browser`, `base_url` and `new_context` are fixtures, registered once by tests/conftest.py (a test
+module that imported them would get its own copy, and with it a Chromium of its own); the rest are
+plain helpers. Chromium is Debian's /usr/bin/chromium (PST_CHROMIUM overrides it);
 Playwright never downloads a browser here.
 """
 

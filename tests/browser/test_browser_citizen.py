@@ -9,14 +9,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.browser import (  # noqa: F401  (fixtures are registered by importing them)
-    assert_no_console_errors,
-    base_url,
-    browser,
-    new_context,
-    page_for,
-    shot,
-)
+from tests.browser import assert_no_console_errors, page_for, shot
 from tests.browser.rooms import LAPTOP, PHONE, console, open_consultation, open_room, portal, room_action
 
 pytestmark = pytest.mark.browser

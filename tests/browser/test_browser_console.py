@@ -10,12 +10,9 @@ import pytest
 from playwright.async_api import Page, expect
 
 from server.keys import SIO
-from tests.browser import (  # noqa: F401  (fixtures are registered by importing them)
+from tests.browser import (
     STAFF_PASSWORD,
     assert_no_console_errors,
-    base_url,
-    browser,
-    new_context,
     page_for,
     page_log,
     shot,

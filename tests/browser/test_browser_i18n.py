@@ -8,14 +8,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser import (  # noqa: F401  (fixtures are registered by importing them)
-    assert_no_console_errors,
-    base_url,
-    browser,
-    new_context,
-    page_for,
-    sign_in_as,
-)
+from tests.browser import assert_no_console_errors, page_for, sign_in_as
 from tests.browser.rooms import LAPTOP, PHONE, open_consultation, open_room
 
 pytestmark = pytest.mark.browser

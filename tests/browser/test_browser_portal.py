@@ -9,15 +9,11 @@ from typing import Any
 import pytest
 from playwright.async_api import FilePayload, Page, expect
 
-from tests.browser import (  # noqa: F401  (fixtures are registered by importing them)
+from tests.browser import (
     PHONE,
     assert_no_console_errors,
-    base_url,
-    browser,
-    new_context,
     no_horizontal_overflow,
     page_for,
-    page_log,
     shot,
     sign_in,
     sign_in_as,

@@ -11,11 +11,8 @@ from playwright.async_api import Page, expect
 
 from server.domain import surveys
 from server.keys import SERVICES
-from tests.browser import (  # noqa: F401  (fixtures are registered by importing them)
+from tests.browser import (
     assert_no_console_errors,
-    base_url,
-    browser,
-    new_context,
     page_for,
     shot,
     sign_in_as,

@@ -12,12 +12,9 @@ import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from server.keys import SIO
-from tests.browser import (  # noqa: F401  (fixtures are registered by importing them)
+from tests.browser import (
     PHONE,
     assert_no_console_errors,
-    base_url,
-    browser,
-    new_context,
     no_horizontal_overflow,
     page_for,
     shot,

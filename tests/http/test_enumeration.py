@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from server.domain import security
 from server.settings import Settings
 from tests.conftest import Api, outbox_link
 
 PW = "rahasia-123"
+
+
+@pytest.fixture(autouse=True)
+def production_hashing() -> Iterator[None]:
+    """What these tests time includes the password work: the production argon2id, not the suite's cheap one."""
+    previous = security.use_password_hasher(security.PRODUCTION_HASHER)
+    yield
+    security.use_password_hasher(previous)
 
 
 @pytest.fixture
