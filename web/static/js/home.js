@@ -109,8 +109,13 @@ async function showMore(ev) {
   }
 }
 
+// Searches answered out of order: only the newest may fill the results (a slow earlier answer came
+// after a newer one and replaced it).
+let searchNo = 0;
+
 async function onSearch(ev) {
   ev.preventDefault();
+  const mine = ++searchNo;
   const q = $("#kb-q").value.trim();
   const out = $("#kb-out");
   if (!q) {
@@ -122,9 +127,11 @@ async function onSearch(ev) {
   const office = $("#kb-office").value;
   try {
     const page = await kb.searchPage(q, office);
+    if (mine !== searchNo) return;
     lastResults = { q, office, results: page.results, total: page.total };
     renderResults();
   } catch (err) {
+    if (mine !== searchNo) return;
     lastResults = null;
     fill(out, h("p", { class: "notice", role: "alert", text: err instanceof kb.KbUnavailable ? err.message : errorText(err) }));
   }
