@@ -8,6 +8,7 @@ this process a RedisLink and puts behind the existing ports:
   processes listen to (server.storage.redis_link.RedisWakeup);
 - events of a process without sockets (`svc.events` of the scheduler and notifier): a write-only
   Socket.IO Redis manager (server.realtime.sinks.RedisOnlyEvents);
+- the offices each process keeps (`svc.offices`): a change is published and every process forgets it;
 - under PST_TEST_CLOCK, the test clock: moving it in one process moves it in all, and a scheduler
   process runs its due jobs when it hears of it.
 Message numbering needs nothing here: the unique (consultation_id, seq) index decides between processes
@@ -34,7 +35,7 @@ from server.keys import NOTIFIER, SCHEDULER, SERVICES, SETTINGS, SIO
 from server.realtime.redis_presence import RedisPresence
 from server.realtime.sinks import RedisOnlyEvents
 from server.storage.redis_limits import RedisCounters
-from server.storage.redis_link import CLOCK_CHANNEL, OUTBOX_WAKE_CHANNEL, RedisLink, RedisWakeup
+from server.storage.redis_link import CLOCK_CHANNEL, OFFICES_CHANNEL, OUTBOX_WAKE_CHANNEL, RedisLink, RedisWakeup
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,13 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     link.on(OUTBOX_WAKE_CHANNEL, lambda _: _wake_notifier(app))
     if settings.pst_test_clock:
         link.on(CLOCK_CHANNEL, lambda data: _clock_heard(app, data))
+    link.on(OFFICES_CHANNEL, lambda data: _office_changed(app, data))
     await link.start()
+
+    async def publish_office(code: str) -> None:
+        await link.publish(OFFICES_CHANNEL, json.dumps({"from": link.process_id, "code": code}))
+
+    services.offices.publish = publish_office
 
     presence = RedisPresence(
         link,
@@ -84,6 +91,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        services.offices.publish = None
         await presence.close()
         if counters is not None:
             await counters.close()
@@ -94,6 +102,16 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         for task in list(runs):
             task.cancel()
         await link.close()
+
+
+def _office_changed(app: web.Application, data: str) -> None:
+    """Another process changed an office: read it again next time."""
+    try:
+        code = json.loads(data)["code"]
+    except (ValueError, KeyError, TypeError):
+        log.warning("ignored a malformed office change message")
+        return
+    app[SERVICES].offices.forget(str(code))
 
 
 def _wake_notifier(app: web.Application) -> None:

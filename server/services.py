@@ -13,6 +13,8 @@ from server.integrations.meeting_backends import MeetingBackends
 from server.integrations.whatsapp import WhatsAppClient
 from server.search.live import KbIndex
 from server.settings import Settings
+from server.storage.batching import GroupCommit
+from server.storage.office_cache import OfficeCache
 from server.storage.room_seq import LocalRoomSeqState
 
 Doc = dict[str, Any]
@@ -31,6 +33,8 @@ class Services:
     presence: PresenceRegistry = field(default_factory=NoPresence)
     # Per-room locks and last seqs of message numbering, bounded.
     rooms: RoomSeqState = field(default_factory=LocalRoomSeqState)
+    # The offices read once and kept; forgotten on change, in every process with REDIS_URL (server.cluster).
+    offices: OfficeCache = field(default_factory=OfficeCache)
     # The knowledge-base search index of this process (server.domain.kb.start_index), if it keeps one.
     kb_index: KbIndex | None = None
     # The mail worker of this process (create_app's workers context), woken after each enqueue.
@@ -41,8 +45,11 @@ class Services:
     # The WhatsApp Cloud API client (media downloads here, sending in notifier/). create_app puts its
     # own here in a cleanup context and closes it; the default opens no connection until used.
     whatsapp: WhatsAppClient = field(init=False)
+    # The message path's database calls, grouped while one is in flight (server.storage.batching).
+    batch: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:
+        self.batch = GroupCommit(self.db)
         self.meetings = MeetingBackends(self.settings, self.clock)
         self.whatsapp = WhatsAppClient(self.settings.whatsapp_token, self.settings.whatsapp_api_base)
 

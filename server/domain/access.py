@@ -41,7 +41,8 @@ def can_view(user: Doc, c: Doc) -> bool:
 
 async def load(svc: Services, consultation_id: Any) -> Doc:
     """The consultation with this id; 404 when there is none."""
-    c = await svc.db.consultations.find_one({"_id": oid(consultation_id)})
+    # Grouped with the other loads in flight (the message path's reads: server.storage.batching).
+    c = await svc.batch.consultations.get(oid(consultation_id))
     if c is None:
         raise NotFound("not_found", "consultation not found / konsultasi tidak ditemukan")
     return c

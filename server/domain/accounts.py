@@ -283,6 +283,12 @@ async def live_sessions(svc: Services, session_ids: Iterable[ObjectId]) -> set[O
     return {doc["_id"] async for doc in cursor}
 
 
+async def session_holds(svc: Services, session_id: ObjectId) -> bool:
+    """Whether this session still holds; the reads of every socket event in flight go as one."""
+    doc = await svc.batch.sessions.get(session_id)
+    return doc is not None and doc["expires_at"] > svc.now()
+
+
 async def request_password_reset(svc: Services, email: str) -> None:
     """Queue a reset link if the account exists; the caller learns nothing either way."""
     try:

@@ -436,5 +436,6 @@ async def set_channels(svc: Services, user: Doc, code: str, changes: Doc) -> Doc
             raise Conflict("channel_in_use", "another office already uses this number or address") from None
         raise
     assert updated is not None
+    await svc.offices.changed(code)
     log.info("office %s channels changed by %s", code, user["_id"])
     return updated

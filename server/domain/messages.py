@@ -125,7 +125,8 @@ async def _insert_message(svc: Services, c: Doc, doc: Doc) -> tuple[Doc, bool]:
             doc["seq"] = seq + 1
             doc.pop("_id", None)
             try:
-                res = await svc.db.messages.insert_one(doc)
+                # Grouped with the other rooms' messages in flight: one insert_many (server.storage.batching).
+                inserted_id = await svc.batch.messages.insert(doc)
             except Exception as exc:
                 if not is_duplicate_key(exc):
                     raise
@@ -135,7 +136,7 @@ async def _insert_message(svc: Services, c: Doc, doc: Doc) -> tuple[Doc, bool]:
                         return existing, False
                 seq = await _max_seq(svc, cid)
                 continue
-            doc["_id"] = res.inserted_id
+            doc["_id"] = inserted_id
             svc.rooms.remember_seq(room, doc["seq"])
             return doc, True
     raise Conflict("busy", "the consultation is busy; try again")
@@ -185,8 +186,46 @@ async def _after_message(svc: Services, c: Doc, msg: Doc, user: Doc | None) -> D
         }
         if not update["$unset"]:
             del update["$unset"]
-    updated = await update_and_get(svc.db.consultations, {"_id": c["_id"]}, update)
-    return updated or c
+    # Grouped with the other rooms' updates in flight (one bulk_write); what it changed is applied to
+    # our copy instead of reading the consultation back.
+    await svc.batch.consultation_updates.update({"_id": c["_id"]}, update)
+    return _applied(c, update)
+
+
+def _with_path(doc: Doc, path: str) -> tuple[Doc, str]:
+    """The (copied) parent of dotted `path` in `doc`, and the last key; parents are created as needed."""
+    *parents, last = path.split(".")
+    node = doc
+    for key in parents:
+        child = node.get(key)
+        node[key] = dict(child) if isinstance(child, dict) else {}
+        node = node[key]
+    return node, last
+
+
+def _get(doc: Doc, path: str) -> Any:
+    node: Any = doc
+    for key in path.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _applied(c: Doc, update: Doc) -> Doc:
+    """A copy of `c` with `update` ($set, $max, $unset on dotted paths) applied as the database does."""
+    out = dict(c)
+    for path in update.get("$unset", {}):
+        *parents, _ = path.split(".")
+        if all(isinstance(_get(out, ".".join(parents[: i + 1])), dict) for i in range(len(parents))):
+            node, last = _with_path(out, path)
+            node.pop(last, None)
+    for path, value in update.get("$set", {}).items():
+        node, last = _with_path(out, path)
+        node[last] = value
+    for path, value in update.get("$max", {}).items():
+        node, last = _with_path(out, path)
+        if node.get(last) is None or value > node[last]:
+            node[last] = value
+    return out
 
 
 async def _store(svc: Services, c: Doc, doc: Doc, user: Doc | None) -> tuple[Doc, Doc, bool]:

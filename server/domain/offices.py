@@ -12,9 +12,14 @@ Doc = dict[str, Any]
 
 
 async def get_office(svc: Services, code: str) -> Doc:
+    """The office (kept by this process: svc.offices; treat it as read-only)."""
+    office = svc.offices.get(code)
+    if office is not None:
+        return office
     office = await svc.db.offices.find_one({"code": code})
     if office is None:
         raise NotFound("office_not_found", f"no office with code {code!r} / kantor tidak ditemukan")
+    svc.offices.put(code, office)
     return office
 
 
@@ -39,4 +44,5 @@ async def update_policy(svc: Services, user: Doc, code: str, changes: Doc) -> Do
         {"code": code}, {"$set": {"policy": policy, "updated_at": svc.now()}}, return_document=True
     )
     assert updated is not None
+    await svc.offices.changed(code)
     return updated

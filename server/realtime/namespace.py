@@ -316,7 +316,7 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         session_id = (await self.get_session(sid)).get("session_id")
         if session_id is None:
             return False
-        return session_id in await accounts.live_sessions(self._services(), [session_id])
+        return await accounts.session_holds(self._services(), session_id)
 
     async def _drop_those_who_may_not_see(self, cid: str, view: dict[str, Any]) -> None:
         """Take this process's sockets out of the consultation's rooms when their person may no longer see it,

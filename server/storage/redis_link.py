@@ -38,7 +38,9 @@ PREFIX = "pst:"
 PRESENCE_CHANNEL = PREFIX + "presence"
 OUTBOX_WAKE_CHANNEL = PREFIX + "wake:outbox"
 CLOCK_CHANNEL = PREFIX + "clock"
-CHANNELS = (PRESENCE_CHANNEL, OUTBOX_WAKE_CHANNEL, CLOCK_CHANNEL)
+# An office changed: each process forgets its copy (server.storage.office_cache).
+OFFICES_CHANNEL = PREFIX + "offices"
+CHANNELS = (PRESENCE_CHANNEL, OUTBOX_WAKE_CHANNEL, CLOCK_CHANNEL, OFFICES_CHANNEL)
 
 # What a failed Redis call raises: the client's own errors, a refused or reset socket, a timeout.
 REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)

@@ -72,5 +72,6 @@ class WhatsAppRig:
 async def wa(client: Any, services: Any, fake_whatsapp: FakeWhatsApp) -> WhatsAppRig:
     await services.db.offices.update_one({"code": "7406"}, {"$set": {"channels.whatsapp.phone_number_id": PNID}})
     await services.db.offices.update_one({"code": "1808"}, {"$set": {"channels.whatsapp.phone_number_id": OTHER_PNID}})
+    services.offices.forget()  # written behind the app's back: read it again
     fake_whatsapp.now = services.clock.now
     return WhatsAppRig(client, fake_whatsapp, services)

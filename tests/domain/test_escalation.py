@@ -689,6 +689,7 @@ async def test_visit_refused_on_closed_days_outside_hours_and_in_the_past(
 ) -> None:
     user, _, c = await open_room(make_user, make_staff, anon)
     await services.db.offices.update_one({"code": "7406"}, {"$set": {"policy.extra_closed_dates": ["2026-11-27"]}})
+    services.offices.forget()  # written behind the app's back: read it again
     path = f"/consultations/{c['id']}/visit"
     cases = [
         ({"date": "2026-11-27", "slot": "09:00"}, "office_closed"),  # the office's own closed day
@@ -748,6 +749,7 @@ async def test_full_slot_is_refused_and_the_last_place_goes_once(
 
 async def test_race_for_a_single_place_in_a_fresh_slot(make_user: Any, anon: Api, services: Any) -> None:
     await services.db.offices.update_one({"code": "7406"}, {"$set": {"visit_hours.slot_capacity": 1}})
+    services.offices.forget()  # written behind the app's back: read it again
     await set_clock(anon, NOW)
     rooms = []
     for i in range(5):

@@ -209,3 +209,27 @@ async def test_pst_admin_disable_user_in_its_own_process_ends_the_sockets_now(
     finally:
         if sock.sio.connected:
             await sock.close()
+
+
+async def test_an_office_changed_in_one_process_is_read_again_in_the_other(
+    two_processes: tuple[TestClient, TestClient],
+) -> None:
+    from bson import ObjectId
+
+    from server.domain import offices
+    from server.keys import SERVICES
+
+    a, b = two_processes
+    sa, sb = a.app[SERVICES], b.app[SERVICES]
+    kept = await offices.get_office(sb, "1808")  # B reads it once and keeps it
+    assert sb.offices.get("1808") is kept
+    auto = bool((kept.get("policy") or {}).get("auto_assign"))
+    admin = {"_id": ObjectId(), "role": "admin", "office": None}
+    await offices.update_policy(sa, admin, "1808", {"auto_assign": not auto})
+    # A forgot it at once; B hears of it through Redis and reads it again.
+    assert sa.offices.get("1808") is None
+    for _ in range(50):
+        if sb.offices.get("1808") is None:
+            break
+        await asyncio.sleep(0.1)
+    assert (await offices.get_office(sb, "1808"))["policy"]["auto_assign"] is (not auto)

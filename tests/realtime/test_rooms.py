@@ -290,6 +290,7 @@ async def test_auto_assign_to_least_loaded_online_officer(
     await services.db.offices.update_one(
         {"code": "7501"}, {"$set": {"policy.auto_assign": True, "policy.max_concurrent_rooms": 1}}
     )
+    services.offices.forget()  # written behind the app's back: read it again
     busy = await make_staff("officer", "7501", name="Sibuk")
     free = await make_staff("officer", "7501", name="Luang")
     await make_staff("officer", "7501", name="Offline")

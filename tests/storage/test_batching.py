@@ -1,0 +1,92 @@
+"""Group commit (server.storage.batching): calls in flight go together, each caller gets its own outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from pymongo import IndexModel
+from pymongo.errors import AutoReconnect, DuplicateKeyError
+
+from server.storage.batching import FindById, Inserts, Updates
+
+
+async def test_inserts_in_flight_go_together_and_a_duplicate_fails_alone(db: Any) -> None:
+    await db.items.create_indexes([IndexModel([("room", 1), ("seq", 1)], unique=True)])
+    inserts = Inserts(db.items)
+    docs = [{"room": r, "seq": 1} for r in range(40)] + [{"room": 7, "seq": 1}]
+    outcomes = await asyncio.gather(*[inserts.insert(d) for d in docs], return_exceptions=True)
+    # The first went alone; the rest queued behind it and went in far fewer calls than documents.
+    assert inserts.items == 41 and inserts.calls < 10, (inserts.calls, inserts.items)
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(errors) == 1 and isinstance(errors[0], DuplicateKeyError)
+    assert isinstance(outcomes[7], type(outcomes[0])) and outcomes[7] == docs[7]["_id"]
+    assert await db.items.count_documents({}) == 40
+    # Each caller got its own document's id.
+    for doc, outcome in zip(docs[:40], outcomes[:40], strict=True):
+        assert (await db.items.find_one({"_id": outcome}))["room"] == doc["room"]
+
+
+async def test_updates_of_one_document_apply_in_the_order_asked(db: Any) -> None:
+    await db.rooms.insert_many([{"_id": i, "last": None, "n": 0} for i in range(10)])
+    updates = Updates(db.rooms)
+    calls = []
+    for k in range(5):
+        for i in range(10):
+            calls.append(updates.update({"_id": i}, {"$set": {"last": k}, "$inc": {"n": 1}}))
+    await asyncio.gather(*calls)
+    assert updates.calls < 50
+    async for doc in db.rooms.find({}):
+        assert doc["last"] == 4 and doc["n"] == 5, doc
+
+
+async def test_reads_in_flight_go_as_one_query_and_see_acknowledged_writes(db: Any) -> None:
+    await db.things.insert_many([{"_id": i, "v": i} for i in range(20)])
+    finds = FindById(db.things)
+    got = await asyncio.gather(*[finds.get(i) for i in [*range(20), 3, 99]])
+    assert [g["v"] if g else None for g in got] == [*range(20), 3, None]
+    assert finds.calls < 5
+    got[0]["v"] = "changed by its caller"  # each caller has its own copy
+    await db.things.update_one({"_id": 0}, {"$set": {"v": "new"}})
+    assert (await finds.get(0))["v"] == "new"
+
+
+class _DownOnce:
+    """A collection whose database is unreachable for the first call (what a failover looks like)."""
+
+    def __init__(self, coll: Any) -> None:
+        self.coll, self.failed = coll, False
+
+    async def insert_one(self, doc: Any) -> Any:
+        return await self._call("insert_one", doc)
+
+    async def insert_many(self, docs: Any, ordered: bool = True) -> Any:
+        return await self._call("insert_many", docs, ordered=ordered)
+
+    async def _call(self, name: str, *args: Any, **kw: Any) -> Any:
+        if not self.failed:
+            self.failed = True
+            await asyncio.sleep(0.05)  # in flight long enough for the others to queue behind it
+            raise AutoReconnect("connection closed")
+        return await getattr(self.coll, name)(*args, **kw)
+
+
+async def test_a_failed_call_fails_its_callers_and_the_next_goes_on(db: Any) -> None:
+    inserts = Inserts(_DownOnce(db.items))  # type: ignore[arg-type]
+    first = asyncio.create_task(inserts.insert({"_id": 0}))
+    await asyncio.sleep(0.01)
+    rest = await asyncio.gather(*[inserts.insert({"_id": i}) for i in range(1, 4)], return_exceptions=True)
+    with pytest.raises(AutoReconnect):
+        await first
+    # The first call failed alone; the three behind it went together and were stored.
+    assert rest == [1, 2, 3] and inserts.calls == 2
+    assert await db.items.count_documents({}) == 3
+
+
+@pytest.mark.parametrize("n", [1, 2])
+async def test_one_caller_alone_is_sent_at_once(db: Any, n: int) -> None:
+    inserts = Inserts(db.items)
+    for i in range(n):
+        await inserts.insert({"_id": i})
+    assert inserts.calls == n
