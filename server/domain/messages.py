@@ -24,6 +24,7 @@ from server.domain.offices import get_office
 from server.mail import mailing
 from server.services import Services
 from server.storage.atomic import update_and_get
+from server.storage.batching import Overloaded
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,8 @@ async def _insert_message(svc: Services, c: Doc, doc: Doc) -> tuple[Doc, bool]:
             try:
                 # Grouped with the other rooms' messages in flight: one insert_many (server.storage.batching).
                 inserted_id = await svc.batch.messages.insert(doc)
+            except Overloaded:
+                raise Conflict("busy", "the server is busy; try again in a moment / server sibuk, coba lagi") from None
             except Exception as exc:
                 if not is_duplicate_key(exc):
                     raise

@@ -29,22 +29,43 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MAX_BATCH = 500
+MESSAGE_MAX_WAIT = 1.0
+
+
+class Overloaded(Exception):
+    """The database has fallen behind: what waits has waited longer than the batcher's `max_wait`."""
 
 
 class _Batcher(Generic[T, R]):
-    """Queue items; one flusher sends whatever is queued whenever the previous call returned."""
+    """Queue items; one flusher sends whatever is queued whenever the previous call returned.
 
-    def __init__(self, max_batch: int = MAX_BATCH) -> None:
+    `max_wait`: past saturation, refuse new items (Overloaded) while the oldest queued one has waited
+    longer than this, so callers hear "busy" at once instead of waiting ever longer.
+    """
+
+    def __init__(self, max_batch: int = MAX_BATCH, max_wait: float | None = None) -> None:
         self.max_batch = max_batch
+        self.max_wait = max_wait
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._queued_at: dict[int, float] = {}
         self._flusher: asyncio.Task[None] | None = None
         # What the benchmarks print: calls sent and items they carried.
         self.calls = 0
         self.items = 0
+        self.refused = 0
 
     async def submit(self, item: T) -> R:
-        fut: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self.max_wait is not None and self._pending:
+            oldest = self._queued_at.get(id(self._pending[0][1]))
+            if oldest is not None and loop.time() - oldest > self.max_wait:
+                self.refused += 1
+                raise Overloaded(f"{len(self._pending)} waiting, the oldest for over {self.max_wait} s")
+        fut: asyncio.Future[R] = loop.create_future()
         self._pending.append((item, fut))
+        if self.max_wait is not None:
+            self._queued_at[id(fut)] = loop.time()
+            fut.add_done_callback(lambda f: self._queued_at.pop(id(f), None))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name=f"group-commit-{type(self).__name__}")
         return await fut
@@ -86,8 +107,8 @@ def _write_error(err: Mapping[str, Any]) -> Exception:
 class Inserts(_Batcher[Doc, Any]):
     """`insert_one` as a group: `await inserts.insert(doc)` returns the new _id (also set on `doc`)."""
 
-    def __init__(self, coll: AsyncCollection[Doc], max_batch: int = MAX_BATCH) -> None:
-        super().__init__(max_batch)
+    def __init__(self, coll: AsyncCollection[Doc], max_batch: int = MAX_BATCH, max_wait: float | None = None) -> None:
+        super().__init__(max_batch, max_wait)
         self.coll = coll
 
     async def insert(self, doc: Doc) -> Any:
@@ -171,7 +192,8 @@ class GroupCommit:
     """The message path's grouped calls, one set per process (Services.batch)."""
 
     def __init__(self, db: Any) -> None:
-        self.messages = Inserts(db.messages)
+        # A message waits at most MESSAGE_MAX_WAIT for the database before new ones are refused as busy.
+        self.messages = Inserts(db.messages, max_wait=MESSAGE_MAX_WAIT)
         self.consultation_updates = Updates(db.consultations)
         self.consultations = FindById(db.consultations)
         self.sessions = FindById(db.sessions)

@@ -205,3 +205,38 @@ async def test_only_the_system_s_kinds_go_through_post_system_message(room: Room
     with pytest.raises(KeyError):
         await messages.post_system_message(room.svc, room.c, "no.such.key")
     assert await room.svc.db.messages.count_documents({}) == 0
+
+
+async def test_a_database_fallen_behind_refuses_a_message_as_busy_and_stores_nothing(room: Room) -> None:
+    from server.storage.batching import Overloaded
+
+    async def behind(doc: Doc) -> Any:
+        raise Overloaded("the oldest waited over 1 s")
+
+    room.svc.batch.messages.insert = behind  # type: ignore[method-assign]
+    with pytest.raises(Conflict) as exc:
+        await messages.post_message(room.svc, room.user, room.c, text="Halo", client_id="c1")
+    assert exc.value.code == "busy"
+    assert await room.svc.db.messages.count_documents({}) == 0
+    assert (await room.svc.db.consultations.find_one({"_id": room.c["_id"]}))["last_seq"] == 0
+
+
+async def test_the_consultation_a_message_returns_is_the_stored_one(room: Room) -> None:
+    """No read-back: what post_message returns is the update applied to its copy, equal to what was stored."""
+    await messages.post_message(room.svc, room.user, room.c, text="Pertanyaan", client_id="u1")
+    _, c = await messages.post_message(room.svc, room.officer, room.c["_id"], text="Jawaban", client_id="o1")
+    stored = await room.svc.db.consultations.find_one({"_id": room.c["_id"]})
+    for key in (
+        "last_seq",
+        "last_visible_seq",
+        "reads",
+        "last_message",
+        "last_visible_message",
+        "sla",
+        "idle",
+        "first_response_at",
+        "answered_at",
+        "last_staff_message_at",
+        "last_user_message_at",
+    ):
+        assert c.get(key) == stored.get(key), key

@@ -233,3 +233,34 @@ async def test_an_office_changed_in_one_process_is_read_again_in_the_other(
             break
         await asyncio.sleep(0.1)
     assert (await offices.get_office(sb, "1808"))["policy"]["auto_assign"] is (not auto)
+
+
+async def test_over_redis_each_socket_gets_a_message_once(
+    two_processes: tuple[TestClient, TestClient], db: Any
+) -> None:
+    """room:activity skips the sockets in the consultation's room in every process (judged where they live)."""
+    a, b = two_processes
+    user = await _login_user(a, db)
+    officer = await _staff(a, "diruang@bps.go.id", "1808", "Di Ruang")
+    colleague = await _staff(a, "diantrean@bps.go.id", "1808", "Di Antrean")
+    c = await user.post(
+        "/consultations", {"office": "1808", "topic": "data", "subject": "Sekali", "text": "Halo"}, expect=201
+    )
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    inside = await SocketClient(str(b.make_url("/")), officer.token).connect()  # on B, in the room
+    outside = await SocketClient(str(a.make_url("/")), colleague.token).connect()  # on A, the office's list
+    try:
+        assert (await inside.call("consultation:join", {"consultation_id": c["id"]}))["ok"]
+        await asyncio.sleep(0.3)
+        sent = await user.post(
+            f"/consultations/{c['id']}/messages", {"text": "Sekali saja", "client_id": "once"}, expect=201
+        )
+        seq = sent["seq"]
+        await outside.wait_for("room:activity", lambda p: p["message"]["seq"] == seq, timeout=10)
+        await inside.wait_for("message:new", lambda m: m["seq"] == seq, timeout=10)
+        await asyncio.sleep(0.3)
+        assert [e for e, d in inside.events if e == "room:activity" and d["message"]["seq"] == seq] == []
+        assert [e for e, d in outside.events if e == "message:new"] == []
+    finally:
+        await inside.close()
+        await outside.close()

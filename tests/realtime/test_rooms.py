@@ -347,3 +347,33 @@ async def test_concurrent_first_consultations_of_an_office_all_get_numbers(make_
     assert [status for status, _ in opened] == [201] * 6, opened
     numbers = {body["number"] for _, body in opened}
     assert len(numbers) == 6
+
+
+async def test_each_socket_gets_a_message_once(make_user: Any, make_staff: Any, connect: Any) -> None:
+    """message:new to the room; room:activity only to the office's staff sockets outside it."""
+    user = await make_user()
+    officer = await make_staff("officer", "7406", name="Di Ruang")
+    colleague = await make_staff("officer", "7406", name="Di Antrean")
+    c = await _open(user)
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    inside, outside, user_sock = await connect(officer), await connect(colleague), await connect(user)
+    for sock in (inside, user_sock):
+        assert (await sock.call("consultation:join", {"consultation_id": c["id"]}))["ok"]
+    ack = await user_sock.call("message:send", {"consultation_id": c["id"], "text": "Sekali saja", "client_id": "once"})
+    assert ack["ok"], ack
+    seq = ack["message"]["seq"]
+    await outside.wait_for("room:activity", lambda p: p["message"]["seq"] == seq)
+    await inside.wait_for("message:new", lambda m: m["seq"] == seq)
+    await asyncio.sleep(0.3)  # anything else on its way arrives meanwhile
+
+    def got(sock: Any) -> list[str]:
+        return [
+            e
+            for e, d in sock.events
+            if e in ("message:new", "room:activity")
+            and (d.get("seq") if e == "message:new" else d["message"]["seq"]) == seq
+        ]
+
+    assert got(inside) == ["message:new"]  # in the room: the message, not also the activity
+    assert got(outside) == ["room:activity"]  # the office's list, not in the room
+    assert got(user_sock) == ["message:new"]

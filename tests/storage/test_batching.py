@@ -9,7 +9,7 @@ import pytest
 from pymongo import IndexModel
 from pymongo.errors import AutoReconnect, DuplicateKeyError
 
-from server.storage.batching import FindById, Inserts, Updates
+from server.storage.batching import FindById, Inserts, Overloaded, Updates
 
 
 async def test_inserts_in_flight_go_together_and_a_duplicate_fails_alone(db: Any) -> None:
@@ -90,3 +90,31 @@ async def test_one_caller_alone_is_sent_at_once(db: Any, n: int) -> None:
     for i in range(n):
         await inserts.insert({"_id": i})
     assert inserts.calls == n
+
+
+async def test_past_saturation_new_items_are_refused_at_once_not_queued_for_ever(db: Any) -> None:
+    slow = _Slow(db.items)
+    inserts = Inserts(slow, max_wait=0.1)  # type: ignore[arg-type]
+    first = asyncio.create_task(inserts.insert({"_id": 0}))  # in flight for 0.3 s
+    await asyncio.sleep(0.01)
+    queued = asyncio.create_task(inserts.insert({"_id": 1}))  # waits behind it
+    await asyncio.sleep(0.15)  # the queued one has now waited longer than max_wait
+    with pytest.raises(Overloaded):
+        await inserts.insert({"_id": 2})
+    assert inserts.refused == 1
+    assert await first == 0 and await queued == 1  # what was taken is stored
+    assert await inserts.insert({"_id": 3}) == 3  # caught up: taken again
+    assert sorted(await db.items.distinct("_id")) == [0, 1, 3]
+
+
+class _Slow:
+    def __init__(self, coll: Any) -> None:
+        self.coll = coll
+
+    async def insert_one(self, doc: Any) -> Any:
+        await asyncio.sleep(0.3)
+        return await self.coll.insert_one(doc)
+
+    async def insert_many(self, docs: Any, ordered: bool = True) -> Any:
+        await asyncio.sleep(0.3)
+        return await self.coll.insert_many(docs, ordered=ordered)

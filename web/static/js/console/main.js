@@ -10,7 +10,7 @@ import { RoomHub, refusedForAuth } from "../chat.js";
 import { $, fill, h } from "../dom.js";
 import { chosenHere, lang, onLangChange, setLang, t } from "../i18n.js";
 import { initLayout, setSignedIn, toast } from "../layout.js";
-import { CONSULTATION_UPDATED, MESSAGE_READ, QUEUE_UPDATED, ROOM_ACTIVITY, SESSION_ENDED, openSocket } from "../rt.js";
+import { CONSULTATION_UPDATED, MESSAGE_NEW, MESSAGE_READ, QUEUE_UPDATED, ROOM_ACTIVITY, SESSION_ENDED, openSocket } from "../rt.js";
 import { createAlerts } from "./alerts.js";
 import { COMPLAINT_ALERT } from "../rt.js";
 import { createCanned } from "./canned.js";
@@ -121,7 +121,7 @@ function watch(ui, socket) {
     ui.alerts.onQueue(p);
     ui.overview.changed(p && p.office);
   });
-  socket.on(ROOM_ACTIVITY, (p) => {
+  const onActivity = (p) => {
     if (!p || !p.consultation) return;
     const wasMine = state.mine.has(p.consultation.id);
     ui.mine.onActivity(p.consultation);
@@ -129,6 +129,22 @@ function watch(ui, socket) {
     ui.alerts.onActivity(p, wasMine);
     ui.queue.onActivity(p.consultation);
     ui.overview.changed(p.consultation.office);
+  };
+  socket.on(ROOM_ACTIVITY, onActivity);
+  // A room this console has joined gets each message once, as message:new: the server sends
+  // room:activity only to the office's sockets outside the room. The lists and alerts follow it here.
+  socket.on(MESSAGE_NEW, (m) => {
+    if (!m || !m.consultation_id || m.kind === "note") return;
+    const known = state.mine.get(m.consultation_id) || state.queue.find((x) => x.id === m.consultation_id);
+    if (!known) return;
+    const consultation = {
+      ...known,
+      last_message: lastMessageOf(m),
+      last_message_at: m.created_at,
+      last_seq: Math.max(known.last_seq || 0, m.seq || 0),
+      last_visible_seq: Math.max(known.last_visible_seq || 0, m.seq || 0),
+    };
+    onActivity({ consultation_id: m.consultation_id, message: m, consultation });
   });
   socket.on(CONSULTATION_UPDATED, (c) => {
     if (!c || !c.id) return;
@@ -142,6 +158,17 @@ function watch(ui, socket) {
   socket.on(MESSAGE_READ, (p) => {
     if (p && state.me && p.user_id === state.me.id) ui.mine.setRead(p.consultation_id, p.seq);
   });
+}
+
+// As long as the server's previews (server/domain/models.py PREVIEW_CHARS).
+const PREVIEW_CHARS = 140;
+
+/** What a consultation keeps of its last message for the lists (server: messages.preview, models._last_message). */
+function lastMessageOf(m) {
+  const text = m.kind === "file" && m.attachment ? `📎 ${m.attachment.filename || ""}` : m.text || "";
+  const out = { seq: m.seq, kind: m.kind, text: text.slice(0, PREVIEW_CHARS), author_name: m.author?.name, created_at: m.created_at };
+  if (m.texts) out.texts = Object.fromEntries(Object.entries(m.texts).map(([lang, s]) => [lang, String(s).slice(0, PREVIEW_CHARS)]));
+  return out;
 }
 
 async function boot() {
