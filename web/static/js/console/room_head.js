@@ -66,8 +66,7 @@ export function createRoomHead(ui) {
       h("div", { class: "room-title" },
         h("h2", {}, h("span", { class: "c-number", text: c.number || "" }), " ", c.subject || ""),
         h("p", { class: "room-sub muted" },
-          h("strong", { text: c.user?.name || "" }), c.contact?.address ? ` · ${c.contact.address}`
-            : c.user?.email ? ` · ${c.user.email}` : "", " ", channelBadge(c), " ", windowBadge(c, tzOf(state, c)), " ",
+          whoLine(c), " ", channelBadge(c), " ", windowBadge(c, tzOf(state, c)), " ",
           h("span", { class: `badge status-${c.status}`, text: t(`status.${c.status}`) }), " ", slaBadge(c, tzOf(state, c)),
           c.assigned_to && c.assigned_to.id !== state.me.id ? ` · ${c.assigned_to.name}` : "")),
       h("div", { class: "room-actions" }, actions,
@@ -109,4 +108,12 @@ export function createRoomHead(ui) {
   }
 
   return { paint };
+}
+
+/** Who asks: the name and the address, on one line (cut short with "…" in a narrow pane; the full
+ * address in its tooltip and in the room's Info). */
+function whoLine(c) {
+  const address = c.contact?.address || c.user?.email || "";
+  return h("span", { class: "room-who", title: address ? `${c.user?.name || ""} · ${address}` : null },
+    h("strong", { text: c.user?.name || "" }), address ? ` · ${address}` : "");
 }
