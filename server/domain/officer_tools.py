@@ -95,6 +95,18 @@ def _check_office(user: Doc, office: str) -> None:
         raise Forbidden("forbidden", "not your office")
 
 
+# Who may change an office's canned responses (issue 17 item 7): its supervisors and admins; officers use them.
+CANNED_EDITORS = ("supervisor", "admin")
+
+
+def _check_canned_editor(user: Doc, office: str) -> None:
+    _check_office(user, office)
+    if user.get("role") not in CANNED_EDITORS:
+        raise Forbidden(
+            "forbidden", "only supervisors change canned responses / hanya supervisor yang mengubah jawaban siap pakai"
+        )
+
+
 def public_canned(doc: Doc) -> Doc:
     return {
         "id": str(doc["_id"]),
@@ -142,7 +154,7 @@ async def create_canned(
     shortcut: str | None = None,
     answer: bool = True,
 ) -> Doc:
-    _check_office(user, office)
+    _check_canned_editor(user, office)
     if await svc.db.offices.find_one({"code": office}, {"_id": 1}) is None:
         raise NotFound("office_not_found", "no such office")
     if await svc.db.canned_responses.count_documents({"office": office}) >= CANNED_MAX:
@@ -163,7 +175,7 @@ async def create_canned(
 
 async def update_canned(svc: Services, user: Doc, canned_id: str, changes: Doc) -> Doc:
     doc = await _load_canned(svc, canned_id)
-    _check_office(user, doc["office"])
+    _check_canned_editor(user, doc["office"])
     sets = _canned_fields(changes.get("title"), changes.get("text"), changes.get("shortcut"), changes.get("answer"))
     sets.update({"updated_at": svc.now(), "updated_by": user["_id"], "updated_by_name": user["name"]})
     updated = await update_and_get(svc.db.canned_responses, {"_id": doc["_id"]}, {"$set": sets})
@@ -172,7 +184,7 @@ async def update_canned(svc: Services, user: Doc, canned_id: str, changes: Doc) 
 
 async def delete_canned(svc: Services, user: Doc, canned_id: str) -> None:
     doc = await _load_canned(svc, canned_id)
-    _check_office(user, doc["office"])
+    _check_canned_editor(user, doc["office"])
     await svc.db.canned_responses.delete_one({"_id": doc["_id"]})
 
 

@@ -197,7 +197,7 @@ async def list_canned(request: web.Request) -> web.Response:
 @api.route(
     "POST",
     "/offices/{code}/canned-responses",
-    summary="Create a canned response",
+    summary="Create a canned response (the office's supervisors and admins)",
     auth="staff",
     body=CannedIn,
     response=CannedOut,
@@ -215,7 +215,7 @@ async def create_canned(request: web.Request, body: CannedIn) -> web.Response:
 @api.route(
     "PATCH",
     "/canned-responses/{id}",
-    summary="Edit a canned response",
+    summary="Edit a canned response (the office's supervisors and admins)",
     auth="staff",
     body=CannedPatch,
     response=CannedOut,
@@ -232,7 +232,7 @@ async def update_canned(request: web.Request, body: CannedPatch) -> web.Response
 @api.route(
     "DELETE",
     "/canned-responses/{id}",
-    summary="Delete a canned response",
+    summary="Delete a canned response (the office's supervisors and admins)",
     auth="staff",
     response=OkOut,
     tags=["officer"],

@@ -313,19 +313,22 @@ async def test_officer_tools_clarify_canned_info_escalate_transfer_close(
     await expect(pane.locator(".room-log")).to_contain_text("klarifikasi")
     assert (await officer.get(f"/consultations/{c1['id']}"))["sla"]["paused"] is True
 
-    # Canned responses: create one, then insert it into the composer.
+    # Canned responses: the office's set (the starter four and one its supervisor added), which an officer
+    # inserts into the composer but may not change (issue 17 item 7).
+    supervisor = await make_staff("supervisor", "7406", name="Sri Supervisor")
+    await supervisor.post(
+        "/offices/7406/canned-responses",
+        {"title": "Salam", "text": "Selamat siang, terima kasih telah menghubungi PST."},
+        expect=201,
+    )
     await pane.get_by_role("button", name="Jawaban siap pakai").click()
     dlg = po.locator("dialog")
-    await expect(dlg.locator(".canned-item")).to_have_count(4)  # the office's starter set (mongo-init)
-    await dlg.get_by_label("Judul").fill("Salam")
-    await dlg.get_by_label("Isi").fill("Selamat pagi, terima kasih telah menghubungi PST.")
-    await dlg.get_by_role("button", name="Simpan").click()
+    await expect(dlg.locator(".canned-item")).to_have_count(5)
+    await expect(dlg.get_by_role("button", name="Ubah")).to_have_count(0)
+    await expect(dlg.get_by_role("button", name="Hapus")).to_have_count(0)
+    await expect(dlg.get_by_role("button", name="Simpan")).to_have_count(0)
     ours = dlg.locator(".canned-item").filter(has_text="terima kasih telah menghubungi PST.")
     await expect(ours).to_contain_text("Salam")
-    await ours.get_by_role("button", name="Ubah").click()
-    await dlg.get_by_label("Isi").fill("Selamat siang, terima kasih telah menghubungi PST.")
-    await dlg.get_by_role("button", name="Simpan").click()
-    await expect(ours).to_contain_text("Selamat siang")
     await ours.get_by_role("button", name="Sisipkan").click()
     greeting = "Selamat siang, terima kasih telah menghubungi PST."
     await expect(pane.locator(".composer-input")).to_have_value(greeting)

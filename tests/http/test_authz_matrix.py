@@ -170,7 +170,7 @@ class Ctx:
 
     async def canned(self) -> str:
         body = {"title": f"Salam {self.uid()}", "text": "Selamat pagi"}
-        return str((await self.w.officer.post(f"/offices/{OFFICE}/canned-responses", body, expect=201))["id"])
+        return str((await self.w.supervisor.post(f"/offices/{OFFICE}/canned-responses", body, expect=201))["id"])
 
     async def article(self) -> str:
         body = {"title": f"Artikel {self.uid()}", "body": "Isi.", "scope": OFFICE, "status": "published"}
@@ -378,11 +378,14 @@ ROUTES: dict[tuple[str, str], tuple[str, Builder]] = {
     ("GET", "/attachments/{id}"): ("participant_or_office", on_att("/attachments/{id}")),
     ("GET", "/offices/{code}/canned-responses"): ("office_staff", fixed(f"/offices/{OFFICE}/canned-responses")),
     ("POST", "/offices/{code}/canned-responses"): (
-        "office_staff",
+        "office_supervisor",
         fixed(f"/offices/{OFFICE}/canned-responses", {"title": "Baru", "text": "Teks"}),
     ),
-    ("PATCH", "/canned-responses/{id}"): ("office_staff", fresh("canned", "/canned-responses/{id}", {"text": "Ubah"})),
-    ("DELETE", "/canned-responses/{id}"): ("office_staff", fresh("canned", "/canned-responses/{id}")),
+    ("PATCH", "/canned-responses/{id}"): (
+        "office_supervisor",
+        fresh("canned", "/canned-responses/{id}", {"text": "Ubah"}),
+    ),
+    ("DELETE", "/canned-responses/{id}"): ("office_supervisor", fresh("canned", "/canned-responses/{id}")),
     ("GET", "/consultations/{id}/deliveries"): ("office_staff", on_c("/consultations/{id}/deliveries")),
     # Any office's staff: an officer transferring a consultation picks a colleague of the other office.
     ("GET", "/offices/{code}/staff"): ("any_staff", fixed(f"/offices/{OFFICE}/staff")),

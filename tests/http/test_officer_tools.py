@@ -89,16 +89,19 @@ async def test_attachments_checked_by_content_and_private(make_user: Any, make_s
 
 async def test_canned_responses_per_office(make_staff: Any, make_user: Any) -> None:
     officer = await make_staff("officer", "7411")
+    supervisor = await make_staff("supervisor", "7411")
     other = await make_staff("officer", "7406")
     # The office starts with mongo-init's starter set (issue 17); the office's own are beside it.
     starter = {c["id"] for c in (await officer.get("/offices/7411/canned-responses"))["canned_responses"]}
     assert len(starter) == 4
-    created = await officer.post(
-        "/offices/7411/canned-responses",
-        {"title": "Salam pembuka", "text": "Selamat datang di PST BPS Kolaka Timur.", "shortcut": "salam"},
-        expect=201,
-    )
-    status, body = await officer.call("PATCH", f"/canned-responses/{created['id']}", {"text": "Selamat pagi!"})
+    # Supervisors keep the set (issue 17 item 7); officers use it and may not change it.
+    body = {"title": "Salam pembuka", "text": "Selamat datang di PST BPS Kolaka Timur.", "shortcut": "salam"}
+    status, refused = await officer.call("POST", "/offices/7411/canned-responses", body)
+    assert status == 403 and refused["error"]["code"] == "forbidden"
+    created = await supervisor.post("/offices/7411/canned-responses", body, expect=201)
+    assert (await officer.call("PATCH", f"/canned-responses/{created['id']}", {"text": "x"}))[0] == 403
+    assert (await officer.call("DELETE", f"/canned-responses/{created['id']}"))[0] == 403
+    status, body = await supervisor.call("PATCH", f"/canned-responses/{created['id']}", {"text": "Selamat pagi!"})
     assert status == 200 and body["text"] == "Selamat pagi!" and body["title"] == "Salam pembuka"
     listing = await officer.get("/offices/7411/canned-responses")
     assert [c["title"] for c in listing["canned_responses"] if c["id"] not in starter] == ["Salam pembuka"]
@@ -106,9 +109,9 @@ async def test_canned_responses_per_office(make_staff: Any, make_user: Any) -> N
     assert (await other.call("PATCH", f"/canned-responses/{created['id']}", {"text": "x"}))[0] == 403
     user = await make_user()
     assert (await user.call("GET", "/offices/7411/canned-responses"))[0] == 403
-    status, body = await officer.call("POST", "/offices/7411/canned-responses", {"title": "", "text": "x"})
+    status, body = await supervisor.call("POST", "/offices/7411/canned-responses", {"title": "", "text": "x"})
     assert status == 422
-    await officer.call("DELETE", f"/canned-responses/{created['id']}", expect=200)
+    await supervisor.call("DELETE", f"/canned-responses/{created['id']}", expect=200)
     left = (await officer.get("/offices/7411/canned-responses"))["canned_responses"]
     assert {c["id"] for c in left} == starter
 

@@ -116,7 +116,7 @@ async def build(anon: Api, make_user: Any, make_staff: Any) -> World:
     taken = await anon.post(f"/offices/{OFFICE}/queue/tickets", {"guestbook_id": entry["id"]}, expect=201)
     ticket = taken["ticket"]
     canned_body = {"title": "Salam", "text": "Selamat pagi", "shortcut": "salam"}
-    canned = await w.officer.post(f"/offices/{OFFICE}/canned-responses", canned_body, expect=201)
+    canned = await w.supervisor.post(f"/offices/{OFFICE}/canned-responses", canned_body, expect=201)
     article = await w.supervisor.post(
         "/kb/articles",
         {"title": "Rumput laut", "body": "Data produksi.", "topic": "data", "scope": OFFICE, "status": "published"},

@@ -172,7 +172,9 @@ export function createCanned(ui) {
       field(`${t("console.canned.shortcut")} ${t("auth.optional")}`, shortcut, t("console.canned.shortcut.hint")),
       h("label", { class: "check" }, answer, " ", t("console.canned.answer")), status,
       h("div", { class: "actions" }, reset, save));
-    const dlg = modal(t("console.canned"), [filter, list, form], { wide: true });
+    // Officers use the office's set; its supervisors and admins keep it (the server refuses the rest).
+    const mayEdit = ["supervisor", "admin"].includes(state.me?.role);
+    const dlg = modal(t("console.canned"), mayEdit ? [filter, list, form] : [filter, list], { wide: true });
 
     const startEdit = (item) => {
       editing = item;
@@ -213,9 +215,10 @@ export function createCanned(ui) {
         h("div", { class: "canned-actions" },
           h("button", { type: "button", class: "btn primary small", text: t("console.canned.insert"),
             onclick: () => { dlg.close(); insert(room, item); } }),
-          h("button", { type: "button", class: "btn small", text: t("console.canned.edit"), onclick: () => startEdit(item) }),
-          h("button", { type: "button", class: "btn small danger-ghost", text: t("console.canned.delete"),
-            onclick: () => remove(item) })))));
+          mayEdit ? h("button", { type: "button", class: "btn small", text: t("console.canned.edit"),
+            onclick: () => startEdit(item) }) : null,
+          mayEdit ? h("button", { type: "button", class: "btn small danger-ghost", text: t("console.canned.delete"),
+            onclick: () => remove(item) }) : null))));
     };
     filter.addEventListener("input", paint);
     form.addEventListener("submit", async (ev) => {
