@@ -26,6 +26,7 @@ from server.domain.security import hash_password, new_token, token_hash, verify_
 from server.mail import mailing
 from server.services import Services
 from server.storage.atomic import update_and_get
+from server.storage.batching import Overloaded
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +286,10 @@ async def live_sessions(svc: Services, session_ids: Iterable[ObjectId]) -> set[O
 
 async def session_holds(svc: Services, session_id: ObjectId) -> bool:
     """Whether this session still holds; the reads of every socket event in flight go as one."""
-    doc = await svc.batch.sessions.get(session_id)
+    try:
+        doc = await svc.batch.sessions.get(session_id)
+    except Overloaded:
+        raise Conflict("busy", "the server is busy; try again in a moment / server sibuk, coba lagi") from None
     return doc is not None and doc["expires_at"] > svc.now()
 
 

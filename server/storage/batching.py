@@ -14,6 +14,7 @@ after a write was acknowledged is sent after it, so it sees it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -30,6 +31,7 @@ R = TypeVar("R")
 
 MAX_BATCH = 500
 MESSAGE_MAX_WAIT = 1.0
+READ_MAX_WAIT = 0.5
 
 
 class Overloaded(Exception):
@@ -131,28 +133,99 @@ class Inserts(_Batcher[Doc, Any]):
         return [failed.get(i, doc.get("_id")) for i, doc in enumerate(items)]
 
 
+_MERGEABLE = frozenset({"$set", "$max", "$unset"})
+
+
+def merge_updates(first: Doc, then: Doc) -> Doc | None:
+    """One update doing what `first` then `then` do to a document, or None when it cannot be said as one
+    (other operators, values that do not compare, or paths that would conflict, like `a` and `a.b`)."""
+    if set(first) - _MERGEABLE or set(then) - _MERGEABLE:
+        return None
+    sets: Doc = dict(first.get("$set", {}))
+    maxes: Doc = dict(first.get("$max", {}))
+    unsets: Doc = dict(first.get("$unset", {}))
+    try:
+        for path in then.get("$unset", {}):
+            sets.pop(path, None)
+            maxes.pop(path, None)
+            unsets[path] = ""
+        for path, value in then.get("$set", {}).items():
+            unsets.pop(path, None)
+            maxes.pop(path, None)
+            sets[path] = value
+        for path, value in then.get("$max", {}).items():
+            if path in sets:
+                sets[path] = value if sets[path] is None or value > sets[path] else sets[path]
+            elif path in unsets:  # removed, then $max of a missing field: the value
+                del unsets[path]
+                sets[path] = value
+            else:
+                maxes[path] = value if path not in maxes or value > maxes[path] else maxes[path]
+    except TypeError:
+        return None
+    paths = [*sets, *maxes, *unsets]
+    if any(p != q and q.startswith(p + ".") for p in paths for q in paths):
+        return None
+    out: Doc = {}
+    for op, part in (("$set", sets), ("$max", maxes), ("$unset", unsets)):
+        if part:
+            out[op] = part
+    return out
+
+
+def _resolve_all(members: list[asyncio.Future[None]], carrier: asyncio.Future[None]) -> None:
+    for fut in members:
+        if fut.done():
+            continue
+        if carrier.cancelled():
+            fut.cancel()
+        elif carrier.exception() is not None:
+            fut.set_exception(carrier.exception())  # type: ignore[arg-type]
+        else:
+            fut.set_result(None)
+
+
 class Updates(_Batcher[tuple[Doc, Doc], None]):
-    """`update_one` as a group (one `bulk_write`). Two updates of one document never share a call,
-    so they apply in the order they were asked for."""
+    """`update_one` as a group (one `bulk_write`). Updates of one document queued together are merged
+    into one (merge_updates: what they would do one after the other); when they cannot be, the later
+    ones wait for the next call, so one document's updates always apply in the order asked. Each call
+    carries its updates in futures of its own, so an update whose caller gave up is still applied."""
 
     def __init__(self, coll: AsyncCollection[Doc], max_batch: int = MAX_BATCH) -> None:
         super().__init__(max_batch)
         self.coll = coll
+        self.merged = 0  # updates folded into another queued update of the same document
 
     async def update(self, filter: Doc, update: Doc) -> None:
         await self.submit((filter, update))
 
     def _take(self) -> list[tuple[tuple[Doc, Doc], asyncio.Future[None]]]:
+        loop = asyncio.get_running_loop()
         batch: list[tuple[tuple[Doc, Doc], asyncio.Future[None]]] = []
+        members: list[list[asyncio.Future[None]]] = []
+        where: dict[str, int] = {}
+        blocked: set[str] = set()
         later: list[tuple[tuple[Doc, Doc], asyncio.Future[None]]] = []
-        seen: set[Any] = set()
-        for entry in self._pending:
-            key = repr(entry[0][0].get("_id"))
-            if key in seen or len(batch) >= self.max_batch:
-                later.append(entry)
-            else:
-                seen.add(key)
-                batch.append(entry)
+        for (flt, upd), fut in self._pending:
+            key = repr(flt.get("_id"))
+            i = where.get(key)
+            if i is not None and key not in blocked:
+                (first_filter, first_update), carrier = batch[i]
+                merged = merge_updates(first_update, upd) if first_filter == flt else None
+                if merged is not None:
+                    batch[i] = ((first_filter, merged), carrier)
+                    members[i].append(fut)
+                    self.merged += 1
+                    continue
+            if i is not None or key in blocked or len(batch) >= self.max_batch:
+                blocked.add(key)
+                later.append(((flt, upd), fut))
+                continue
+            where[key] = len(batch)
+            batch.append(((flt, upd), loop.create_future()))
+            members.append([fut])
+        for (_, carrier), futs in zip(batch, members, strict=True):
+            carrier.add_done_callback(functools.partial(_resolve_all, futs))
         self._pending = later
         return batch
 
@@ -173,8 +246,8 @@ class Updates(_Batcher[tuple[Doc, Doc], None]):
 class FindById(_Batcher[Any, Doc | None]):
     """`find_one({_id})` as a group: one `find({_id: {$in: [...]}})` for whatever is asked meanwhile."""
 
-    def __init__(self, coll: AsyncCollection[Doc], max_batch: int = MAX_BATCH) -> None:
-        super().__init__(max_batch)
+    def __init__(self, coll: AsyncCollection[Doc], max_batch: int = MAX_BATCH, max_wait: float | None = None) -> None:
+        super().__init__(max_batch, max_wait)
         self.coll = coll
 
     async def get(self, _id: Any) -> Doc | None:
@@ -192,11 +265,13 @@ class GroupCommit:
     """The message path's grouped calls, one set per process (Services.batch)."""
 
     def __init__(self, db: Any) -> None:
-        # A message waits at most MESSAGE_MAX_WAIT for the database before new ones are refused as busy.
+        # Past saturation new work is refused as busy at each step a message takes before it is stored
+        # (reads READ_MAX_WAIT, the insert MESSAGE_MAX_WAIT), so the queue cannot grow into seconds of
+        # latency. The consultation update comes after the insert and is never refused.
         self.messages = Inserts(db.messages, max_wait=MESSAGE_MAX_WAIT)
         self.consultation_updates = Updates(db.consultations)
-        self.consultations = FindById(db.consultations)
-        self.sessions = FindById(db.sessions)
+        self.consultations = FindById(db.consultations, max_wait=READ_MAX_WAIT)
+        self.sessions = FindById(db.sessions, max_wait=READ_MAX_WAIT)
 
     def counts(self) -> dict[str, tuple[int, int]]:
         """(calls, items) of each: what a benchmark prints as items per call."""

@@ -9,7 +9,7 @@ import pytest
 from pymongo import IndexModel
 from pymongo.errors import AutoReconnect, DuplicateKeyError
 
-from server.storage.batching import FindById, Inserts, Overloaded, Updates
+from server.storage.batching import FindById, Inserts, Overloaded, Updates, merge_updates
 
 
 async def test_inserts_in_flight_go_together_and_a_duplicate_fails_alone(db: Any) -> None:
@@ -118,3 +118,45 @@ class _Slow:
     async def insert_many(self, docs: Any, ordered: bool = True) -> Any:
         await asyncio.sleep(0.3)
         return await self.coll.insert_many(docs, ordered=ordered)
+
+
+def _message_update(seq: int, who: str, staff: bool) -> dict[str, Any]:
+    """The shape of a message's consultation update (server.domain.messages._after_message)."""
+    last = {"seq": seq, "text": f"pesan {seq}"}
+    update: dict[str, Any] = {
+        "$set": {"last_message": last, "updated_at": seq, "last_visible_message": last},
+        "$max": {"last_seq": seq, f"reads.{who}": seq},
+    }
+    if staff:
+        update["$set"]["idle"] = {"check_at": seq, "stage": "warn"}
+        update["$set"]["sla.state"] = "met"
+        update["$unset"] = {"sla.check_at": ""}
+    else:
+        update["$set"]["last_user_message_at"] = seq
+        update["$unset"] = {"idle": ""}
+    return update
+
+
+async def test_queued_updates_of_one_document_merge_into_what_they_do_one_after_another(db: Any) -> None:
+    start = {"last_seq": 0, "reads": {"u": 0}, "sla": {"state": "on_track", "check_at": 5}, "idle": {"check_at": 1}}
+    await db.one_by_one.insert_one({"_id": 1, **start})
+    await db.merged.insert_one({"_id": 1, **start})
+    updates = [_message_update(seq, "u" if seq % 3 else "o", staff=seq % 3 == 0) for seq in range(1, 13)]
+    for u in updates:
+        await db.one_by_one.update_one({"_id": 1}, u)
+    batcher = Updates(db.merged)
+    await asyncio.gather(*[batcher.update({"_id": 1}, u) for u in updates])
+    # All twelve were queued before the first call left: they went as one merged update.
+    assert batcher.calls == 1 and batcher.merged == 11, (batcher.calls, batcher.merged)
+    assert await db.merged.find_one({"_id": 1}) == await db.one_by_one.find_one({"_id": 1})
+
+
+def test_updates_that_cannot_be_said_as_one_are_not_merged() -> None:
+    assert merge_updates({"$inc": {"n": 1}}, {"$set": {"a": 1}}) is None  # another operator
+    assert merge_updates({"$set": {"sla": {"state": "x"}}}, {"$set": {"sla.state": "met"}}) is None  # a and a.b
+    assert merge_updates({"$max": {"at": 1}}, {"$max": {"at": "later"}}) is None  # values that do not compare
+    assert merge_updates({"$set": {"a": 1}, "$max": {"n": 3}}, {"$unset": {"a": ""}, "$max": {"n": 2}}) == {
+        "$max": {"n": 3},
+        "$unset": {"a": ""},
+    }
+    assert merge_updates({"$unset": {"n": ""}}, {"$max": {"n": 2}}) == {"$set": {"n": 2}}
