@@ -12,7 +12,7 @@ from typing import Any
 from bson import ObjectId
 
 from server.domain import events
-from server.domain.errors import Conflict, Forbidden, NotFound
+from server.domain.errors import Forbidden, NotFound, server_busy
 from server.domain.models import is_staff, object_id, public_consultation
 from server.services import Services
 from server.storage.batching import Overloaded
@@ -46,7 +46,7 @@ async def load(svc: Services, consultation_id: Any) -> Doc:
     try:
         c = await svc.batch.consultations.get(oid(consultation_id))
     except Overloaded:
-        raise Conflict("busy", "the server is busy; try again in a moment / server sibuk, coba lagi") from None
+        raise server_busy() from None
     if c is None:
         raise NotFound("not_found", "consultation not found / konsultasi tidak ditemukan")
     return c

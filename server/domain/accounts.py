@@ -20,6 +20,7 @@ from server.domain.errors import (
     Unauthorized,
     ValidationFailed,
     is_duplicate_key,
+    server_busy,
 )
 from server.domain.models import LANGS, STAFF_ROLES, object_id
 from server.domain.security import hash_password, new_token, token_hash, verify_password
@@ -289,7 +290,7 @@ async def session_holds(svc: Services, session_id: ObjectId) -> bool:
     try:
         doc = await svc.batch.sessions.get(session_id)
     except Overloaded:
-        raise Conflict("busy", "the server is busy; try again in a moment / server sibuk, coba lagi") from None
+        raise server_busy() from None
     return doc is not None and doc["expires_at"] > svc.now()
 
 

@@ -54,6 +54,11 @@ class Conflict(DomainError):
     status = 409
 
 
+def server_busy() -> Conflict:
+    """The database has fallen behind (server.storage.batching.Overloaded): try again in a moment."""
+    return Conflict("busy", "the server is busy; try again in a moment / server sibuk, coba lagi")
+
+
 class PayloadTooLarge(DomainError):
     status = 413
 

@@ -17,7 +17,7 @@ from bson import ObjectId
 
 from server import i18n
 from server.domain import access, audit, delivery, durations, events, sla
-from server.domain.errors import Conflict, Forbidden, ValidationFailed, is_duplicate_key
+from server.domain.errors import Conflict, Forbidden, ValidationFailed, is_duplicate_key, server_busy
 from server.domain.inputs import MESSAGE_MAX_CHARS
 from server.domain.models import PREVIEW_CHARS, is_staff
 from server.domain.offices import get_office
@@ -129,7 +129,7 @@ async def _insert_message(svc: Services, c: Doc, doc: Doc) -> tuple[Doc, bool]:
                 # Grouped with the other rooms' messages in flight: one insert_many (server.storage.batching).
                 inserted_id = await svc.batch.messages.insert(doc)
             except Overloaded:
-                raise Conflict("busy", "the server is busy; try again in a moment / server sibuk, coba lagi") from None
+                raise server_busy() from None
             except Exception as exc:
                 if not is_duplicate_key(exc):
                     raise

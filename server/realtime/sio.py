@@ -40,11 +40,11 @@ async def _after_delivery(server: Any, event: str, data: Any, namespace: str | N
         await hook(event, data, room)
 
 
-def _skip_room_members(manager: Any, event: str, data: Any, namespace: str | None, skip_sid: Any) -> Any:
+def _skip_room_members(manager: Any, data: Any, namespace: str | None, skip_sid: Any) -> Any:
     """One event per recipient: `room:activity` tells the office's staff sockets of a message, and those
     that joined the consultation's room already got it as `message:new` (the console's lists follow that
     one: console/main.js). Judged by each process for its own sockets, at delivery."""
-    if event != ev.ROOM_ACTIVITY or not isinstance(data, dict) or not data.get("consultation_id"):
+    if not isinstance(data, dict) or not data.get("consultation_id"):
         return skip_sid
     members = [
         sid for sid, _ in manager.get_participants(namespace or "/", consultation_room(str(data["consultation_id"])))
@@ -61,7 +61,7 @@ class LocalManager(socketio.AsyncManager):  # type: ignore[misc]
 
     async def emit(self, event: str, data: Any, namespace: str, room: Any = None, *args: Any, **kwargs: Any) -> Any:
         if event == ev.ROOM_ACTIVITY:
-            kwargs["skip_sid"] = _skip_room_members(self, event, data, namespace, kwargs.get("skip_sid"))
+            kwargs["skip_sid"] = _skip_room_members(self, data, namespace, kwargs.get("skip_sid"))
         result = await super().emit(event, data, namespace, room, *args, **kwargs)
         await _after_delivery(self.server, event, data, namespace, kwargs.get("to") or room)
         return result
@@ -77,9 +77,7 @@ class RedisManager(sinks.ResilientRedisManager):
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         if message.get("event") == ev.ROOM_ACTIVITY:
-            skip = _skip_room_members(
-                self, ev.ROOM_ACTIVITY, _payload(message), message.get("namespace"), message.get("skip_sid")
-            )
+            skip = _skip_room_members(self, _payload(message), message.get("namespace"), message.get("skip_sid"))
             message = {**message, "skip_sid": skip}
         await super()._handle_emit(message)
         await _after_delivery(

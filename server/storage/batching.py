@@ -272,15 +272,3 @@ class GroupCommit:
         self.consultation_updates = Updates(db.consultations)
         self.consultations = FindById(db.consultations, max_wait=READ_MAX_WAIT)
         self.sessions = FindById(db.sessions, max_wait=READ_MAX_WAIT)
-
-    def counts(self) -> dict[str, tuple[int, int]]:
-        """(calls, items) of each: what a benchmark prints as items per call."""
-        return {
-            name: (b.calls, b.items)
-            for name, b in (
-                ("messages", self.messages),
-                ("consultation_updates", self.consultation_updates),
-                ("consultations", self.consultations),
-                ("sessions", self.sessions),
-            )
-        }
