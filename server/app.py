@@ -53,6 +53,9 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         app[DATABASE] = database
         clock = TestClock() if settings.pst_test_clock else SystemClock()
         services = Services(settings=settings, db=database.db, clock=clock)
+        # Alone (no REDIS_URL), this process hears every write of the product only when it is all of it;
+        # with REDIS_URL, server.cluster switches the copies on while the link is up.
+        services.consultations.enabled = settings.role == "all" and not settings.redis_url
         app[SERVICES] = services
         yield
 

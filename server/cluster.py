@@ -9,6 +9,9 @@ this process a RedisLink and puts behind the existing ports:
 - events of a process without sockets (`svc.events` of the scheduler and notifier): a write-only
   Socket.IO Redis manager (server.realtime.sinks.RedisOnlyEvents);
 - the offices each process keeps (`svc.offices`): a change is published and every process forgets it;
+- the consultations each process's message path keeps (`svc.consultations`): the ids a process wrote are
+  published and every other process forgets them; the copies are used only while this process is
+  subscribed and Redis answers, and are all forgotten each time the subscriber (re)connects;
 - under PST_TEST_CLOCK, the test clock: moving it in one process moves it in all, and a scheduler
   process runs its due jobs when it hears of it.
 Message numbering needs nothing here: the unique (consultation_id, seq) index decides between processes
@@ -28,6 +31,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 
 from aiohttp import web
+from bson import ObjectId
+from bson.errors import InvalidId
 
 from server.domain.clock import TestClock
 from server.http.ratelimit import RATE_LIMITS
@@ -35,7 +40,14 @@ from server.keys import NOTIFIER, SCHEDULER, SERVICES, SETTINGS, SIO
 from server.realtime.redis_presence import RedisPresence
 from server.realtime.sinks import RedisOnlyEvents
 from server.storage.redis_limits import RedisCounters
-from server.storage.redis_link import CLOCK_CHANNEL, OFFICES_CHANNEL, OUTBOX_WAKE_CHANNEL, RedisLink, RedisWakeup
+from server.storage.redis_link import (
+    CLOCK_CHANNEL,
+    CONSULTATIONS_CHANNEL,
+    OFFICES_CHANNEL,
+    OUTBOX_WAKE_CHANNEL,
+    RedisLink,
+    RedisWakeup,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +72,22 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     if settings.pst_test_clock:
         link.on(CLOCK_CHANNEL, lambda data: _clock_heard(app, data))
     link.on(OFFICES_CHANNEL, lambda data: _office_changed(app, data))
+    link.on(CONSULTATIONS_CHANNEL, lambda data: _consultations_changed(app, data))
+    kept = services.consultations
+    link.on_subscribed.append(kept.forget)
+    kept.shared_ok = lambda: link.subscribed and link.up
     await link.start()
 
     async def publish_office(code: str) -> None:
         await link.publish(OFFICES_CHANNEL, json.dumps({"from": link.process_id, "code": code}))
 
+    async def publish_consultations(ids: frozenset[object] | None) -> None:
+        written = None if ids is None else [str(i) for i in ids]
+        await link.publish(CONSULTATIONS_CHANNEL, json.dumps({"from": link.process_id, "ids": written}))
+
     services.offices.publish = publish_office
+    kept.publish = publish_consultations
+    kept.enabled = True
 
     presence = RedisPresence(
         link,
@@ -92,6 +114,8 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         services.offices.publish = None
+        kept.publish = None
+        kept.enabled = False
         await presence.close()
         if counters is not None:
             await counters.close()
@@ -112,6 +136,22 @@ def _office_changed(app: web.Application, data: str) -> None:
         log.warning("ignored a malformed office change message")
         return
     app[SERVICES].offices.forget(str(code))
+
+
+def _consultations_changed(app: web.Application, data: str) -> None:
+    """Another process wrote these consultations: read them again next time (every one when ids is null)."""
+    link = app[REDIS_LINK]
+    try:
+        msg = json.loads(data)
+        ids = msg["ids"]
+        if msg.get("from") == link.process_id:
+            return
+        written = None if ids is None else frozenset(ObjectId(i) for i in ids)
+    except (ValueError, KeyError, TypeError, InvalidId):
+        log.warning("ignored a malformed consultations message")
+        app[SERVICES].consultations.forget(None)
+        return
+    app[SERVICES].consultations.forget(written)
 
 
 def _wake_notifier(app: web.Application) -> None:

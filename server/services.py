@@ -14,8 +14,10 @@ from server.integrations.whatsapp import WhatsAppClient
 from server.search.live import KbIndex
 from server.settings import Settings
 from server.storage.batching import GroupCommit
+from server.storage.consultation_cache import ConsultationCache
 from server.storage.office_cache import OfficeCache
 from server.storage.room_seq import LocalRoomSeqState
+from server.storage.write_watch import watch_of
 
 Doc = dict[str, Any]
 
@@ -35,6 +37,9 @@ class Services:
     rooms: RoomSeqState = field(default_factory=LocalRoomSeqState)
     # The offices read once and kept; forgotten on change, in every process with REDIS_URL (server.cluster).
     offices: OfficeCache = field(default_factory=OfficeCache)
+    # The consultations the message path read, forgotten on any write (server.storage.consultation_cache);
+    # off unless create_app or server.cluster can tell that every writer is heard.
+    consultations: ConsultationCache = field(default_factory=ConsultationCache)
     # The knowledge-base search index of this process (server.domain.kb.start_index), if it keeps one.
     kb_index: KbIndex | None = None
     # The mail worker of this process (create_app's workers context), woken after each enqueue.
@@ -50,6 +55,12 @@ class Services:
 
     def __post_init__(self) -> None:
         self.batch = GroupCommit(self.db)
+        watch = watch_of(self.db.client)
+        if watch is not None:
+            watch.subscribe(self.db.name, self.consultations.heard_write)
+        else:
+            # A client that does not show us its writes: no copy can be trusted.
+            self.consultations.heard = False
         self.meetings = MeetingBackends(self.settings, self.clock)
         self.whatsapp = WhatsAppClient(self.settings.whatsapp_token, self.settings.whatsapp_api_base)
 

@@ -25,6 +25,7 @@ from server.domain.clock import TestClock
 from server.embedded import EmbeddedDatabase, free_port
 from server.services import Services
 from server.settings import Settings
+from server.storage.write_watch import listeners
 
 # The browser fixtures live here once, so the whole run shares one Chromium: a module importing
 # a session fixture gets its own copy, and each copy launched (and kept) a browser of its own.
@@ -57,7 +58,8 @@ async def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[s
 
 @pytest.fixture(scope="session")
 async def mongo_client(mongo_uri: str) -> AsyncIterator[AsyncMongoClient[Doc]]:
-    client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_uri, tz_aware=True)
+    # The product's write watch too: a test's direct write is forgotten by the app's copies (write_watch).
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=listeners())
     yield client
     await client.close()
 
@@ -108,7 +110,10 @@ def svc(settings: Settings, db: Any, clock: TestClock) -> Services:
     """Domain services over the test database, with a recording event sink."""
     from server.domain.ports import RecordingEvents
 
-    return Services(settings=settings, db=db, clock=clock, events=RecordingEvents())
+    svc = Services(settings=settings, db=db, clock=clock, events=RecordingEvents())
+    # One process over the test database: every write is heard, so the message path keeps its copies.
+    svc.consultations.enabled = True
+    return svc
 
 
 # --- SMTP -------------------------------------------------------------------------------------

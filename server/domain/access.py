@@ -52,6 +52,19 @@ async def load(svc: Services, consultation_id: Any) -> Doc:
     return c
 
 
+async def load_kept(svc: Services, consultation_id: Any) -> Doc:
+    """Like `load`, from this process's copy when it keeps one (the message path's read: a message
+    does not read its consultation again; server.storage.consultation_cache). Read-only: copy to change."""
+    _id = oid(consultation_id)
+    kept = svc.consultations.get(_id)
+    if kept is not None:
+        return kept
+    generation = svc.consultations.generation(_id)
+    c = await load(svc, _id)
+    svc.consultations.put(_id, dict(c), generation)
+    return c
+
+
 async def load_for(svc: Services, user: Doc, consultation_id: Any) -> Doc:
     """The consultation if `user` may see it: 404 when there is none, 403 when it is someone else's."""
     c = consultation_id if isinstance(consultation_id, dict) else await load(svc, consultation_id)

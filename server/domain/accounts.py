@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -285,13 +285,16 @@ async def live_sessions(svc: Services, session_ids: Iterable[ObjectId]) -> set[O
     return {doc["_id"] async for doc in cursor}
 
 
-async def session_holds(svc: Services, session_id: ObjectId) -> bool:
-    """Whether this session still holds; the reads of every socket event in flight go as one."""
+async def session_expiry(svc: Services, session_id: ObjectId) -> datetime | None:
+    """When this session expires, or None if it no longer holds; the reads of socket events in flight go as one."""
     try:
         doc = await svc.batch.sessions.get(session_id)
     except Overloaded:
         raise server_busy() from None
-    return doc is not None and doc["expires_at"] > svc.now()
+    if doc is None or doc["expires_at"] <= svc.now():
+        return None
+    expires_at: datetime = doc["expires_at"]
+    return expires_at
 
 
 async def request_password_reset(svc: Services, email: str) -> None:

@@ -192,6 +192,8 @@ async def _after_message(svc: Services, c: Doc, msg: Doc, user: Doc | None) -> D
     # Grouped with the other rooms' updates in flight (one bulk_write); what it changed is applied to
     # our copy instead of reading the consultation back.
     await svc.batch.consultation_updates.update({"_id": c["_id"]}, update)
+    # Marked as applied by its sender (write_watch.SELF_APPLIED): the copy this process keeps follows it here.
+    svc.consultations.apply(c["_id"], lambda kept: _applied(kept, update))
     return _applied(c, update)
 
 
@@ -315,7 +317,7 @@ async def post_message(
     request for clarification): the first answer stops the SLA clock.
     A user's message within REOPEN_AFTER_IDLE_WINDOW of an idle close reopens the consultation.
     """
-    c = consultation if isinstance(consultation, dict) else await access.load(svc, consultation)
+    c = consultation if isinstance(consultation, dict) else await access.load_kept(svc, consultation)
     staff = is_staff(user)
     if kind not in STAFF_KINDS:
         raise ValidationFailed("invalid_kind", "kind must be text or note (files through the upload)", field="kind")

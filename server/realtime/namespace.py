@@ -11,9 +11,12 @@ its person may see it. Both are enforced where the socket lives, in every web pr
   of a person ends) disconnects them; `consultation:updated` to `c:<id>:staff` (emitted after every
   change of office or assignment) takes out of `c:<id>` and `c:<id>:staff` the sockets whose person
   may no longer see it (access.can_view on the state the event carries);
-- every event first checks that the session still holds (one indexed read), so a socket whose
-  disconnect was missed cannot act, and `end_dead_sessions` (every SESSION_SWEEP) ends such sockets
-  even when they stay silent (a session ended by a process that could not reach this one).
+- every event first checks that the session still holds, so a socket whose disconnect was missed
+  cannot act: against the session's expiry it was opened with (no read), and in the database at most
+  every SESSION_RECHECK (one indexed read, grouped with the other events'): the ends this process hears
+  of disconnect at once, so the read only bounds how long a missed end (a process that could not reach
+  this one) goes unnoticed by an active socket. `end_dead_sessions` (every SESSION_SWEEP) ends such
+  sockets even when they stay silent.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -56,6 +59,10 @@ JOIN_HISTORY_MAX = 10_000
 SESSION_USER_FIELDS = ("_id", "name", "role", "office", "email", "email_verified_at", "lang")
 # How often this process checks that the login sessions of its sockets still hold.
 SESSION_SWEEP = timedelta(seconds=30)
+# How long an active socket acts on its session's last check before reading it again: as long as a
+# silent one waits for the sweep (a shorter one made the check one read every third message of a
+# chat at a message every few seconds; bench/chat_latency.py).
+SESSION_RECHECK_SECS = SESSION_SWEEP.total_seconds()
 # Sessions looked up in one query by the sweep.
 SWEEP_CHUNK = 500
 
@@ -105,11 +112,16 @@ def cookie_token(environ: dict[str, Any]) -> str | None:
 class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     """Consultation rooms over Socket.IO: join, leave, send, read, typing."""
 
+    # Where the session re-check reads real time (a test may move it on).
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+
     def __init__(self, services: Callable[[], Services], namespace: str = "/") -> None:
         super().__init__(namespace)
         # A getter: the app's Services are built in a cleanup context, after the server is attached.
         self._services = services
         self._buckets: dict[str, _Bucket] = {}
+        # sid -> (real time of the last check that found its session holding, the session's expiry)
+        self._checked: dict[str, tuple[float, datetime]] = {}
         self._sweep: asyncio.Task[None] | None = None
         # Event name -> handler. python-socketio would look up "on_" + name, which cannot work for
         # names with ':'; this table is the one place names meet methods. Payload models: ev.RECEIVED.
@@ -168,6 +180,7 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         await self.save_session(
             sid, {"user": {k: user.get(k) for k in SESSION_USER_FIELDS}, "session_id": login["_id"]}
         )
+        self._checked[sid] = (self.clock(), login["expires_at"])
         await self.enter_room(sid, session_room(str(login["_id"])))
         await self.enter_room(sid, user_room(str(user["_id"])))
         staff = is_staff(user)
@@ -178,6 +191,7 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._buckets.pop(sid, None)
+        self._checked.pop(sid, None)
         try:
             session = await self.get_session(sid)
         except KeyError:
@@ -312,11 +326,21 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 log.warning("socket session sweep failed: %r", exc)
 
     async def _session_holds(self, sid: str) -> bool:
-        """The login session this socket was opened with has not ended (one read by _id)."""
+        """The login session this socket was opened with has not ended: by its expiry, and by a read by _id
+        when the last one is over SESSION_RECHECK_SECS old (see the module's docstring)."""
+        svc = self._services()
+        checked = self._checked.get(sid)
+        if checked is not None and self.clock() - checked[0] < SESSION_RECHECK_SECS and checked[1] > svc.now():
+            return True
         session_id = (await self.get_session(sid)).get("session_id")
         if session_id is None:
             return False
-        return await accounts.session_holds(self._services(), session_id)
+        expires_at = await accounts.session_expiry(svc, session_id)
+        if expires_at is None:
+            self._checked.pop(sid, None)
+            return False
+        self._checked[sid] = (self.clock(), expires_at)
+        return True
 
     async def _drop_those_who_may_not_see(self, cid: str, view: dict[str, Any]) -> None:
         """Take this process's sockets out of the consultation's rooms when their person may no longer see it,

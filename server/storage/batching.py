@@ -23,6 +23,8 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
+from server.storage.write_watch import SELF_APPLIED
+
 log = logging.getLogger(__name__)
 
 Doc = dict[str, Any]
@@ -191,9 +193,11 @@ class Updates(_Batcher[tuple[Doc, Doc], None]):
     ones wait for the next call, so one document's updates always apply in the order asked. Each call
     carries its updates in futures of its own, so an update whose caller gave up is still applied."""
 
-    def __init__(self, coll: AsyncCollection[Doc], max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, coll: AsyncCollection[Doc], max_batch: int = MAX_BATCH, comment: str | None = None) -> None:
         super().__init__(max_batch)
         self.coll = coll
+        # Sent with every call (the message path marks its updates: server.storage.write_watch.SELF_APPLIED).
+        self.comment = comment
         self.merged = 0  # updates folded into another queued update of the same document
 
     async def update(self, filter: Doc, update: Doc) -> None:
@@ -231,10 +235,10 @@ class Updates(_Batcher[tuple[Doc, Doc], None]):
 
     async def run(self, items: list[tuple[Doc, Doc]]) -> Sequence[None | BaseException]:
         if len(items) == 1:
-            await self.coll.update_one(*items[0])
+            await self.coll.update_one(*items[0], comment=self.comment)
             return [None]
         try:
-            await self.coll.bulk_write([UpdateOne(f, u) for f, u in items], ordered=False)
+            await self.coll.bulk_write([UpdateOne(f, u) for f, u in items], ordered=False, comment=self.comment)
             failed: dict[int, Exception] = {}
         except BulkWriteError as exc:
             failed = {int(e["index"]): _write_error(e) for e in exc.details.get("writeErrors", [])}
@@ -269,6 +273,7 @@ class GroupCommit:
         # (reads READ_MAX_WAIT, the insert MESSAGE_MAX_WAIT), so the queue cannot grow into seconds of
         # latency. The consultation update comes after the insert and is never refused.
         self.messages = Inserts(db.messages, max_wait=MESSAGE_MAX_WAIT)
-        self.consultation_updates = Updates(db.consultations)
+        # Applied by the message path to its own copy (Services.consultations), so not forgotten by it.
+        self.consultation_updates = Updates(db.consultations, comment=SELF_APPLIED)
         self.consultations = FindById(db.consultations, max_wait=READ_MAX_WAIT)
         self.sessions = FindById(db.sessions, max_wait=READ_MAX_WAIT)

@@ -24,6 +24,7 @@ from mongo_init.schema import apply, seed_offices
 from server.domain.errors import Unavailable
 from server.embedded import EmbeddedDatabase, running_instance
 from server.settings import Settings
+from server.storage.write_watch import listeners
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ def make_client(uri: str, *, journal: bool | None = None) -> AsyncMongoClient[Do
         serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
         connectTimeoutMS=CONNECT_TIMEOUT_MS,
         socketTimeoutMS=SOCKET_TIMEOUT_MS,
+        # Every write command is seen, so the copies this process keeps are forgotten (write_watch).
+        event_listeners=listeners(),
         **options,
     )
 

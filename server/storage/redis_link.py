@@ -40,7 +40,9 @@ OUTBOX_WAKE_CHANNEL = PREFIX + "wake:outbox"
 CLOCK_CHANNEL = PREFIX + "clock"
 # An office changed: each process forgets its copy (server.storage.office_cache).
 OFFICES_CHANNEL = PREFIX + "offices"
-CHANNELS = (PRESENCE_CHANNEL, OUTBOX_WAKE_CHANNEL, CLOCK_CHANNEL, OFFICES_CHANNEL)
+# Consultations written by a process: the others forget their copies (server.storage.consultation_cache).
+CONSULTATIONS_CHANNEL = PREFIX + "consultations"
+CHANNELS = (PRESENCE_CHANNEL, OUTBOX_WAKE_CHANNEL, CLOCK_CHANNEL, OFFICES_CHANNEL, CONSULTATIONS_CHANNEL)
 
 # What a failed Redis call raises: the client's own errors, a refused or reset socket, a timeout.
 REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
@@ -105,6 +107,10 @@ class RedisLink:
         self._known = False
         self._handlers: dict[str, list[Handler]] = {}
         self._listener: asyncio.Task[None] | None = None
+        # Whether the subscriber is subscribed now (messages published meanwhile reach us), and who is
+        # told each time it (re)subscribes: what was published while it was not is lost.
+        self.subscribed = False
+        self.on_subscribed: list[Callable[[], None]] = []
 
     # --- health -----------------------------------------------------------------------------------
 
@@ -170,14 +176,20 @@ class RedisLink:
                 pubsub = self._sub_client.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(*CHANNELS)
                 self.succeeded()
+                self.subscribed = True
+                for hook in self.on_subscribed:
+                    hook()
                 delay = RECONNECT_FIRST_SECS
                 async for message in published(pubsub):
                     self._dispatch(message["channel"], message["data"])
             except asyncio.CancelledError:
+                self.subscribed = False
                 raise
             except REDIS_ERRORS as exc:
+                self.subscribed = False
                 self.failed("subscribe", exc)
             except Exception:  # noqa: BLE001 - the subscriber must outlive any surprise
+                self.subscribed = False
                 log.exception("redis subscriber failed; reconnecting")
             finally:
                 if pubsub is not None:

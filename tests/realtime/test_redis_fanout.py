@@ -264,3 +264,35 @@ async def test_over_redis_each_socket_gets_a_message_once(
     finally:
         await inside.close()
         await outside.close()
+
+
+async def test_a_consultation_closed_through_one_process_takes_no_message_through_the_other(
+    two_processes: tuple[TestClient, TestClient], db: Any
+) -> None:
+    """Each process keeps the consultations its messages read (server.storage.consultation_cache); a write
+    in the other process reaches it over Redis, so the closed consultation is read again, not trusted."""
+    from bson import ObjectId
+
+    from server.keys import SERVICES
+
+    a, b = two_processes
+    user = await _login_user(a, db)
+    officer = await _staff(a, "penutup@bps.go.id", "1808", "Penutup")
+    c = await user.post(
+        "/consultations", {"office": "1808", "topic": "data", "subject": "Tutup", "text": "Halo"}, expect=201
+    )
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    on_a = Api(a, user.token, user.user)
+    on_b = Api(b, officer.token, officer.user)
+    await on_a.post(f"/consultations/{c['id']}/messages", {"text": "lewat A", "client_id": "a1"}, expect=201)
+    await on_a.post(f"/consultations/{c['id']}/messages", {"text": "lewat A lagi", "client_id": "a2"}, expect=201)
+    kept = a.app[SERVICES].consultations
+    assert kept.get(ObjectId(c["id"])) is not None  # A keeps it
+    await on_b.post(f"/consultations/{c['id']}/close", {}, expect=200)
+    for _ in range(50):
+        if kept.get(ObjectId(c["id"])) is None:
+            break
+        await asyncio.sleep(0.05)
+    assert kept.get(ObjectId(c["id"])) is None, "A did not hear of B's write"
+    status, body = await on_a.call("POST", f"/consultations/{c['id']}/messages", {"text": "sesudah", "client_id": "a3"})
+    assert status == 409 and body["error"]["code"] == "consultation_closed"
