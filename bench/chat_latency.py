@@ -67,6 +67,7 @@ SERVER_MSG_PER_CONN_LIMIT = 10.0  # server/realtime/namespace.py MESSAGES_PER_SE
 START_TIMEOUT_SECS = 90.0
 SETUP_CONCURRENCY = 16
 CONNECT_CONCURRENCY = 25
+JOIN_ATTEMPTS = 8
 GEN_SATURATED_CPU_PCT = 90.0
 GEN_LATE_MS = 10.0
 OTHER_LOAD_WARN_PCT = 10.0
@@ -226,6 +227,7 @@ class Conn:
     email: str = ""
     office: str = ""
     token: str = ""
+    user_id: Any = None
     next_room: int = 0
     client: Any = None
 
@@ -425,6 +427,7 @@ class Load:
         self.http: aiohttp.ClientSession | None = None
         self.tag = secrets.token_hex(3)
         self.sent_total = 0
+        self.join_retries = 0
         text = "Selamat pagi, saya ingin menanyakan data inflasi bulanan kabupaten untuk tahun 2025. "
         self.text = (text * (1 + args.text_bytes // len(text)))[: args.text_bytes]
 
@@ -447,7 +450,17 @@ class Load:
                 )
                 conn.client = client
                 for r in conn.rooms:
-                    ack = await client.call("consultation:join", {"consultation_id": self.rooms[r].cid}, timeout=60)
+                    # As the pages do: a join refused as busy (the database behind, e.g. 10,000 clients
+                    # connecting at once) is tried again a moment later.
+                    for attempt in range(JOIN_ATTEMPTS):
+                        ack = await client.call(
+                            "consultation:join", {"consultation_id": self.rooms[r].cid}, timeout=60
+                        )
+                        busy = isinstance(ack, dict) and (ack.get("error") or {}).get("code") == "busy"
+                        if not busy:
+                            break
+                        self.join_retries += 1
+                        await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
                     if not (isinstance(ack, dict) and ack.get("ok")):
                         raise RuntimeError(f"join failed for {conn.name}: {ack!r}")
 
@@ -459,6 +472,7 @@ class Load:
         log(
             f"{self.target.name}: {len(self.conns)} clients connected and joined "
             f"{sum(len(c.rooms) for c in self.conns)} rooms in {time.monotonic() - t0:.1f} s"
+            + (f" ({self.join_retries} joins refused as busy and tried again)" if self.join_retries else "")
         )
 
     async def close(self) -> None:
@@ -845,7 +859,8 @@ async def setup_accounts(ours: OurServer, conns: list[Conn], rooms: list[Room], 
                     "token"
                 ]
             else:
-                c.token, _ = await accounts.login(svc, email=c.email, password=PASSWORD)
+                c.token, account = await accounts.login(svc, email=c.email, password=PASSWORD)
+                c.user_id = account["_id"]
 
         async def make_staff(c: Conn) -> None:
             # What `pst admin create-user` does.
@@ -913,6 +928,9 @@ async def setup_accounts(ours: OurServer, conns: list[Conn], rooms: list[Room], 
                 ]
             )
         await _bounded(users, make_user, "users", SETUP_CONCURRENCY)
+        if mode == "direct":
+            await insert_claimed_rooms(svc, conns, rooms)
+            rooms = []
         # The first consultation of an office in a year creates its number counter with an upsert;
         # SecantusDB answers None to one of two racing upserts and POST /consultations fails with a 500
         # (consultations._next_number). So the first one of each office goes alone.
@@ -920,7 +938,7 @@ async def setup_accounts(ours: OurServer, conns: list[Conn], rooms: list[Room], 
         for room in rooms:
             firsts.setdefault(conns[room.user].office, room)
         await _bounded(list(firsts.values()), open_and_claim, "first consultation of each office", 1)
-        rest = [r for r in rooms if firsts[conns[r.user].office] is not r]
+        rest = [r for r in rooms if firsts[conns[r.user].office] is not r] if rooms else []
         await _bounded(rest, open_and_claim, "consultations opened and claimed", SETUP_CONCURRENCY)
     res = await db.outbox.update_many(
         {"status": "pending"},
@@ -933,6 +951,82 @@ async def setup_accounts(ours: OurServer, conns: list[Conn], rooms: list[Room], 
         },
     )
     log(f"ours: {res.modified_count} set-up e-mails cancelled (the measured notifier has nothing to send)")
+
+
+async def insert_claimed_rooms(svc: Any, conns: list[Conn], rooms: list[Room]) -> None:
+    """--accounts direct: each room's consultation as POST /consultations then /claim leave it (active,
+    assigned, its first message stored), written in bulk: thousands of rooms opened one by one through
+    the API kept SecantusDB busy for many minutes (and once stopped it answering)."""
+    from server.domain import sla
+
+    db = svc.db
+    now = svc.now()
+    offices = {o["code"]: o async for o in db.offices.find({})}
+    tag = secrets.token_hex(2)
+    docs = []
+    for room in rooms:
+        user, officer = conns[room.user], conns[room.officer]
+        off = offices[user.office]
+        first = {
+            "seq": 1,
+            "kind": "text",
+            "text": "Halo, saya membutuhkan data inflasi bulanan.",
+            "author_name": user.name,
+            "created_at": now,
+        }
+        docs.append(
+            {
+                "number": f"{user.office}-B{tag}-{room.index:06d}",
+                "office": user.office,
+                "time_zone": off["time_zone"],
+                "channel": "online",
+                "topic": "data",
+                "subject": f"Bench room {room.index}",
+                "user_id": user.user_id,
+                "user_name": user.name,
+                "user_email": user.email,
+                "user_lang": "id",
+                "status": "active",
+                "close_reason": None,
+                "assigned_to": officer.user_id,
+                "assigned_name": officer.name,
+                "claimed_at": now,
+                "created_at": now,
+                "updated_at": now,
+                "last_seq": 1,
+                "last_visible_seq": 1,
+                "last_message": first,
+                "last_visible_message": first,
+                "last_message_at": now,
+                "last_user_message_at": now,
+                "reads": {str(user.user_id): 1},
+                "sla": {**sla.sla_plan(off, now), "margin": 1},
+                "kb_query": None,
+                "kb_opened": [],
+                "transfers": [],
+            }
+        )
+    for i in range(0, len(docs), 1000):
+        part = docs[i : i + 1000]
+        res = await db.consultations.insert_many(part)
+        await db.messages.insert_many(
+            [
+                {
+                    "consultation_id": cid,
+                    "kind": "text",
+                    "text": doc["last_message"]["text"],
+                    "created_at": now,
+                    "author_id": doc["user_id"],
+                    "author_name": doc["user_name"],
+                    "author_role": "user",
+                    "seq": 1,
+                }
+                for cid, doc in zip(res.inserted_ids, part, strict=True)
+            ]
+        )
+        for room, cid in zip(rooms[i : i + 1000], res.inserted_ids, strict=True):
+            room.cid = str(cid)
+    log(f"ours: {len(docs)} consultations inserted, active and claimed")
 
 
 # --- the bare relay -----------------------------------------------------------------------------
@@ -1360,7 +1454,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="auto",
         help="api: register, verify (token read from the outbox) and log in over HTTP; direct: "
         "verified users inserted in bulk, accounts.login in this process, a cheap password "
-        "hash (auto: api up to 250 clients)",
+        "hash, the rooms' consultations inserted in bulk as opened and claimed (auto: api up to 250 clients)",
     )
     p.add_argument("--server-core", type=int, default=0)
     p.add_argument("--generator-core", type=int, default=1)
