@@ -206,7 +206,8 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Enter the consultation's rooms; the ack carries it and every message after `after_seq`."""
         user = await self._user(sid)
         svc = self._services()
-        c = await access.load_for(svc, user, p.consultation_id)
+        # The kept copy (read-only here): the messages that follow the join then read nothing.
+        c = await access.load_for(svc, user, await access.load_kept(svc, p.consultation_id))
         cid = str(c["_id"])
         await self.enter_room(sid, consultation_room(cid))
         if is_staff(user):
