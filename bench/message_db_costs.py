@@ -28,7 +28,7 @@ from pymongo import AsyncMongoClient, UpdateOne
 from mongo_init.schema import apply, seed_offices
 from server.embedded import EmbeddedDatabase
 
-ROOMS = 200
+ROOMS = 200  # --rooms
 
 
 def cpu_seconds(pid: int) -> float:
@@ -65,12 +65,14 @@ async def run(uri: str, pid: int | None, n: int) -> None:
             }
             for i in range(ROOMS)
         ]
-        await d.consultations.insert_many(cons)
-        await d.plain.insert_many([dict(c) for c in cons])
+        for i in range(0, len(cons), 1000):
+            await d.consultations.insert_many(cons[i : i + 1000])
+            await d.plain.insert_many([dict(c) for c in cons[i : i + 1000]])
         sessions = [
             {"_id": ObjectId(), "token_hash": f"h{i}", "user_id": ObjectId(), "expires_at": now} for i in range(ROOMS)
         ]
-        await d.sessions.insert_many(sessions)
+        for i in range(0, len(sessions), 1000):
+            await d.sessions.insert_many(sessions[i : i + 1000])
         seqs = {c["_id"]: 0 for c in cons}
         counter = iter(range(10**9))
 
@@ -174,7 +176,10 @@ def main() -> None:
     p.add_argument("--uri", default=None, help="an external MongoDB instead of the embedded SecantusDB")
     p.add_argument("--pid", type=int, default=None, help="with --uri: the database's pid, for its CPU")
     p.add_argument("-n", type=int, default=300, help="calls of each kind (300)")
-    asyncio.run(amain(p.parse_args()))
+    p.add_argument("--rooms", type=int, default=ROOMS, help=f"consultations and sessions stored ({ROOMS})")
+    args = p.parse_args()
+    globals()["ROOMS"] = args.rooms
+    asyncio.run(amain(args))
 
 
 if __name__ == "__main__":
