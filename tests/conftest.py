@@ -51,7 +51,8 @@ async def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[s
     server = EmbeddedDatabase(path, log_path=path.parent / "secantus.log")
     await server.start()
     try:
-        yield server.uri
+        # As the product talks to its embedded SecantusDB (server.storage.db.make_client): no retryable writes.
+        yield server.uri + "&retryWrites=false"
     finally:
         server.stop()
 

@@ -83,12 +83,21 @@ class Database:
             return False
 
 
-def make_client(uri: str, *, journal: bool | None = None) -> AsyncMongoClient[Doc]:
-    """The client; `journal=True` acknowledges a write only once it is in the on-disk journal."""
+def make_client(uri: str, *, journal: bool | None = None, retry_writes: bool | None = None) -> AsyncMongoClient[Doc]:
+    """The client; `journal=True` acknowledges a write only once it is in the on-disk journal.
+
+    `retry_writes=False` for the embedded SecantusDB: it keeps every retryable write's reply for 30 minutes
+    and, once it holds 10,000 of them, sorts them all on every write (secantus/transactions.py
+    `_prune_retryable_locked`): 37 % of its CPU at 10,000 clients, and a message's update went from ~1.5 ms
+    to ~11 ms. Without retryable writes a write cut off by the loopback connection fails (503, the client
+    sends again: messages carry their client_id) instead of being re-sent by the driver. MongoDB keeps them.
+    """
     # tz_aware: every datetime read back carries UTC, never naive.
     options: dict[str, Any] = {}
     if journal is not None:
         options["journal"] = journal
+    if retry_writes is not None:
+        options["retryWrites"] = retry_writes
     return AsyncMongoClient(
         uri,
         tz_aware=True,
@@ -111,6 +120,7 @@ async def open_database(
     """
     embedded: EmbeddedDatabase | None = None
     uri = settings.mongodb_uri
+    ours = uri is None  # the embedded SecantusDB, started here or by a running `pst serve`
     if uri is None and reuse_running:
         port = running_instance(settings.pst_data_dir / "db")
         if port is not None:
@@ -126,7 +136,7 @@ async def open_database(
     # The embedded database journals a write before acknowledging it (writeConcern j:true): killed, it
     # loses nothing that was acknowledged (without it, the last writes in its log buffer were lost to a
     # SIGKILL). A configured MongoDB keeps whatever write concern its URI asks for.
-    client = make_client(uri, journal=True if embedded is not None else None)
+    client = make_client(uri, journal=True if embedded is not None else None, retry_writes=False if ours else None)
     try:
         db = client[settings.pst_db_name]
         if init_schema:
