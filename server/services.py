@@ -54,7 +54,7 @@ class Services:
     batch: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:
-        self.batch = GroupCommit(self.db)
+        self.batch = GroupCommit(self.db, call_timeout=self.settings.pst_db_timeout_secs)
         watch = watch_of(self.db.client)
         if watch is not None:
             watch.subscribe(self.db.name, self.consultations.heard_write)

@@ -14,11 +14,13 @@ after a write was acknowledged is sent after it, so it sees it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
+import pymongo
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
@@ -32,6 +34,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MAX_BATCH = 500
+CALL_TIMEOUT = 10.0
 MESSAGE_MAX_WAIT = 1.0
 READ_MAX_WAIT = 0.5
 
@@ -46,6 +49,9 @@ class _Batcher(Generic[T, R]):
     `max_wait`: past saturation, refuse new items (Overloaded) while the oldest queued one has waited
     longer than this, so callers hear "busy" at once instead of waiting ever longer.
     """
+
+    # How long one grouped call may take (the request deadline's length: server.settings.pst_db_timeout_secs).
+    call_timeout = CALL_TIMEOUT
 
     def __init__(self, max_batch: int = MAX_BATCH, max_wait: float | None = None) -> None:
         self.max_batch = max_batch
@@ -71,7 +77,12 @@ class _Batcher(Generic[T, R]):
             self._queued_at[id(fut)] = loop.time()
             fut.add_done_callback(lambda f: self._queued_at.pop(id(f), None))
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name=f"group-commit-{type(self).__name__}")
+            # A context of its own: created in the first caller's, the flusher carried that request's
+            # deadline (server.storage.db.request_deadline), and under sustained load every call it
+            # made 10 s later failed with ExecutionTimeout. Each call has its own CALL_TIMEOUT instead.
+            self._flusher = asyncio.create_task(
+                self._flush(), name=f"group-commit-{type(self).__name__}", context=contextvars.Context()
+            )
         return await fut
 
     def _take(self) -> list[tuple[T, asyncio.Future[R]]]:
@@ -87,7 +98,8 @@ class _Batcher(Generic[T, R]):
             self.calls += 1
             self.items += len(live)
             try:
-                outcomes = await self.run([item for item, _ in live])
+                with pymongo.timeout(self.call_timeout):
+                    outcomes = await self.run([item for item, _ in live])
             except Exception as exc:  # the whole call failed: every caller sees why
                 outcomes = [exc] * len(live)
             for (_, fut), outcome in zip(live, outcomes, strict=True):
@@ -268,7 +280,7 @@ class FindById(_Batcher[Any, Doc | None]):
 class GroupCommit:
     """The message path's grouped calls, one set per process (Services.batch)."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Any, call_timeout: float = CALL_TIMEOUT) -> None:
         # Past saturation new work is refused as busy at each step a message takes before it is stored
         # (reads READ_MAX_WAIT, the insert MESSAGE_MAX_WAIT), so the queue cannot grow into seconds of
         # latency. The consultation update comes after the insert and is never refused.
@@ -277,3 +289,5 @@ class GroupCommit:
         self.consultation_updates = Updates(db.consultations, comment=SELF_APPLIED)
         self.consultations = FindById(db.consultations, max_wait=READ_MAX_WAIT)
         self.sessions = FindById(db.sessions, max_wait=READ_MAX_WAIT)
+        for batcher in (self.messages, self.consultation_updates, self.consultations, self.sessions):
+            batcher.call_timeout = call_timeout

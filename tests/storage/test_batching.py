@@ -160,3 +160,29 @@ def test_updates_that_cannot_be_said_as_one_are_not_merged() -> None:
         "$unset": {"a": ""},
     }
     assert merge_updates({"$unset": {"n": ""}}, {"$max": {"n": 2}}) == {"$set": {"n": 2}}
+
+
+async def test_a_flusher_busy_past_its_first_caller_s_deadline_still_serves_the_others(db: Any) -> None:
+    """The flusher does not carry the request deadline of the caller that started it: under sustained load
+    it once lived past that deadline and every grouped call after it failed with ExecutionTimeout."""
+    import pymongo
+
+    await db.items.insert_many([{"_id": i} for i in range(20)])
+
+    class SlowReads(FindById):
+        async def run(self, items: list[Any]) -> Any:
+            await asyncio.sleep(0.03)  # a busy database: more calls queue meanwhile, the flusher never stops
+            return await super().run(items)
+
+    reads = SlowReads(db.items)
+    with pymongo.timeout(0.2):  # the first caller's request deadline; it starts the flusher
+        calls = [asyncio.create_task(reads.get(0))]
+    await asyncio.sleep(0)
+    flusher = reads._flusher
+    assert flusher is not None
+    for k in range(1, 120):  # a read every 5 ms for 0.6 s: never a moment with nothing queued
+        await asyncio.sleep(0.005)
+        calls.append(asyncio.create_task(reads.get(k % 20)))
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert reads._flusher is flusher, "the test meant one flusher to serve every call"
+    assert outcomes == [{"_id": k % 20} for k in range(120)]
