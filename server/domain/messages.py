@@ -119,9 +119,9 @@ async def _insert_message(svc: Services, c: Doc, doc: Doc) -> tuple[Doc, bool]:
     cid = c["_id"]
     room = str(cid)
     async with svc.rooms.lock(room):
-        seq = svc.rooms.last_seq(room)
-        if seq is None:
-            seq = max(int(c.get("last_seq", 0)), 0)
+        # Both are lower bounds of the room's last seq: our own last insert, and the consultation as read
+        # (another process's messages move only the latter: read again after their write was heard).
+        seq = max(svc.rooms.last_seq(room) or 0, int(c.get("last_seq", 0)), 0)
         for _attempt in range(SEQ_ATTEMPTS):
             doc["seq"] = seq + 1
             doc.pop("_id", None)

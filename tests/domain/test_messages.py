@@ -240,3 +240,22 @@ async def test_the_consultation_a_message_returns_is_the_stored_one(room: Room) 
         "last_user_message_at",
     ):
         assert c.get(key) == stored.get(key), key
+
+
+async def test_a_room_written_by_another_process_is_numbered_from_the_consultation_without_a_clash(
+    room: Room,
+) -> None:
+    """This process's seq hint is behind when another process wrote the room; the consultation read again
+    after that write knows better, so the insert goes once instead of clashing and re-reading the highest seq."""
+    svc = room.svc
+    await messages.post_message(svc, room.user, room.c["_id"], text="satu")
+    # Another process stores seq 2..4 and updates the consultation (its write is heard: the copy is forgotten).
+    for seq in (2, 3, 4):
+        await svc.db.messages.insert_one(
+            {"consultation_id": room.c["_id"], "seq": seq, "kind": "text", "text": "x", "created_at": svc.now()}
+        )
+    await svc.db.consultations.update_one({"_id": room.c["_id"]}, {"$max": {"last_seq": 4, "last_visible_seq": 4}})
+    inserts_before = svc.batch.messages.calls
+    msg, _ = await messages.post_message(svc, room.officer, room.c["_id"], text="lima")
+    assert msg["seq"] == 5
+    assert svc.batch.messages.calls - inserts_before == 1
