@@ -52,9 +52,6 @@ class ConsultationCache:
         self._to_publish: set[Any] = set()
         self._publish_all = False
         self._publishing = False
-        # What the benchmarks print.
-        self.hits = 0
-        self.misses = 0
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -66,9 +63,7 @@ class ConsultationCache:
             return None
         entry = self._docs.get(_id)
         if entry is None or time.monotonic() - entry[0] > self.keep_secs:
-            self.misses += 1
             return None
-        self.hits += 1
         return entry[1]
 
     def generation(self, _id: Any) -> tuple[int, int]:

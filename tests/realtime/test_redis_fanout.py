@@ -103,6 +103,15 @@ async def _staff(client: TestClient, email: str, office: str, name: str) -> Api:
     return api
 
 
+async def _claimed_room(user: Api, officer: Api, subject: str) -> str:
+    """A consultation of office 1808 opened by `user` and claimed by `officer`: its id."""
+    c = await user.post(
+        "/consultations", {"office": "1808", "topic": "data", "subject": subject, "text": "Halo"}, expect=201
+    )
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    return str(c["id"])
+
+
 async def _until_disconnected(sock: SocketClient, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a polling deadline
     deadline = asyncio.get_running_loop().time() + timeout
     while sock.sio.connected:
@@ -137,11 +146,7 @@ async def test_transfer_through_one_process_removes_the_old_officer_on_the_other
     user = await _login_user(a, db)
     old = await _staff(a, "lama@bps.go.id", "1808", "Lama")
     new = await _staff(a, "baru@bps.go.id", "1600", "Baru")
-    c = await user.post(
-        "/consultations", {"office": "1808", "topic": "data", "subject": "Pindah", "text": "Halo"}, expect=201
-    )
-    cid = c["id"]
-    await old.post(f"/consultations/{cid}/claim", expect=200)
+    cid = await _claimed_room(user, old, "Pindah")
     osock = SocketClient(str(b.make_url("/")), old.token)  # the old officer on process B
     usock = SocketClient(str(b.make_url("/")), user.token)
     await osock.connect()
@@ -243,17 +248,14 @@ async def test_over_redis_each_socket_gets_a_message_once(
     user = await _login_user(a, db)
     officer = await _staff(a, "diruang@bps.go.id", "1808", "Di Ruang")
     colleague = await _staff(a, "diantrean@bps.go.id", "1808", "Di Antrean")
-    c = await user.post(
-        "/consultations", {"office": "1808", "topic": "data", "subject": "Sekali", "text": "Halo"}, expect=201
-    )
-    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    cid = await _claimed_room(user, officer, "Sekali")
     inside = await SocketClient(str(b.make_url("/")), officer.token).connect()  # on B, in the room
     outside = await SocketClient(str(a.make_url("/")), colleague.token).connect()  # on A, the office's list
     try:
-        assert (await inside.call("consultation:join", {"consultation_id": c["id"]}))["ok"]
+        assert (await inside.call("consultation:join", {"consultation_id": cid}))["ok"]
         await asyncio.sleep(0.3)
         sent = await user.post(
-            f"/consultations/{c['id']}/messages", {"text": "Sekali saja", "client_id": "once"}, expect=201
+            f"/consultations/{cid}/messages", {"text": "Sekali saja", "client_id": "once"}, expect=201
         )
         seq = sent["seq"]
         await outside.wait_for("room:activity", lambda p: p["message"]["seq"] == seq, timeout=10)
@@ -278,21 +280,18 @@ async def test_a_consultation_closed_through_one_process_takes_no_message_throug
     a, b = two_processes
     user = await _login_user(a, db)
     officer = await _staff(a, "penutup@bps.go.id", "1808", "Penutup")
-    c = await user.post(
-        "/consultations", {"office": "1808", "topic": "data", "subject": "Tutup", "text": "Halo"}, expect=201
-    )
-    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    cid = await _claimed_room(user, officer, "Tutup")
     on_a = Api(a, user.token, user.user)
     on_b = Api(b, officer.token, officer.user)
-    await on_a.post(f"/consultations/{c['id']}/messages", {"text": "lewat A", "client_id": "a1"}, expect=201)
-    await on_a.post(f"/consultations/{c['id']}/messages", {"text": "lewat A lagi", "client_id": "a2"}, expect=201)
+    await on_a.post(f"/consultations/{cid}/messages", {"text": "lewat A", "client_id": "a1"}, expect=201)
+    await on_a.post(f"/consultations/{cid}/messages", {"text": "lewat A lagi", "client_id": "a2"}, expect=201)
     kept = a.app[SERVICES].consultations
-    assert kept.get(ObjectId(c["id"])) is not None  # A keeps it
-    await on_b.post(f"/consultations/{c['id']}/close", {}, expect=200)
+    assert kept.get(ObjectId(cid)) is not None  # A keeps it
+    await on_b.post(f"/consultations/{cid}/close", {}, expect=200)
     for _ in range(50):
-        if kept.get(ObjectId(c["id"])) is None:
+        if kept.get(ObjectId(cid)) is None:
             break
         await asyncio.sleep(0.05)
-    assert kept.get(ObjectId(c["id"])) is None, "A did not hear of B's write"
-    status, body = await on_a.call("POST", f"/consultations/{c['id']}/messages", {"text": "sesudah", "client_id": "a3"})
+    assert kept.get(ObjectId(cid)) is None, "A did not hear of B's write"
+    status, body = await on_a.call("POST", f"/consultations/{cid}/messages", {"text": "sesudah", "client_id": "a3"})
     assert status == 409 and body["error"]["code"] == "consultation_closed"
