@@ -12,10 +12,9 @@ from typing import Any
 from bson import ObjectId
 
 from server.domain import events
-from server.domain.errors import Forbidden, NotFound, server_busy
+from server.domain.errors import Forbidden, NotFound
 from server.domain.models import is_staff, object_id, public_consultation
 from server.services import Services
-from server.storage.batching import Overloaded
 
 Doc = dict[str, Any]
 
@@ -43,10 +42,7 @@ def can_view(user: Doc, c: Doc) -> bool:
 async def load(svc: Services, consultation_id: Any) -> Doc:
     """The consultation with this id; 404 when there is none."""
     # Grouped with the other loads in flight (the message path's reads: server.storage.batching).
-    try:
-        c = await svc.batch.consultations.get(oid(consultation_id))
-    except Overloaded:
-        raise server_busy() from None
+    c = await svc.batch.consultations.get(oid(consultation_id))
     if c is None:
         raise NotFound("not_found", "consultation not found / konsultasi tidak ditemukan")
     return c

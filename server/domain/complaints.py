@@ -30,7 +30,7 @@ from bson import ObjectId
 
 from server.domain import calendar, events, messages, sla
 from server.domain.accounts import normalize_email
-from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed, is_duplicate_key
+from server.domain.errors import Busy, Conflict, Forbidden, NotFound, ValidationFailed, is_duplicate_key
 from server.domain.models import is_staff, iso, object_id, sid
 from server.domain.offices import get_office
 from server.mail import mailing
@@ -285,7 +285,7 @@ async def next_number(svc: Services, office: Doc, now: datetime) -> str:
             continue
         if counter is not None:
             return f"ADU-{office['code']}-{year}-{int(counter['n']):04d}"
-    raise Conflict("busy", "could not number the complaint; try again / coba lagi")
+    raise Busy("could not number the complaint; try again / coba lagi")
 
 
 async def _history(svc: Services, c: Doc, action: str, actor: Doc | None, **detail: Any) -> None:

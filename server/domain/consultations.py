@@ -15,7 +15,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from server.domain import access, audit, durations, kb, messages, sla, surveys
-from server.domain.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed, is_duplicate_key
+from server.domain.errors import BadRequest, Busy, Conflict, Forbidden, NotFound, ValidationFailed, is_duplicate_key
 from server.domain.models import CLOSE_CATEGORIES, TOPICS, is_staff, sid
 from server.domain.offices import get_office
 from server.mail import mailing
@@ -68,7 +68,7 @@ async def _next_number(svc: Services, office: str, now: datetime) -> str:
         # SecantusDB can answer None to the losing one of two racing upserts (the counter still moved on).
         if counter is not None:
             return f"{office}-{year}-{int(counter['n']):05d}"
-    raise Conflict("busy", "could not number the consultation; try again / coba lagi")
+    raise Busy("could not number the consultation; try again / coba lagi")
 
 
 async def open_consultation(

@@ -17,7 +17,7 @@ from typing import Any
 
 from server import i18n
 from server.domain import channels
-from server.domain.errors import DomainError, Unavailable
+from server.domain.errors import Busy, DomainError, Unavailable
 from server.integrations.inbound_mail import ParsedMail, is_address, parse_mail
 from server.mail import mailing
 from server.services import Services
@@ -91,7 +91,7 @@ async def take_mail(svc: Services, code: str, raw: bytes, *, too_large: bool = F
     try:
         outcome, cid = await _take(svc, office, mail, raw, key, too_large=too_large, size=size)
     except DomainError as exc:
-        if isinstance(exc, Unavailable):
+        if isinstance(exc, (Unavailable, Busy)):  # handed back: the mailbox position stays, the next pass takes it
             await channels.release_inbound(svc, key)
             raise
         log.warning("mail to office %s refused: %s", code, exc.code)

@@ -54,9 +54,17 @@ class Conflict(DomainError):
     status = 409
 
 
-def server_busy() -> Conflict:
+class Busy(Conflict):
+    """Code `busy`: nothing was done, and the same request may well succeed in a moment (a race lost too
+    often, or a database that has fallen behind). Channel intake hands such a message back for a retry."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__("busy", message, **details)
+
+
+def server_busy() -> Busy:
     """The database has fallen behind (server.storage.batching.Overloaded): try again in a moment."""
-    return Conflict("busy", "the server is busy; try again in a moment / server sibuk, coba lagi")
+    return Busy("the server is busy; try again in a moment / server sibuk, coba lagi")
 
 
 class PayloadTooLarge(DomainError):

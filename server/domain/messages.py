@@ -17,14 +17,13 @@ from bson import ObjectId
 
 from server import i18n
 from server.domain import access, audit, delivery, durations, events, sla
-from server.domain.errors import Conflict, Forbidden, ValidationFailed, is_duplicate_key, server_busy
+from server.domain.errors import Busy, Conflict, Forbidden, ValidationFailed, is_duplicate_key
 from server.domain.inputs import MESSAGE_MAX_CHARS
 from server.domain.models import PREVIEW_CHARS, is_staff
 from server.domain.offices import get_office
 from server.mail import mailing
 from server.services import Services
 from server.storage.atomic import update_and_get
-from server.storage.batching import Overloaded
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +125,9 @@ async def _insert_message(svc: Services, c: Doc, doc: Doc) -> tuple[Doc, bool]:
             doc["seq"] = seq + 1
             doc.pop("_id", None)
             try:
-                # Grouped with the other rooms' messages in flight: one insert_many (server.storage.batching).
+                # Grouped with the other rooms' messages in flight: one insert_many (server.storage.batching);
+                # past saturation it refuses (Overloaded: the transports answer `busy`).
                 inserted_id = await svc.batch.messages.insert(doc)
-            except Overloaded:
-                raise server_busy() from None
             except Exception as exc:
                 if not is_duplicate_key(exc):
                     raise
@@ -142,7 +140,7 @@ async def _insert_message(svc: Services, c: Doc, doc: Doc) -> tuple[Doc, bool]:
             doc["_id"] = inserted_id
             svc.rooms.remember_seq(room, doc["seq"])
             return doc, True
-    raise Conflict("busy", "the consultation is busy; try again")
+    raise Busy("the consultation is busy; try again")
 
 
 async def _after_message(svc: Services, c: Doc, msg: Doc, user: Doc | None) -> Doc:

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.domain import access, calendar, messages
-from server.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed, is_duplicate_key
+from server.domain.errors import Busy, Conflict, Forbidden, NotFound, ValidationFailed, is_duplicate_key
 from server.domain.models import is_staff
 from server.domain.offices import get_office
 from server.mail import mailing
@@ -351,7 +351,7 @@ async def _insert_visit(svc: Services, doc: Doc) -> Doc:
             raise
         doc["_id"] = res.inserted_id
         return doc
-    raise Conflict("busy", "could not draw a free booking code; try again")
+    raise Busy("could not draw a free booking code; try again")
 
 
 async def book_visit(

@@ -23,7 +23,7 @@ from typing import Any
 from server.domain import access, messages
 from server.domain import consultations as cons
 from server.domain import guestbook as gb
-from server.domain.errors import Conflict, NotFound, ValidationFailed, is_duplicate_key
+from server.domain.errors import Busy, Conflict, NotFound, ValidationFailed, is_duplicate_key
 from server.domain.models import TOPICS, object_id
 from server.domain.offices import get_office
 from server.domain.walkin_board import (
@@ -153,7 +153,7 @@ async def _next_seq(svc: Services, office: str, day: str) -> int:
             continue
         if counter is not None:
             return int(counter["n"])
-    raise Conflict("busy", "could not number the ticket; try again / coba lagi")
+    raise Busy("could not number the ticket; try again / coba lagi")
 
 
 async def take_ticket(
@@ -312,7 +312,7 @@ async def call_next(svc: Services, staff: Doc, office_code: str, *, desk: Any = 
     )
     if called is None:
         if await svc.db.queue_tickets.count_documents({"office": office["code"], "day": day, "status": "waiting"}):
-            raise Conflict("busy", "the queue moved; call again / antrean berubah, panggil lagi")
+            raise Busy("the queue moved; call again / antrean berubah, panggil lagi")
         raise NotFound("queue_empty", "nobody is waiting / tidak ada yang menunggu")
     last = await svc.db.queue_tickets.find_one(
         {"office": office["code"], "day": day, "finished_at": {"$lte": now}}, sort=[("finished_at", -1)]

@@ -2,7 +2,8 @@
 
 The webhook handler (server/http/routes_channels.py) checks the signature, then hands the parsed body
 here. Malformed parts and numbers no office owns are logged and skipped (Meta disables a webhook that
-keeps failing); a database that does not answer raises, so the webhook answers 503 and Meta retries.
+keeps failing); a database that does not answer or is too busy raises, so the webhook answers 503 or
+409 `busy` and Meta sends the notification again.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any
 
 from server import i18n
 from server.domain import channels, delivery
-from server.domain.errors import DomainError, Forbidden, Unavailable
+from server.domain.errors import Busy, DomainError, Forbidden, Unavailable
 from server.integrations.whatsapp import GraphError, InboundMessage, StatusUpdate, parse_notification
 from server.services import Services
-from server.storage.db import is_unavailable
+from server.storage.db import refusal
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,10 @@ async def _guarded(svc: Services, item: InboundMessage | StatusUpdate) -> str:
         if isinstance(item, InboundMessage):
             return await take_message(svc, item)
         return await take_status(svc, item)
-    except Unavailable:
+    except (Unavailable, Busy):
         raise
     except Exception as exc:
-        if is_unavailable(exc):
+        if refusal(exc) is not None:
             raise
         log.exception("whatsapp webhook: could not take %s %s", type(item).__name__, item.wamid)
         return "failed"
@@ -97,7 +98,7 @@ async def take_message(svc: Services, m: InboundMessage) -> str:
         else:
             c = await channels.note_unsupported(svc, inc, m.type)
     except DomainError as exc:
-        if isinstance(exc, Unavailable):
+        if isinstance(exc, (Unavailable, Busy)):  # handed back: Meta sends it again
             await channels.release_inbound(svc, key)
             raise
         log.warning("whatsapp message %s from office %s refused: %s", m.wamid, office["code"], exc.code)

@@ -13,7 +13,7 @@ from aiohttp import web
 from server.domain.errors import DomainError
 from server.http.api import json_response
 from server.keys import SETTINGS
-from server.storage.db import is_unavailable, request_deadline, unavailable_error
+from server.storage.db import refusal, request_deadline
 
 log = logging.getLogger("server.http")
 access_log = logging.getLogger("server.access")
@@ -68,9 +68,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         else:
             raise
     except Exception as exc:
-        if is_unavailable(exc):
-            log.warning("database unavailable on %s %s (request %s): %r", request.method, request.path, request_id, exc)
-            resp = _domain_error(unavailable_error())
+        refused = refusal(exc)
+        if refused is not None:
+            if refused.code != "busy":  # busy refusals come by the hundred past saturation: counted, not logged
+                log.warning(
+                    "database unavailable on %s %s (request %s): %r", request.method, request.path, request_id, exc
+                )
+            resp = _domain_error(refused)
         else:
             log.exception("unhandled error on %s %s (request %s)", request.method, request.path, request_id)
             resp = json_response(error_body("internal_error", f"internal error (request {request_id})"), status=500)

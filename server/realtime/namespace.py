@@ -49,7 +49,7 @@ from server.domain.rooms import (
 )
 from server.http.auth import COOKIE_NAME
 from server.services import Services
-from server.storage.db import is_unavailable, request_deadline, unavailable_error
+from server.storage.db import refusal, request_deadline
 
 log = logging.getLogger(__name__)
 
@@ -159,10 +159,11 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except DomainError as exc:
             return error_ack(exc.code, exc.message)
         except Exception as exc:
-            if is_unavailable(exc):
-                log.warning("database unavailable on socket event %s: %r", event, exc)
-                down = unavailable_error()
-                return error_ack(down.code, down.message)
+            refused = refusal(exc)
+            if refused is not None:
+                if refused.code != "busy":  # busy refusals come by the hundred past saturation: counted, not logged
+                    log.warning("database unavailable on socket event %s: %r", event, exc)
+                return error_ack(refused.code, refused.message)
             log.exception("socket event %s failed", event)
             return error_ack("internal_error", "internal error")
 

@@ -2,7 +2,8 @@
 
 When the database is down or frozen, calls fail fast and say so: every HTTP request and socket event
 runs its database work under a deadline (`request_deadline`), and a failure of the database itself
-(`is_unavailable`) becomes 503 `database_unavailable`, never a 500 and never a hang.
+(`is_unavailable`) becomes 503 `database_unavailable`, never a 500 and never a hang. A database that
+has fallen behind (the group commit refuses: `Overloaded`) becomes 409 `busy` (`refusal`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from mongo_init.schema import apply, seed_offices
-from server.domain.errors import Unavailable
+from server.domain.errors import DomainError, Unavailable, server_busy
 from server.embedded import EmbeddedDatabase, running_instance
 from server.settings import Settings
+from server.storage.batching import Overloaded
 from server.storage.write_watch import listeners
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,17 @@ def unavailable_error() -> Unavailable:
         "database_unavailable",
         "the database is not answering; try again shortly / basis data tidak menjawab, coba lagi sebentar lagi",
     )
+
+
+def refusal(exc: BaseException) -> DomainError | None:
+    """What a transport answers for a failure of the database rather than of the request, else None:
+    `busy` when the group commit refused (server.storage.batching.Overloaded), 503 when it is not answering.
+    Nothing was written either way: the same request may be sent again."""
+    if isinstance(exc, Overloaded):
+        return server_busy()
+    if is_unavailable(exc):
+        return unavailable_error()
+    return None
 
 
 @contextlib.contextmanager

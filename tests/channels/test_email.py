@@ -275,3 +275,36 @@ async def test_oversized_mail_and_files_are_refused_with_a_reply_that_says_why(
 
 async def _has_file(services: Any, c: dict[str, Any]) -> bool:
     return any(m["kind"] == "file" for m in await _room(services, c))
+
+
+async def test_a_mail_refused_as_busy_stays_in_the_mailbox_and_is_taken_on_the_next_pass(
+    mailbox: Any, services: Any, dovecot: Dovecot
+) -> None:
+    # A database fallen behind refuses the insert (server.storage.batching.Overloaded): the mailbox position
+    # must not move past the mail, and its claim must not be finished as refused, or the mail is lost.
+    from server.storage.batching import Overloaded
+
+    batch = services.batch.messages
+    real_insert, refusals = batch.insert, []
+
+    async def refuse_once(doc: Any) -> Any:
+        if not refusals:
+            refusals.append(doc.get("client_id"))
+            raise Overloaded("the oldest waited over 1 s")
+        return await real_insert(doc)
+
+    batch.insert = refuse_once
+    raw, mid = mail("Selamat pagi, saya memerlukan data inflasi Bombana 2024.")
+    await _deliver(dovecot, raw)
+    await _until(lambda: _user_messages_anywhere(services, "inflasi Bombana 2024"))
+    assert len(refusals) == 1
+    [c] = await _emails(services)
+    assert [m["text"] for m in await _room(services, c) if m["author_role"] == "user"] == [
+        "Selamat pagi, saya memerlukan data inflasi Bombana 2024."
+    ]
+    [taken] = [x async for x in services.db.channel_inbound.find({"channel": "email"})]
+    assert taken["status"] == "taken" and mid in taken["_id"]
+
+
+async def _user_messages_anywhere(services: Any, words: str) -> bool:
+    return await services.db.messages.count_documents({"author_role": "user", "text": {"$regex": words}}) > 0

@@ -204,3 +204,31 @@ def test_secrets_stay_out_of_reprs(settings: Any) -> None:
 
 def test_unused_imports_are_used() -> None:
     assert Forbidden and io and zipfile
+
+
+async def test_a_message_refused_as_busy_is_handed_back_and_taken_when_meta_sends_it_again(wa: WhatsAppRig) -> None:
+    # A database fallen behind refuses the insert (server.storage.batching.Overloaded): the webhook must not
+    # answer 200, or Meta never sends the message again, and its claim must not be finished as refused.
+    from server.storage.batching import Overloaded
+
+    await wa.user_says(SARI, "Sari Wulandari", "Saya butuh data IPM Bombana 2025")
+    batch = wa.services.batch.messages
+    real_insert, refusals = batch.insert, []
+
+    async def refuse_once(doc: Any) -> Any:
+        if not refusals:
+            refusals.append(doc["client_id"])
+            raise Overloaded("the oldest waited over 1 s")
+        return await real_insert(doc)
+
+    batch.insert = refuse_once
+    body, wamid = wa.fake.user_message(PNID, SARI, "Sari Wulandari", text="Tahun 2020 sampai 2025")
+    out = await wa.webhook(body, expect=409)
+    assert out["error"]["code"] == "busy" and refusals == [f"wa:{wamid}"]
+    [c] = await _consultations(wa)
+    assert [m["text"] for m in await _room(wa, c)] == ["Saya butuh data IPM Bombana 2025"]
+    await wa.webhook(body)  # Meta sends it again
+    await wa.webhook(body)  # and once more: still stored once
+    assert [m["text"] for m in await _room(wa, c)] == ["Saya butuh data IPM Bombana 2025", "Tahun 2020 sampai 2025"]
+    taken = await wa.services.db.channel_inbound.find_one({"_id": f"wa:{wamid}"})
+    assert taken["status"] == "done"
