@@ -180,10 +180,19 @@ def _clock_heard(app: web.Application, data: str) -> None:
     if msg.get("from") == link.process_id or not isinstance(clock, TestClock) or now.tzinfo is None:
         return
     clock.set(now)
+    runs = app[_CLOCK_RUNS]
+    task: asyncio.Task[object] = asyncio.get_running_loop().create_task(_after_clock_moved(app))
+    runs.add(task)
+    task.add_done_callback(runs.discard)
+    _wake_notifier(app)
+
+
+async def _after_clock_moved(app: web.Application) -> None:
+    """Time jumped: write this process's trailing room updates now; a scheduler runs its jobs once those
+    of every process have landed (each writes its own within Settings.pst_trailing_secs)."""
+    services = app[SERVICES]
+    await services.batch.trailing.flush()
     scheduler = app.get(SCHEDULER)
     if scheduler is not None:
-        runs = app[_CLOCK_RUNS]
-        task: asyncio.Task[object] = asyncio.get_running_loop().create_task(scheduler.run_once())
-        runs.add(task)
-        task.add_done_callback(runs.discard)
-    _wake_notifier(app)
+        await asyncio.sleep(app[SETTINGS].pst_trailing_secs + 0.05)
+        await scheduler.run_once()

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # The database work of one request or socket event must finish within this; past it the call answers
     # 503 database_unavailable (a frozen or unreachable database), instead of hanging.
     pst_db_timeout_secs: float = Field(default=10.0, alias="PST_DB_TIMEOUT_SECS", gt=0, le=300)
+    # A room's counters, previews and read pointers are written at most this long after the message that
+    # changed them, several messages and rooms in one write (server.storage.batching.Trailing); 0: at once.
+    pst_trailing_secs: float = Field(default=0.1, alias="PST_TRAILING_SECS", ge=0, le=2)
     # Cookies marked Secure when served over https (PUBLIC_BASE_URL decides).
     pst_secure_cookies: bool | None = Field(default=None, alias="PST_SECURE_COOKIES")
     # Origins besides PUBLIC_BASE_URL's and the request's own host that may send cookie-authenticated

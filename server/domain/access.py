@@ -45,7 +45,8 @@ async def load(svc: Services, consultation_id: Any) -> Doc:
     c = await svc.batch.consultations.get(oid(consultation_id))
     if c is None:
         raise NotFound("not_found", "consultation not found / konsultasi tidak ditemukan")
-    return c
+    # With what this process wrote that is still on its way (its rooms' trailing counters and previews).
+    return svc.batch.trailing.overlay(c)
 
 
 async def load_kept(svc: Services, consultation_id: Any) -> Doc:
@@ -72,7 +73,7 @@ async def load_for(svc: Services, user: Doc, consultation_id: Any) -> Doc:
 async def queue_of(svc: Services, office: str, limit: int = QUEUE_MAX) -> list[Doc]:
     """The office's queued consultations, oldest first, as its staff see them."""
     cursor = svc.db.consultations.find({"office": office, "status": "queued"}).sort("created_at", 1).limit(limit)
-    return [public_consultation(c, _STAFF_ROOM) async for c in cursor]
+    return [public_consultation(svc.batch.trailing.overlay(c), _STAFF_ROOM) async for c in cursor]
 
 
 async def emit_updated(svc: Services, c: Doc) -> None:

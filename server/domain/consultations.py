@@ -430,7 +430,8 @@ async def list_for(
     limit = max(1, min(int(limit), LIST_MAX))
     sort_key = "last_message_at" if "assigned_to" in query else "created_at"
     cursor = svc.db.consultations.find(query).sort(sort_key, -1).limit(limit)
-    return [c async for c in cursor]
+    # With what this process wrote that is still on its way (its rooms' trailing counters and previews).
+    return [svc.batch.trailing.overlay(c) async for c in cursor]
 
 
 def parse_int(value: Any, name: str, default: int, lo: int, hi: int) -> int:

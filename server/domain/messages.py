@@ -24,6 +24,8 @@ from server.domain.offices import get_office
 from server.mail import mailing
 from server.services import Services
 from server.storage.atomic import update_and_get
+from server.storage.batching import apply_update
+from server.storage.bson_order import matches
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ REOPEN_AFTER_IDLE_WINDOW = timedelta(days=7)
 REPLY_MAIL_INTERVAL = timedelta(minutes=15)
 CLIENT_ID_MAX_CHARS = 100
 SEQ_ATTEMPTS = 50
+# mark_read looks for a message this far past the last one its process knows of (stored through another).
+READ_AHEAD_MAX = 1000
 
 # What a person may write; files arrive through the attachment upload (server.domain.officer_tools).
 USER_KINDS = ("text", "file")
@@ -143,92 +147,100 @@ async def _insert_message(svc: Services, c: Doc, doc: Doc) -> tuple[Doc, bool]:
     raise Busy("the consultation is busy; try again")
 
 
-async def _after_message(svc: Services, c: Doc, msg: Doc, user: Doc | None) -> Doc:
-    """One update of the consultation per message: counters, previews, SLA and idle bookkeeping."""
+# A message's room update, as statements that give the same result in whatever order they land (this
+# process's trailing ones, another process's, the urgent ones): counters, times and previews only grow
+# (`$max`; a preview starts with its seq, and MongoDB compares objects field by field), and the idle plan a
+# staff reply starts and a user's reply ends are ordered by seq in their filters. Only such statements may
+# trail the message's acknowledgement (server.storage.batching.Trailing, Settings.pst_trailing_secs); a
+# message that changes the SLA, answers first, or replaces an idle plan due soon sends them at once.
+IDLE_PLAN_MARGIN = timedelta(minutes=5)  # an idle plan due this soon is replaced at once, never trailing
+
+
+def room_statements(c: Doc, msg: Doc, user: Doc | None, office: Doc | None) -> tuple[list[tuple[Doc, Doc]], bool]:
+    """The statements that record `msg` on consultation `c` (as this process knows it), and whether they may
+    trail. `office` is needed for a staff text or file, and for a user's reply while the SLA is paused."""
     now = msg["created_at"]
     seq = msg["seq"]
     last = preview(msg)
-    visible = msg["kind"] != "note"
-    sets: Doc = {"last_message": last, "updated_at": now}
-    maxes: Doc = {"last_seq": seq}
+    cid = {"_id": c["_id"]}
+    maxes: Doc = {"last_seq": seq, "last_message": last, "updated_at": now}
+    sets: Doc = {}
     unsets: Doc = {}
-    if visible:
-        sets["last_visible_message"] = last
-        sets["last_message_at"] = now
-        maxes["last_visible_seq"] = seq
+    guarded: list[tuple[Doc, Doc]] = []
+    urgent = False
+    if msg["kind"] != "note":
+        maxes.update(last_visible_seq=seq, last_visible_message=last, last_message_at=now)
     if user is not None:
         # Writing a message means having read up to it.
         maxes[f"reads.{user['_id']}"] = seq
     staff = is_staff(user)
-    if user is not None and not staff and visible:
-        sets["last_user_message_at"] = now
-        unsets["idle"] = ""
-        if (c.get("sla") or {}).get("paused"):
-            sets.update(sla.resume_sla(await get_office(svc, c["office"]), c, now))
+    sla_state = c.get("sla") or {}
+    if user is not None and not staff and msg["kind"] != "note":
+        maxes["last_user_message_at"] = now
+        maxes["last_user_seq"] = seq
+        # The reply ends the idle plan of every staff message before it, and only those.
+        guarded.append(({**cid, "idle.seq": {"$not": {"$gte": seq}}}, {"$unset": {"idle": ""}}))
+        if sla_state.get("paused"):
+            assert office is not None
+            sets.update(sla.resume_sla(office, c, now))
+            urgent = True
     elif staff and msg["kind"] in ("text", "file"):
-        office = await get_office(svc, c["office"])
-        sets["last_staff_message_at"] = now
-        sets["idle"] = sla.idle_plan(office, now)
-        if (c.get("sla") or {}).get("state") != "met" and not c.get("first_response_at"):
+        assert office is not None
+        maxes["last_staff_message_at"] = now
+        # A new idle plan, unless the user has written since (their reply ended it); the newest plan wins.
+        plan = {"last_staff_at": now, "seq": seq, **sla.idle_plan(office, now)}
+        guarded.append(({**cid, "$nor": [{"last_user_seq": {"$gt": seq}}]}, {"$max": {"idle": plan}}))
+        if sla_state.get("state") != "met" and not c.get("first_response_at"):
             sets["first_response_at"] = now
             # Counted once here on the office's calendar, so the reports take percentiles in the database.
             sets[durations.FIRST_RESPONSE_FIELD] = durations.first_response_minutes(office, c, now)
+            urgent = True
         # The SLA is met by the first answer, not by a greeting (post_message marks which is which).
-        if msg.get("answer") and (c.get("sla") or {}).get("state") != "met":
+        if msg.get("answer") and sla_state.get("state") != "met":
             sets["answered_at"] = now
             sets["sla.state"] = "met"
             sets["sla.met_at"] = now
             sets["sla.paused"] = False
             unsets["sla.check_at"] = ""
-    update: Doc = {"$set": sets, "$max": maxes}
+            urgent = True
+    # Ending or replacing an idle plan the sweep may act on in the moment before the statements land: at once.
+    check_at = (c.get("idle") or {}).get("check_at")
+    if guarded and check_at is not None and check_at <= now + IDLE_PLAN_MARGIN:
+        urgent = True
+    main: Doc = {"$max": maxes}
+    if sets:
+        main["$set"] = sets
     if unsets:
-        update["$unset"] = {
-            k: v for k, v in unsets.items() if k not in sets and not any(s.startswith(k + ".") for s in sets)
-        }
-        if not update["$unset"]:
-            del update["$unset"]
-    # Grouped with the other rooms' updates in flight (one bulk_write); what it changed is applied to
-    # our copy instead of reading the consultation back.
-    await svc.batch.consultation_updates.update({"_id": c["_id"]}, update)
-    # Marked as applied by its sender (write_watch.SELF_APPLIED): the copy this process keeps follows it here.
-    svc.consultations.apply(c["_id"], lambda kept: _applied(kept, update))
-    return _applied(c, update)
+        main["$unset"] = unsets
+    return [(cid, main), *guarded], not urgent
 
 
-def _with_path(doc: Doc, path: str) -> tuple[Doc, str]:
-    """The (copied) parent of dotted `path` in `doc`, and the last key; parents are created as needed."""
-    *parents, last = path.split(".")
-    node = doc
-    for key in parents:
-        child = node.get(key)
-        node[key] = dict(child) if isinstance(child, dict) else {}
-        node = node[key]
-    return node, last
+def _record(c: Doc, statements: list[tuple[Doc, Doc]]) -> Doc:
+    """`c` with the statements applied where their filters match it, as the database applies them."""
+    for flt, update in statements:
+        if matches(c, flt):
+            c = apply_update(c, update)
+    return c
 
 
-def _get(doc: Doc, path: str) -> Any:
-    node: Any = doc
-    for key in path.split("."):
-        node = node.get(key) if isinstance(node, dict) else None
-    return node
-
-
-def _applied(c: Doc, update: Doc) -> Doc:
-    """A copy of `c` with `update` ($set, $max, $unset on dotted paths) applied as the database does."""
-    out = dict(c)
-    for path in update.get("$unset", {}):
-        *parents, _ = path.split(".")
-        if all(isinstance(_get(out, ".".join(parents[: i + 1])), dict) for i in range(len(parents))):
-            node, last = _with_path(out, path)
-            node.pop(last, None)
-    for path, value in update.get("$set", {}).items():
-        node, last = _with_path(out, path)
-        node[last] = value
-    for path, value in update.get("$max", {}).items():
-        node, last = _with_path(out, path)
-        if node.get(last) is None or value > node[last]:
-            node[last] = value
-    return out
+async def _after_message(svc: Services, c: Doc, msg: Doc, user: Doc | None) -> Doc:
+    """The room's update for one message: counters, previews, SLA and idle bookkeeping."""
+    office = None
+    if (is_staff(user) and msg["kind"] in ("text", "file")) or (
+        user is not None and (c.get("sla") or {}).get("paused")
+    ):
+        office = await get_office(svc, c["office"])
+    statements, may_trail = room_statements(c, msg, user, office)
+    if svc.batch.trailing.active and may_trail:
+        # Written within a moment, with the room's next messages and the other rooms' (one bulk_write);
+        # the message is acknowledged without waiting for it.
+        svc.batch.trailing.add(c["_id"], statements)
+    else:
+        # Grouped with the other rooms' updates in flight (one bulk_write), with this room's trailing ones.
+        await svc.batch.trailing.send(c["_id"], statements)
+    # Applied to our copy (marked SELF_APPLIED: server.storage.write_watch) instead of reading it back.
+    svc.consultations.apply(c["_id"], lambda kept: _record(kept, statements))
+    return _record(c, statements)
 
 
 async def _store(svc: Services, c: Doc, doc: Doc, user: Doc | None) -> tuple[Doc, Doc, bool]:
@@ -424,16 +436,33 @@ async def _maybe_mail_reply(svc: Services, c: Doc, msg: Doc) -> None:
 
 
 async def mark_read(svc: Services, user: Doc, consultation: Any, seq: Any) -> Doc:
-    """Move the reader's read pointer forward (never back) and tell the room."""
+    """Move the reader's read pointer forward (never back) and tell the room.
+
+    A counter: written with the room's trailing updates (may_trail), from the copy the message path keeps.
+    """
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
         raise ValidationFailed("invalid_seq", "seq must be a non-negative integer", field="seq")
-    c = await access.load_for(svc, user, consultation)
+    c = consultation if isinstance(consultation, dict) else await access.load_kept(svc, consultation)
+    if not access.can_view(user, c):
+        raise Forbidden("forbidden", "not your consultation / bukan konsultasi Anda")
+    staff = is_staff(user)
     last_seq = int(c.get("last_seq", 0))
-    limit = last_seq if is_staff(user) else int(c.get("last_visible_seq", last_seq))
+    limit = last_seq if staff else int(c.get("last_visible_seq", last_seq))
+    if limit < seq <= limit + READ_AHEAD_MAX:
+        # Past the last message this process knows of: one stored through another process, whose room
+        # update has not reached us yet, counts when the reader may see it.
+        found = await svc.db.messages.find_one({"consultation_id": c["_id"], "seq": seq}, {"kind": 1})
+        if found is not None and (staff or found["kind"] != "note"):
+            limit = seq
     seq = min(seq, limit)
     uid = str(user["_id"])
-    updated = await update_and_get(svc.db.consultations, {"_id": c["_id"]}, {"$max": {f"reads.{uid}": seq}})
-    assert updated is not None
+    statements = [({"_id": c["_id"]}, {"$max": {f"reads.{uid}": seq}})]
+    if svc.batch.trailing.active:
+        svc.batch.trailing.add(c["_id"], statements)
+    else:
+        await svc.batch.trailing.send(c["_id"], statements)
+    svc.consultations.apply(c["_id"], lambda kept: _record(kept, statements))
+    updated = _record(c, statements)
     await events.emit_message_read(svc.events, c, uid, int(updated["reads"][uid]))
     return updated
 

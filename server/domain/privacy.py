@@ -246,6 +246,8 @@ async def erase(svc: Services, user: Doc, password: str) -> None:
     email = fresh.get("email")
     now = svc.now()
     cids: list[ObjectId] = []
+    # This process's rooms' previews still on their way would write a text back over its erasure.
+    await svc.batch.trailing.flush()
     async for c in svc.db.consultations.find({"user_id": uid}):
         cids.append(c["_id"])
         await _erase_room_texts(svc, c, author_id=uid, author_name=fresh.get("name"))

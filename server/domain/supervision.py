@@ -208,7 +208,8 @@ async def office_overview(svc: Services, user: Doc, code: str) -> Doc:
         .sort("created_at", 1)
         .limit(OVERVIEW_MAX + 1)
     )
-    docs = [c async for c in cursor]
+    # With what this process wrote that is still on its way (its rooms' trailing counters and previews).
+    docs = [svc.batch.trailing.overlay(c) async for c in cursor]
     truncated = len(docs) > OVERVIEW_MAX
     rows = sorted((overview_row(c, now) for c in docs[:OVERVIEW_MAX]), key=_sort_key)
     queued = [r for r in rows if r["status"] == "queued"]

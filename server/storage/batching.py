@@ -25,6 +25,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
+from server.storage.bson_order import greater, matches
 from server.storage.write_watch import SELF_APPLIED
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,11 @@ class _Batcher(Generic[T, R]):
         self.refused = 0
 
     async def submit(self, item: T) -> R:
+        return await self.enqueue(item)
+
+    def enqueue(self, item: T) -> asyncio.Future[R]:
+        """Queue `item` now (its place in the order is taken here, before any await); its outcome comes in the
+        future. Raises Overloaded past saturation."""
         loop = asyncio.get_running_loop()
         if self.max_wait is not None and self._pending:
             oldest = self._queued_at.get(id(self._pending[0][1]))
@@ -83,7 +89,7 @@ class _Batcher(Generic[T, R]):
             self._flusher = asyncio.create_task(
                 self._flush(), name=f"group-commit-{type(self).__name__}", context=contextvars.Context()
             )
-        return await fut
+        return fut
 
     def _take(self) -> list[tuple[T, asyncio.Future[R]]]:
         batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
@@ -169,12 +175,12 @@ def merge_updates(first: Doc, then: Doc) -> Doc | None:
             sets[path] = value
         for path, value in then.get("$max", {}).items():
             if path in sets:
-                sets[path] = value if sets[path] is None or value > sets[path] else sets[path]
+                sets[path] = value if greater(value, sets[path]) else sets[path]
             elif path in unsets:  # removed, then $max of a missing field: the value
                 del unsets[path]
                 sets[path] = value
             else:
-                maxes[path] = value if path not in maxes or value > maxes[path] else maxes[path]
+                maxes[path] = value if path not in maxes or greater(value, maxes[path]) else maxes[path]
     except TypeError:
         return None
     paths = [*sets, *maxes, *unsets]
@@ -184,6 +190,42 @@ def merge_updates(first: Doc, then: Doc) -> Doc | None:
     for op, part in (("$set", sets), ("$max", maxes), ("$unset", unsets)):
         if part:
             out[op] = part
+    return out
+
+
+def _with_path(doc: Doc, path: str) -> tuple[Doc, str]:
+    """The (copied) parent of dotted `path` in `doc`, and the last key; parents are created as needed."""
+    *parents, last = path.split(".")
+    node = doc
+    for key in parents:
+        child = node.get(key)
+        node[key] = dict(child) if isinstance(child, dict) else {}
+        node = node[key]
+    return node, last
+
+
+def _get(doc: Doc, path: str) -> Any:
+    node: Any = doc
+    for key in path.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def apply_update(c: Doc, update: Doc) -> Doc:
+    """A copy of `c` with `update` ($set, $max, $unset on dotted paths) applied as the database does."""
+    out = dict(c)
+    for path in update.get("$unset", {}):
+        *parents, _ = path.split(".")
+        if all(isinstance(_get(out, ".".join(parents[: i + 1])), dict) for i in range(len(parents))):
+            node, last = _with_path(out, path)
+            node.pop(last, None)
+    for path, value in update.get("$set", {}).items():
+        node, last = _with_path(out, path)
+        node[last] = value
+    for path, value in update.get("$max", {}).items():
+        node, last = _with_path(out, path)
+        if last not in node or greater(value, node[last]):  # MongoDB's order: objects too (bson_order)
+            node[last] = value
     return out
 
 
@@ -200,10 +242,12 @@ def _resolve_all(members: list[asyncio.Future[None]], carrier: asyncio.Future[No
 
 
 class Updates(_Batcher[tuple[Doc, Doc], None]):
-    """`update_one` as a group (one `bulk_write`). Updates of one document queued together are merged
+    """`update_one` as a group (one `bulk_write`). Updates with the same filter queued together are merged
     into one (merge_updates: what they would do one after the other); when they cannot be, the later
-    ones wait for the next call, so one document's updates always apply in the order asked. Each call
-    carries its updates in futures of its own, so an update whose caller gave up is still applied."""
+    ones wait for the next call, so they apply in the order asked. Updates of one document under different
+    filters may share a call: the message path's are written to give the same result in any order
+    (server/domain/messages.py). Each call carries its updates in futures of its own, so an update whose
+    caller gave up is still applied."""
 
     def __init__(self, coll: AsyncCollection[Doc], max_batch: int = MAX_BATCH, comment: str | None = None) -> None:
         super().__init__(max_batch)
@@ -223,11 +267,13 @@ class Updates(_Batcher[tuple[Doc, Doc], None]):
         blocked: set[str] = set()
         later: list[tuple[tuple[Doc, Doc], asyncio.Future[None]]] = []
         for (flt, upd), fut in self._pending:
-            key = repr(flt.get("_id"))
+            # Keyed by the whole filter: a document's updates under other filters (the message path's guarded
+            # statements, written to give the same result in any order) may go in the same call.
+            key = repr(sorted(flt.items()))
             i = where.get(key)
             if i is not None and key not in blocked:
                 (first_filter, first_update), carrier = batch[i]
-                merged = merge_updates(first_update, upd) if first_filter == flt else None
+                merged = merge_updates(first_update, upd)
                 if merged is not None:
                     batch[i] = ((first_filter, merged), carrier)
                     members[i].append(fut)
@@ -259,6 +305,151 @@ class Updates(_Batcher[tuple[Doc, Doc], None]):
         return [failed.get(i) for i in range(len(items))]
 
 
+Statement = tuple[Doc, Doc]  # (filter, update) of one document
+
+
+class Trailing:
+    """Updates that may land a moment after their caller went on: kept per document for `delay` seconds,
+    merged with the same document's next ones under the same filter (merge_updates), then handed to
+    `updates` all together (one bulk_write).
+
+    The callers' statements are written to give the same result in whatever order they land, theirs and
+    other processes' (server/domain/messages.py: `$max` of counters, times and previews, idle plans guarded
+    by seq), so a process's trailing writes and another's cannot undo each other.
+
+    `delay` 0 (the default): nothing trails (the callers check `active`). Off in what has no shutdown to
+    flush at (the CLI, benchmarks, the domain tests); create_app turns it on and `flush`es at shutdown.
+    A process killed meanwhile loses what was pending: server/domain/messages.py says what may trail
+    (counters, previews, read pointers), never what a decision rests on.
+
+    `overlay`: this process reads its own trailing writes (server.domain.access.load).
+    """
+
+    RETRY_MAX_SECS = 5.0
+
+    def __init__(self, updates: Updates, delay: float = 0.0) -> None:
+        self.updates = updates
+        self.delay = delay
+        # _id -> statements not yet handed over (merged where the filter is the same).
+        self._pending: dict[Any, list[Statement]] = {}
+        # _id -> statements handed over, not yet applied (still shown by `overlay`).
+        self._handed: dict[Any, list[Statement]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._retry_secs = 0.0
+        self._waiters: set[asyncio.Future[None]] = set()
+        # What the benchmarks print.
+        self.added = 0
+        self.handed = 0
+        self.failed = 0
+
+    @property
+    def active(self) -> bool:
+        return self.delay > 0
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._pending.values()) + sum(len(v) for v in self._handed.values())
+
+    def add(self, _id: Any, statements: list[Statement]) -> None:
+        """Statements of document `_id` (each filter includes `_id`), sent within `delay`."""
+        self.added += 1
+        for statement in statements:
+            self._keep(_id, statement)
+        self._schedule()
+
+    async def send(self, _id: Any, statements: list[Statement]) -> None:
+        """Statements of `_id` now, with what `_id` has pending; returns once they are applied."""
+        self._hand_over(_id)
+        futures = [self.updates.enqueue(statement) for statement in statements]
+        for fut in futures:
+            await fut
+
+    def overlay(self, doc: Doc) -> Doc:
+        """`doc` as read from the database, with this process's trailing statements of it applied where their
+        filters match (the same result whether the read saw a handed-over statement or not)."""
+        _id = doc.get("_id")
+        for flt, update in [*self._handed.get(_id, ()), *self._pending.get(_id, ())]:
+            if matches(doc, flt):
+                doc = apply_update(doc, update)
+        return doc
+
+    async def flush(self) -> None:
+        """Hand everything over now and wait until it is applied (or refused and logged)."""
+        self._retry_secs = 0.0
+        self._hand_over_all()
+        while self._handed:
+            fut = asyncio.get_running_loop().create_future()
+            self._waiters.add(fut)
+            try:
+                await fut
+            finally:
+                self._waiters.discard(fut)
+            if self._pending:
+                raise ConnectionError(f"{len(self)} trailing updates could not be applied")
+
+    # --- keeping and handing over -------------------------------------------------------------------
+
+    def _keep(self, _id: Any, statement: Statement, *, first: bool = False) -> None:
+        queue = self._pending.setdefault(_id, [])
+        flt, update = statement
+        for i, (other_flt, other_update) in enumerate(queue):
+            if other_flt == flt:
+                merged = merge_updates(update, other_update) if first else merge_updates(other_update, update)
+                if merged is not None:
+                    queue[i] = (flt, merged)
+                    return
+        if first:
+            queue.insert(0, statement)
+        else:
+            queue.append(statement)
+
+    def _schedule(self) -> None:
+        if self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.delay + self._retry_secs, self._hand_over_all)
+
+    def _hand_over_all(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        for _id in list(self._pending):
+            self._hand_over(_id)
+
+    def _hand_over(self, _id: Any) -> None:
+        for statement in self._pending.pop(_id, ()):
+            self.handed += 1
+            self._handed.setdefault(_id, []).append(statement)
+            fut = self.updates.enqueue(statement)
+            fut.add_done_callback(functools.partial(self._landed, _id, statement))
+
+    def _landed(self, _id: Any, statement: Statement, fut: asyncio.Future[None]) -> None:
+        handed = self._handed.get(_id, [])
+        for i, s in enumerate(handed):
+            if s is statement:
+                del handed[i]
+                break
+        if not handed:
+            self._handed.pop(_id, None)
+        exc = None if fut.cancelled() else fut.exception()
+        if exc is not None:
+            self.failed += 1
+            if isinstance(exc, WriteError):  # the document refused it (invalid): there is nothing to retry
+                log.error("trailing update of %s refused: %s", _id, exc)
+            else:
+                # The database is down or slow: keep it and try again later.
+                if self._retry_secs == 0:
+                    log.warning("trailing updates not applied (%r); trying again", exc)
+                self._retry_secs = min(max(self._retry_secs * 2, 0.5), self.RETRY_MAX_SECS)
+                self._keep(_id, statement, first=True)
+                self._schedule()
+        elif self._retry_secs:
+            self._retry_secs = 0.0
+            log.info("trailing updates applied again")
+        if not self._handed:
+            for waiter in self._waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+
 class FindById(_Batcher[Any, Doc | None]):
     """`find_one({_id})` as a group: one `find({_id: {$in: [...]}})` for whatever is asked meanwhile."""
 
@@ -287,6 +478,9 @@ class GroupCommit:
         self.messages = Inserts(db.messages, max_wait=MESSAGE_MAX_WAIT)
         # Applied by the message path to its own copy (Services.consultations), so not forgotten by it.
         self.consultation_updates = Updates(db.consultations, comment=SELF_APPLIED)
+        # Counters and previews of a room that may land a moment after the message is acknowledged
+        # (server/domain/messages.py decides which); off until create_app sets its delay.
+        self.trailing = Trailing(self.consultation_updates)
         self.consultations = FindById(db.consultations, max_wait=READ_MAX_WAIT)
         self.sessions = FindById(db.sessions, max_wait=READ_MAX_WAIT)
         for batcher in (self.messages, self.consultation_updates, self.consultations, self.sessions):

@@ -193,6 +193,9 @@ async def test_seq_stays_contiguous_with_a_stale_cache_in_each_of_two_processes(
         await msgs.post_message(a_svc, author, cid, text="dari A", client_id="a-1")  # A remembers seq 2
         for i in range(3):
             await msgs.post_message(b_svc, author, cid, text=f"dari B {i}", client_id=f"b-{i}")  # 3, 4, 5
+        # B's room updates written (they trail its messages by up to Settings.pst_trailing_secs; inside that
+        # window A would clash once on the unique index and re-read the highest seq, as the burst below does).
+        await b_svc.batch.trailing.flush()
         before = Inserts.count
         msg, _ = await msgs.post_message(a_svc, author, cid, text="A lagi", client_id="a-2")
         # A's stale hint "last seq 2" is overruled by the consultation it reads (last_seq 5, written by B):

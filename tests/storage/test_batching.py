@@ -154,7 +154,10 @@ async def test_queued_updates_of_one_document_merge_into_what_they_do_one_after_
 def test_updates_that_cannot_be_said_as_one_are_not_merged() -> None:
     assert merge_updates({"$inc": {"n": 1}}, {"$set": {"a": 1}}) is None  # another operator
     assert merge_updates({"$set": {"sla": {"state": "x"}}}, {"$set": {"sla.state": "met"}}) is None  # a and a.b
-    assert merge_updates({"$max": {"at": 1}}, {"$max": {"at": "later"}}) is None  # values that do not compare
+    # Values this process cannot order as MongoDB does (server.storage.bson_order).
+    assert merge_updates({"$max": {"at": b"\x01"}}, {"$max": {"at": b"\x02"}}) is None
+    # Values of different BSON types merge in MongoDB's order (a string is above a number).
+    assert merge_updates({"$max": {"at": 1}}, {"$max": {"at": "later"}}) == {"$max": {"at": "later"}}
     assert merge_updates({"$set": {"a": 1}, "$max": {"n": 3}}, {"$unset": {"a": ""}, "$max": {"n": 2}}) == {
         "$max": {"n": 3},
         "$unset": {"a": ""},

@@ -1,0 +1,120 @@
+"""What the database decides about a document, decided the same way in this process.
+
+The message path applies its own updates to the copy it keeps instead of reading it back, and merges
+a room's updates before sending them (server.storage.batching): both need `$max` to compare values as
+MongoDB does (BSON order, embedded documents too) and the few filters its updates carry to match as
+MongoDB matches them. Only what those updates use is here; anything else raises Unsupported.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+
+Doc = dict[str, Any]
+
+MISSING: Any = object()
+
+
+class Unsupported(TypeError):
+    """A value or an operator this module does not decide: the caller must not guess."""
+
+
+def _rank(value: Any) -> int:
+    """MongoDB's order of BSON types: null < numbers < strings < objects < arrays < ObjectId < bool < date."""
+    if value is None or value is MISSING:
+        return 2
+    if isinstance(value, bool):
+        return 9
+    if isinstance(value, (int, float)):
+        return 3
+    if isinstance(value, str):
+        return 4
+    if isinstance(value, dict):
+        return 5
+    if isinstance(value, (list, tuple)):
+        return 6
+    if isinstance(value, ObjectId):
+        return 8
+    if isinstance(value, datetime):
+        return 10
+    raise Unsupported(f"no BSON order for {type(value).__name__}")
+
+
+def compare(a: Any, b: Any) -> int:
+    """-1, 0 or 1 as MongoDB orders `a` and `b` (objects: field by field in their order, type, name, value)."""
+    ra, rb = _rank(a), _rank(b)
+    if ra != rb:
+        return -1 if ra < rb else 1
+    if ra == 2:
+        return 0
+    if ra == 5:
+        for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=False):
+            c = compare(_rank(va), _rank(vb)) or compare(ka, kb) or compare(va, vb)
+            if c:
+                return c
+        return compare(len(a), len(b))
+    if ra == 6:
+        for va, vb in zip(a, b, strict=False):
+            c = compare(va, vb)
+            if c:
+                return c
+        return compare(len(a), len(b))
+    if ra == 4:
+        a, b = a.encode("utf-8"), b.encode("utf-8")  # binary order of UTF-8, as the server's default collation
+    if ra == 10 and (a.tzinfo is None) != (b.tzinfo is None):
+        raise Unsupported("an aware and a naive datetime")
+    return -1 if a < b else (1 if a > b else 0)
+
+
+def greater(a: Any, b: Any) -> bool:
+    return compare(a, b) > 0
+
+
+def get_path(doc: Doc, path: str) -> Any:
+    """The value at dotted `path`, or MISSING."""
+    node: Any = doc
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return MISSING
+        node = node[key]
+    return node
+
+
+_COMPARISONS = {"$lt": lambda c: c < 0, "$lte": lambda c: c <= 0, "$gt": lambda c: c > 0, "$gte": lambda c: c >= 0}
+
+
+def _field_matches(value: Any, cond: Any) -> bool:
+    if isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond):
+        for op, arg in cond.items():
+            if op == "$not":
+                if _field_matches(value, arg):
+                    return False
+            elif op in _COMPARISONS:
+                # A comparison matches only values of the same kind (MongoDB's type bracketing).
+                if value is MISSING or _rank(value) != _rank(arg) or not _COMPARISONS[op](compare(value, arg)):
+                    return False
+            else:
+                raise Unsupported(f"no matching of {op}")
+        return True
+    if value is MISSING:
+        return cond is None
+    return compare(value, cond) == 0
+
+
+def matches(doc: Doc, flt: Doc) -> bool:
+    """Whether `doc` matches `flt`: equality, $lt/$lte/$gt/$gte, $not on a field, and $nor / $and of those."""
+    for key, cond in flt.items():
+        if key == "$nor":
+            if any(matches(doc, sub) for sub in cond):
+                return False
+        elif key == "$and":
+            if not all(matches(doc, sub) for sub in cond):
+                return False
+        elif key.startswith("$"):
+            raise Unsupported(f"no matching of {key}")
+        elif not _field_matches(get_path(doc, key), cond):
+            return False
+    return True
