@@ -189,7 +189,9 @@ def room_statements(c: Doc, msg: Doc, user: Doc | None, office: Doc | None) -> t
         maxes["last_staff_message_at"] = now
         # A new idle plan, unless the user has written since (their reply ended it); the newest plan wins.
         plan = {"last_staff_at": now, "seq": seq, **sla.idle_plan(office, now)}
-        guarded.append(({**cid, "$nor": [{"last_user_seq": {"$gt": seq}}]}, {"$max": {"idle": plan}}))
+        # ($not on the field, not $nor: SecantusDB finds the _id of an update at once with the first, and scans
+        # the whole collection for the second, 100 ms an update at 20,000 consultations.)
+        guarded.append(({**cid, "last_user_seq": {"$not": {"$gt": seq}}}, {"$max": {"idle": plan}}))
         if sla_state.get("state") != "met" and not c.get("first_response_at"):
             sets["first_response_at"] = now
             # Counted once here on the office's calendar, so the reports take percentiles in the database.

@@ -69,6 +69,7 @@ async def test_the_message_path_filters_match_as_in_the_database(db: Any) -> Non
     filters = [
         {"idle.seq": {"$not": {"$gte": 5}}},
         {"$nor": [{"last_user_seq": {"$gt": 5}}]},
+        {"last_user_seq": {"$not": {"$gt": 5}}},
         {"idle.seq": {"$lt": 5}},
         {"idle.last_staff_at": {"$lte": T}},
         {"last_user_seq": 2},
