@@ -493,7 +493,36 @@ async def apply(db: AsyncDatabase[Doc], *, wall_clock_expiry: bool = True) -> No
                     except OperationFailure:
                         await db[coll.name].drop_index(name)
                         await db[coll.name].create_indexes([index])
+    await _idle_plans_carry_their_seq(db)
     log.info("database schema applied to %s", db.name)
+
+
+IDLE_SEQ_MIGRATION = "migration:idle_seq"
+
+
+async def _idle_plans_carry_their_seq(db: AsyncDatabase[Doc]) -> None:
+    """Once per database: idle plans written before they carried the seq of their message get one.
+
+    A room's idle state is kept by `$max` (server/domain/messages.room_statements: the highest seq wins) and
+    MongoDB compares objects by their first field: a plan starting with a date would beat every later one.
+    A plan left from before is the last staff message's with no user reply since (a reply removed it),
+    so the consultation's `last_seq` is a seq no later message has. One pass over the collection.
+    """
+    if await db.counters.find_one({"_id": IDLE_SEQ_MIGRATION}) is not None:
+        return
+    changed = 0
+    async for c in db.consultations.find({"idle": {"$type": "object"}}, {"idle": 1, "last_seq": 1}):
+        idle = c["idle"]
+        if "seq" in idle:
+            continue
+        res = await db.consultations.update_one(
+            {"_id": c["_id"], "idle.seq": {"$exists": False}},
+            {"$set": {"idle": {"seq": int(c.get("last_seq") or 0), **idle}}},
+        )
+        changed += res.modified_count
+    await db.counters.update_one({"_id": IDLE_SEQ_MIGRATION}, {"$set": {"done": True, "changed": changed}}, upsert=True)
+    if changed:
+        log.info("idle plans given their seq: %d", changed)
 
 
 def seed_offices_data() -> Doc:

@@ -147,13 +147,14 @@ async def _insert_message(svc: Services, c: Doc, doc: Doc) -> tuple[Doc, bool]:
     raise Busy("the consultation is busy; try again")
 
 
-# A message's room update, as statements that give the same result in whatever order they land (this
-# process's trailing ones, another process's, the urgent ones): counters, times and previews only grow
-# (`$max`; a preview starts with its seq, and MongoDB compares objects field by field), and the idle plan a
-# staff reply starts and a user's reply ends are ordered by seq in their filters. Only such statements may
-# trail the message's acknowledgement (server.storage.batching.Trailing, Settings.pst_trailing_secs); a
-# message that changes the SLA, answers first, or replaces an idle plan due soon sends them at once.
-IDLE_PLAN_MARGIN = timedelta(minutes=5)  # an idle plan due this soon is replaced at once, never trailing
+# A message's room update: one statement that gives the same room in whatever order it lands among the
+# others (this process's trailing ones, another process's, the urgent ones). Counters, times and previews
+# only grow (`$max`; a preview starts with its seq, and MongoDB compares objects field by field). So does
+# the idle state: a staff reply's plan is {seq, ...}, a user's reply is {seq} (no plan: it ended every plan
+# before it), and the highest seq wins. Such an update may trail the message's acknowledgement
+# (server.storage.batching.Trailing, Settings.pst_trailing_secs); one that changes the SLA, answers first, or
+# touches an idle plan the sweep may act on within IDLE_PLAN_MARGIN goes at once.
+IDLE_PLAN_MARGIN = timedelta(minutes=5)
 
 
 def room_statements(c: Doc, msg: Doc, user: Doc | None, office: Doc | None) -> tuple[list[tuple[Doc, Doc]], bool]:
@@ -162,11 +163,9 @@ def room_statements(c: Doc, msg: Doc, user: Doc | None, office: Doc | None) -> t
     now = msg["created_at"]
     seq = msg["seq"]
     last = preview(msg)
-    cid = {"_id": c["_id"]}
     maxes: Doc = {"last_seq": seq, "last_message": last, "updated_at": now}
     sets: Doc = {}
     unsets: Doc = {}
-    guarded: list[tuple[Doc, Doc]] = []
     urgent = False
     if msg["kind"] != "note":
         maxes.update(last_visible_seq=seq, last_visible_message=last, last_message_at=now)
@@ -177,9 +176,8 @@ def room_statements(c: Doc, msg: Doc, user: Doc | None, office: Doc | None) -> t
     sla_state = c.get("sla") or {}
     if user is not None and not staff and msg["kind"] != "note":
         maxes["last_user_message_at"] = now
-        maxes["last_user_seq"] = seq
-        # The reply ends the idle plan of every staff message before it, and only those.
-        guarded.append(({**cid, "idle.seq": {"$not": {"$gte": seq}}}, {"$unset": {"idle": ""}}))
+        # Ends the idle plan of every staff message before it, and only those.
+        maxes["idle"] = {"seq": seq}
         if sla_state.get("paused"):
             assert office is not None
             sets.update(sla.resume_sla(office, c, now))
@@ -187,11 +185,7 @@ def room_statements(c: Doc, msg: Doc, user: Doc | None, office: Doc | None) -> t
     elif staff and msg["kind"] in ("text", "file"):
         assert office is not None
         maxes["last_staff_message_at"] = now
-        # A new idle plan, unless the user has written since (their reply ended it); the newest plan wins.
-        plan = {"last_staff_at": now, "seq": seq, **sla.idle_plan(office, now)}
-        # ($not on the field, not $nor: SecantusDB finds the _id of an update at once with the first, and scans
-        # the whole collection for the second, 100 ms an update at 20,000 consultations.)
-        guarded.append(({**cid, "last_user_seq": {"$not": {"$gt": seq}}}, {"$max": {"idle": plan}}))
+        maxes["idle"] = {"seq": seq, **sla.idle_plan(office, now)}
         if sla_state.get("state") != "met" and not c.get("first_response_at"):
             sets["first_response_at"] = now
             # Counted once here on the office's calendar, so the reports take percentiles in the database.
@@ -205,16 +199,16 @@ def room_statements(c: Doc, msg: Doc, user: Doc | None, office: Doc | None) -> t
             sets["sla.paused"] = False
             unsets["sla.check_at"] = ""
             urgent = True
-    # Ending or replacing an idle plan the sweep may act on in the moment before the statements land: at once.
+    # Ending or replacing an idle plan the sweep may act on in the moment before the update lands: at once.
     check_at = (c.get("idle") or {}).get("check_at")
-    if guarded and check_at is not None and check_at <= now + IDLE_PLAN_MARGIN:
+    if "idle" in maxes and check_at is not None and check_at <= now + IDLE_PLAN_MARGIN:
         urgent = True
     main: Doc = {"$max": maxes}
     if sets:
         main["$set"] = sets
     if unsets:
         main["$unset"] = unsets
-    return [(cid, main), *guarded], not urgent
+    return [({"_id": c["_id"]}, main)], not urgent
 
 
 def _record(c: Doc, statements: list[tuple[Doc, Doc]]) -> Doc:
