@@ -38,7 +38,7 @@ from bson.errors import InvalidId
 from server.domain import access, accounts, inputs
 from server.domain import events as ev
 from server.domain import messages as msgs
-from server.domain.errors import DomainError, Forbidden, RateLimited
+from server.domain.errors import DomainError, Forbidden, RateLimited, server_busy
 from server.domain.models import MessageOut, is_staff, public_message
 from server.domain.rooms import (
     consultation_room,
@@ -48,12 +48,15 @@ from server.domain.rooms import (
     user_room,
 )
 from server.http.auth import COOKIE_NAME
+from server.realtime.loop_lag import LoopLag
 from server.services import Services
 from server.storage.db import refusal, request_deadline
 
 log = logging.getLogger(__name__)
 
 MESSAGES_PER_SECOND = 10
+# Past this lateness of the event loop (server.realtime.loop_lag) new messages are refused `busy`.
+BUSY_LOOP_LATE_SECS = 0.1
 JOIN_HISTORY_MAX = 10_000
 # What a connection keeps of its user for the handlers (the session lives in the Socket.IO server).
 SESSION_USER_FIELDS = ("_id", "name", "role", "office", "email", "email_verified_at", "lang")
@@ -123,6 +126,8 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # sid -> (real time of the last check that found its session holding, the session's expiry)
         self._checked: dict[str, tuple[float, datetime]] = {}
         self._sweep: asyncio.Task[None] | None = None
+        # How late this process's event loop runs (started and stopped with the session sweep).
+        self.loop_lag = LoopLag()
         # Event name -> handler. python-socketio would look up "on_" + name, which cannot work for
         # names with ':'; this table is the one place names meet methods. Payload models: ev.RECEIVED.
         self.handlers: dict[str, Handler] = {
@@ -234,6 +239,9 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         bucket = self._buckets.get(sid)
         if bucket is not None and not bucket.take():
             raise RateLimited("rate_limited", f"at most {MESSAGES_PER_SECOND} messages a second")
+        if self.loop_lag.late > BUSY_LOOP_LATE_SECS:
+            # The CPU is the limit: taking more only makes every message wait longer (loop_lag).
+            raise server_busy()
         msg, _ = await msgs.post_message(
             self._services(),
             user,
@@ -308,8 +316,10 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Run end_dead_sessions every SESSION_SWEEP until stop_session_sweep."""
         if self._sweep is None:
             self._sweep = asyncio.create_task(self._sweep_loop(), name="socket-session-sweep")
+        self.loop_lag.start()
 
     async def stop_session_sweep(self) -> None:
+        await self.loop_lag.stop()
         task, self._sweep = self._sweep, None
         if task is not None:
             task.cancel()

@@ -381,3 +381,40 @@ async def test_visits_with_real_times_booked_moved_and_cancelled_from_the_room(
     await expect(pu.locator(".room-log .msg-body.visit")).to_have_count(4)
     await shot(pu, "portal-visit-card")
     assert_no_console_errors(pu, po)
+
+
+async def test_a_message_refused_busy_is_sent_again_by_the_page_by_itself(
+    new_context: Any,  # noqa: F811 - the fixture imported from tests.browser
+    make_user: Any,
+    make_staff: Any,
+    services: Any,
+) -> None:
+    """Past its limit the server refuses new messages `busy`; the page sends them again after a pause, with
+    the same client_id, and the person sees their message go, not a failure to retry by hand."""
+    from server.storage.batching import Overloaded
+    from tests.browser.rooms import send
+
+    officer = await make_staff("officer", "7406", name="Budi Petugas")
+    user = await make_user(name="Sari Warga")
+    c = await open_consultation(user, "Data inflasi")
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    pu = await portal(new_context, user, f"#/c/{c['id']}")
+    await expect(pu.locator(".room-log")).to_contain_text("Saya butuh data inflasi")
+    batch = services.batch.messages
+    real_insert, refused = batch.insert, []
+
+    async def insert(doc: Any) -> Any:
+        if len(refused) < 2:
+            refused.append(doc.get("client_id"))
+            raise Overloaded("the oldest waited over 1 s")
+        return await real_insert(doc)
+
+    batch.insert = insert
+    await send(pu, "Tahun 2020 sampai 2025")
+    await expect(pu.locator(".room-log .msg-wrap").last).to_contain_text("Tahun 2020 sampai 2025", timeout=15_000)
+    await expect(pu.locator(".msg-out.pending")).to_have_count(0)
+    await expect(pu.locator(".msg-out.failed")).to_have_count(0)
+    assert len(refused) == 2 and refused[0] == refused[1]
+    stored = await services.db.messages.count_documents({"text": "Tahun 2020 sampai 2025"})
+    assert stored == 1
+    assert_no_console_errors(pu)

@@ -46,9 +46,65 @@ async def test_a_refused_message_is_busy_on_a_socket_and_over_http_and_goes_once
 
     behind = False
     ack = await sock.call("message:send", {"consultation_id": cid, "text": "Datanya di tabel 4.2.", "client_id": "o-1"})
-    assert ack["ok"] is True
+    assert ack["ok"] is True, ack
     await user.post(f"/consultations/{cid}/messages", {"text": "Halo?", "client_id": "u-1"}, expect=201)
     history = await user.get(f"/consultations/{cid}/messages")
     texts = [m["text"] for m in history["messages"]]
     assert texts[0] == "Saya butuh data inflasi." and texts[-2:] == ["Datanya di tabel 4.2.", "Halo?"]
     assert await services.db.messages.count_documents(room) == before + 2
+
+
+async def test_a_late_event_loop_refuses_new_messages_busy_and_takes_them_again_once_it_catches_up(
+    make_user: Any, make_staff: Any, connect: Any, services: Any, app: Any
+) -> None:
+    from server.keys import SIO
+    from server.realtime.namespace import BUSY_LOOP_LATE_SECS
+
+    namespace = app[SIO].namespace_handlers["/"]
+    await namespace.loop_lag.stop()  # this test says how late the loop is
+    officer = await make_staff("officer", "7406")
+    user: Api = await make_user()
+    c = await user.post(
+        "/consultations",
+        {"office": "7406", "topic": "data", "subject": "Data inflasi", "text": "Saya butuh data inflasi."},
+        expect=201,
+    )
+    cid = c["id"]
+    await officer.post(f"/consultations/{cid}/claim", expect=200)
+    sock = await connect(officer)
+    assert (await sock.call("consultation:join", {"consultation_id": cid}))["ok"]
+    room = {"consultation_id": ObjectId(cid)}
+    before = await services.db.messages.count_documents(room)
+
+    namespace.loop_lag.late = BUSY_LOOP_LATE_SECS * 2
+    ack = await sock.call("message:send", {"consultation_id": cid, "text": "Datanya di tabel 4.2.", "client_id": "o-1"})
+    assert ack["ok"] is False and ack["error"]["code"] == "busy", ack
+    assert await services.db.messages.count_documents(room) == before
+    namespace.loop_lag.late = 0.0
+    ack = await sock.call("message:send", {"consultation_id": cid, "text": "Datanya di tabel 4.2.", "client_id": "o-1"})
+    assert ack["ok"] is True
+    assert await services.db.messages.count_documents(room) == before + 1
+
+
+async def test_the_loop_lag_sees_a_loop_late_on_every_wake_up_not_one_stall() -> None:
+    import asyncio
+    import time
+
+    from server.realtime.loop_lag import LoopLag
+    from server.realtime.namespace import BUSY_LOOP_LATE_SECS
+
+    lag = LoopLag(interval=0.02)
+    lag.start()
+    try:
+        await asyncio.sleep(0.1)
+        time.sleep(0.3)  # noqa: ASYNC251 - the point: the loop is held, nothing else runs
+        await asyncio.sleep(0.005)  # the watcher's overdue wake-up runs first
+        assert 0 < lag.late < BUSY_LOOP_LATE_SECS  # one stall (a collection, a slow report): not busy
+        for _ in range(20):  # the CPU saturated: every wake-up is late
+            time.sleep(0.2)  # noqa: ASYNC251
+            await asyncio.sleep(0)
+        assert lag.late > BUSY_LOOP_LATE_SECS
+        await asyncio.sleep(1.0)  # caught up
+        assert lag.late < BUSY_LOOP_LATE_SECS
+    finally:
+        await lag.stop()

@@ -19,6 +19,10 @@ const OBJECT_ID = /^[a-f0-9]{24}$/i;
 const IMAGE_TYPES = new Set(["image/png", "image/jpeg"]);
 const PROVIDERS = { zoom: "Zoom", jitsi: "Jitsi Meet", link: "Link" };
 const STAFF_ROLES = new Set(["officer", "supervisor", "admin"]);
+// Refusals that mean "again in a moment" (the server past its limit, this connection over 10 a second, the
+// database not answering, an ack that did not come): a message is sent again by itself up to AGAIN_MAX times.
+const AGAIN_CODES = new Set(["busy", "rate_limited", "database_unavailable", "timeout"]);
+const AGAIN_MAX = 5;
 
 export class ChatRoom {
   /**
@@ -217,11 +221,16 @@ export class ChatRoom {
       const ack = await ask(this.socket, MESSAGE_SEND, payload);
       this.add(ack.message);
     } catch (err) {
-      if (this.pending.has(p.clientId)) {
-        p.state = "failed";
-        p.error = errorText(err);
-        this.paintPending(p);
+      if (!this.pending.has(p.clientId)) return;
+      p.tries = (p.tries || 0) + 1;
+      if (AGAIN_CODES.has(err.code) && p.tries <= AGAIN_MAX) {
+        // "Again in a moment": sent again by itself (same client_id: stored once), after a growing pause.
+        setTimeout(() => this.trySend(p), Math.min(8000, 500 * 2 ** (p.tries - 1)) * (0.5 + Math.random()));
+        return;
       }
+      p.state = "failed";
+      p.error = errorText(err);
+      this.paintPending(p);
     } finally {
       p.sending = false;
     }
@@ -248,7 +257,8 @@ export class ChatRoom {
     if (p.state === "failed") {
       s.replaceChildren(
         h("span", { class: "failed", text: `${t("room.failed")}: ${p.error || ""} ` }),
-        h("button", { type: "button", class: "link-btn", text: t("room.retry"), onclick: () => this.trySend(p) }),
+        h("button", { type: "button", class: "link-btn", text: t("room.retry"),
+          onclick: () => { p.tries = 0; this.trySend(p); } }),
         h("button", { type: "button", class: "link-btn", text: "×", "aria-label": t("console.cancel"),
           onclick: () => { p.el.remove(); this.pending.delete(p.clientId); } }));
       p.el.classList.add("failed");
