@@ -11,9 +11,8 @@ from server.storage.batching import Overloaded
 from tests.conftest import Api
 
 
-async def test_a_refused_message_is_busy_on_a_socket_and_over_http_and_goes_once_when_sent_again(
-    make_user: Any, make_staff: Any, connect: Any, services: Any
-) -> None:
+async def _claimed_room(make_user: Any, make_staff: Any, connect: Any) -> tuple[Api, str, Any]:
+    """A user's consultation claimed by an officer whose socket has joined it: (user, id, the officer's socket)."""
     officer = await make_staff("officer", "7406")
     user: Api = await make_user()
     c = await user.post(
@@ -21,10 +20,16 @@ async def test_a_refused_message_is_busy_on_a_socket_and_over_http_and_goes_once
         {"office": "7406", "topic": "data", "subject": "Data inflasi", "text": "Saya butuh data inflasi."},
         expect=201,
     )
-    cid = c["id"]
-    await officer.post(f"/consultations/{cid}/claim", expect=200)
+    await officer.post(f"/consultations/{c['id']}/claim", expect=200)
     sock = await connect(officer)
-    assert (await sock.call("consultation:join", {"consultation_id": cid}))["ok"]
+    assert (await sock.call("consultation:join", {"consultation_id": c["id"]}))["ok"]
+    return user, c["id"], sock
+
+
+async def test_a_refused_message_is_busy_on_a_socket_and_over_http_and_goes_once_when_sent_again(
+    make_user: Any, make_staff: Any, connect: Any, services: Any
+) -> None:
+    user, cid, sock = await _claimed_room(make_user, make_staff, connect)
 
     room = {"consultation_id": ObjectId(cid)}
     before = await services.db.messages.count_documents(room)
@@ -62,17 +67,7 @@ async def test_a_late_event_loop_refuses_new_messages_busy_and_takes_them_again_
 
     namespace = app[SIO].namespace_handlers["/"]
     await namespace.loop_lag.stop()  # this test says how late the loop is
-    officer = await make_staff("officer", "7406")
-    user: Api = await make_user()
-    c = await user.post(
-        "/consultations",
-        {"office": "7406", "topic": "data", "subject": "Data inflasi", "text": "Saya butuh data inflasi."},
-        expect=201,
-    )
-    cid = c["id"]
-    await officer.post(f"/consultations/{cid}/claim", expect=200)
-    sock = await connect(officer)
-    assert (await sock.call("consultation:join", {"consultation_id": cid}))["ok"]
+    user, cid, sock = await _claimed_room(make_user, make_staff, connect)
     room = {"consultation_id": ObjectId(cid)}
     before = await services.db.messages.count_documents(room)
 
