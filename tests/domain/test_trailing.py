@@ -73,9 +73,9 @@ async def test_a_message_is_acknowledged_before_its_room_update_which_lands_with
     assert loaded["last_seq"] == 5 and loaded["last_message"]["text"] == "Silakan" and loaded["idle"]["seq"] == 5
     assert _room_part(loaded) == _room_part(after)
     # Within the delay they land, as one call, and the database holds what the copy held.
-    calls = svc.batch.consultation_updates.calls
+    calls = svc.batch.room_updates.calls
     await asyncio.sleep(0.4)
-    assert len(svc.batch.trailing) == 0 and svc.batch.consultation_updates.calls == calls + 1
+    assert len(svc.batch.trailing) == 0 and svc.batch.room_updates.calls == calls + 1
     assert _room_part(await _stored(svc, c)) == _room_part(after)
 
 

@@ -189,3 +189,22 @@ async def test_a_flusher_busy_past_its_first_caller_s_deadline_still_serves_the_
     outcomes = await asyncio.gather(*calls, return_exceptions=True)
     assert reads._flusher is flusher, "the test meant one flusher to serve every call"
     assert outcomes == [{"_id": k % 20} for k in range(120)]
+
+
+async def test_trailing_statements_go_in_calls_of_at_most_their_batch_and_urgent_ones_beside_them(db: Any) -> None:
+    from server.storage.batching import Trailing
+
+    await db.trail.insert_many([{"_id": i, "n": 0} for i in range(120)])
+    rooms, urgent = Updates(db.trail, max_batch=50), Updates(db.trail)
+    trailing = Trailing(rooms, urgent=urgent, delay=5.0)
+    for i in range(120):
+        trailing.add(i, [({"_id": i}, {"$max": {"n": 1}})])
+    await trailing.flush()
+    assert (rooms.calls, rooms.items) == (3, 120)
+    assert await db.trail.count_documents({"n": 1}) == 120
+    # An update that cannot wait goes through its own batcher, with the document's trailing ones handed over.
+    trailing.add(7, [({"_id": 7}, {"$max": {"n": 2}})])
+    await trailing.send(7, [({"_id": 7}, {"$max": {"n": 3}})])
+    assert urgent.calls == 1 and rooms.calls == 4
+    await trailing.flush()
+    assert (await db.trail.find_one({"_id": 7}))["n"] == 3
