@@ -171,3 +171,30 @@ async def test_erasing_the_account_ends_its_sockets(make_user: Any, connect: Any
     await user.call("DELETE", "/me", {"password": "rahasia-123"}, expect=200)
     for s in socks:
         await _ended(s, "account_erased")
+
+
+async def test_what_the_sweep_finds_holding_counts_as_checked_for_the_events(
+    make_user: Any, connect: Any, services: Any, app: Any
+) -> None:
+    """An active socket reads its session only when neither the sweep nor an event has found it holding for
+    SESSION_RECHECK_SECS: while the sweep runs, events make no session read."""
+    from server.keys import SIO
+    from server.realtime.namespace import SESSION_RECHECK_SECS
+
+    user = await make_user()
+    c = await _open(user)
+    sock = await connect(user)
+    assert (await sock.call("consultation:join", {"consultation_id": c["id"]}))["ok"]
+    ns = app[SIO].namespace_handlers["/"]
+    reads = services.batch.sessions
+    later = time.monotonic() + SESSION_RECHECK_SECS
+    ns.clock = lambda: later
+    # The sweep, run at that later time, finds the session holding: the event after it reads nothing.
+    assert await ns.end_dead_sessions() == 0
+    before = reads.items
+    ack = await sock.call("message:send", {"consultation_id": c["id"], "text": "masih di sini", "client_id": "s1"})
+    assert ack["ok"] is True and reads.items == before
+    # Without the sweep, past the interval, the event reads it (and would be refused were it gone).
+    ns.clock = lambda: later + SESSION_RECHECK_SECS
+    ack = await sock.call("message:send", {"consultation_id": c["id"], "text": "lagi", "client_id": "s2"})
+    assert ack["ok"] is True and reads.items == before + 1
