@@ -141,7 +141,7 @@ export function createDialogs(ui) {
     provider.addEventListener("change", showUrl);
     // Only an administrator hears which providers wait for the server's settings.
     const missing = (offer.unconfigured || []).map((p) => names[p] || p);
-    dialogForm(t("console.meeting"), [
+    const asked = dialogForm(t("console.meeting"), [
       field(t("console.meeting.provider"), provider),
       missing.length ? h("p", { class: "muted small admin-hint", text: t("console.meeting.unconfigured", { names: missing.join(", ") }) }) : null,
       field(`${t("console.meeting.start")} (${fmt.tzAbbr(tz)})`, start, t("console.meeting.start.hint")),
@@ -152,9 +152,12 @@ export function createDialogs(ui) {
       if (provider.value === "link") body.url = url.value.trim();
       const made = await api("POST", `/consultations/${room.id}/meeting`, body);
       toast(t("console.meeting.done"));
-      // The host link is only ever in this staff response: offer it once, never in the room.
+      // The host link is only ever in this staff response: offer it once, never in the room, in a dialog of
+      // its own once this one has closed (two stacked dialogs had two close buttons).
       if (made && made.host_start_url) {
-        modal(t("console.meeting.host"), h("p", {}, externalLink(made.host_start_url, t("console.meeting.host.open"))));
+        asked.dlg.addEventListener("close", () => {
+          modal(t("console.meeting.host"), h("p", {}, externalLink(made.host_start_url, t("console.meeting.host.open"))));
+        }, { once: true });
       }
     });
   }
