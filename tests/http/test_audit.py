@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from server.domain.audit import local_day
 from server.keys import SERVICES
 from tests.conftest import Api
 from tests.http.test_officer_tools import PNG, _upload
@@ -113,7 +114,9 @@ async def test_staff_actions_are_recorded_and_shown_to_the_right_admins(
     by_budi = await national.get(f"/audit?actor={budi.user['id']}")
     assert actions(by_budi) == Counter({"claim": 1, "read": 2, "attachment_download": 1, "id_reveal": 1})
     assert actions(await national.get("/audit?office=7406&action=id_reveal")) == Counter({"id_reveal": 1})
-    today = svc.now().date().isoformat()
+    # The office's day (7406 keeps WITA): a UTC date is another day from 16:00 UTC on.
+    office_tz = (await svc.db.offices.find_one({"code": "7406"}))["time_zone"]
+    today = local_day(svc.now(), office_tz)
     assert actions(await national.get(f"/audit?from={today}&to={today}")) == Counter(
         {"read": 1, "take": 1, "transfer": 1, "export": 1, "id_reveal": 1}
     )
