@@ -268,8 +268,8 @@ class Updates(_Batcher[tuple[Doc, Doc], None]):
         blocked: set[str] = set()
         later: list[tuple[tuple[Doc, Doc], asyncio.Future[None]]] = []
         for (flt, upd), fut in self._pending:
-            # Keyed by the whole filter: a document's updates under other filters (the message path's guarded
-            # statements, written to give the same result in any order) may go in the same call.
+            # Keyed by the whole filter: a document's updates under other filters may go in the same call
+            # (updates that give the same result in any order, like the message path's, need no more).
             key = repr(sorted(flt.items()))
             i = where.get(key)
             if i is not None and key not in blocked:
@@ -315,7 +315,7 @@ class Trailing:
     `updates` all together (one bulk_write).
 
     The callers' statements are written to give the same result in whatever order they land, theirs and
-    other processes' (server/domain/messages.py: `$max` of counters, times and previews, idle plans guarded
+    other processes' (server/domain/messages.py: `$max` of counters, times, previews and the idle state ordered
     by seq), so a process's trailing writes and another's cannot undo each other.
 
     `delay` 0 (the default): nothing trails (the callers check `active`). Off in what has no shutdown to

@@ -29,7 +29,6 @@ ROOM_FIELDS = (
     "last_message_at",
     "last_user_message_at",
     "last_staff_message_at",
-    "last_user_seq",
     "reads",
     "idle",
     "first_response_at",
