@@ -17,6 +17,7 @@ import asyncio
 import contextvars
 import functools
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -36,6 +37,9 @@ R = TypeVar("R")
 
 MAX_BATCH = 500
 TRAILING_BATCH = 50
+# How long statements that landed are still shown by Trailing.overlay (longer than a read takes).
+RECENT_SECS = 5.0
+RECENT_PRUNE_AT = 50_000
 CALL_TIMEOUT = 10.0
 MESSAGE_MAX_WAIT = 1.0
 READ_MAX_WAIT = 0.5
@@ -337,6 +341,10 @@ class Trailing:
         self._pending: dict[Any, list[Statement]] = {}
         # _id -> statements handed over, not yet applied (still shown by `overlay`).
         self._handed: dict[Any, list[Statement]] = {}
+        # _id -> (when, statement) applied in the last RECENT_SECS: a read sent before one landed and answered
+        # after it must still show it (`overlay`; applying a landed statement again changes nothing).
+        self._recent: dict[Any, list[tuple[float, Statement]]] = {}
+        self._pruned_at = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._retry_secs = 0.0
         self._waiters: set[asyncio.Future[None]] = set()
@@ -370,7 +378,8 @@ class Trailing:
         """`doc` as read from the database, with this process's trailing statements of it applied where their
         filters match (the same result whether the read saw a handed-over statement or not)."""
         _id = doc.get("_id")
-        for flt, update in [*self._handed.get(_id, ()), *self._pending.get(_id, ())]:
+        recent = [statement for _, statement in self._recent.get(_id, ())]
+        for flt, update in [*recent, *self._handed.get(_id, ()), *self._pending.get(_id, ())]:
             if matches(doc, flt):
                 doc = apply_update(doc, update)
         return doc
@@ -388,6 +397,8 @@ class Trailing:
                 self._waiters.discard(fut)
             if self._pending:
                 raise ConnectionError(f"{len(self)} trailing updates could not be applied")
+        # Written, and whoever flushes may change the documents next (an erasure): nothing of them is shown again.
+        self._recent.clear()
 
     # --- keeping and handing over -------------------------------------------------------------------
 
@@ -424,6 +435,18 @@ class Trailing:
             fut = self.updates.enqueue(statement)
             fut.add_done_callback(functools.partial(self._landed, _id, statement))
 
+    def _remember(self, _id: Any, statement: Statement) -> None:
+        now = time.monotonic()
+        self._recent.setdefault(_id, []).append((now, statement))
+        if len(self._recent) > RECENT_PRUNE_AT or now - self._pruned_at > RECENT_SECS:
+            self._pruned_at = now
+            for key in list(self._recent):
+                kept = [(at, st) for at, st in self._recent[key] if now - at <= RECENT_SECS]
+                if kept:
+                    self._recent[key] = kept
+                else:
+                    del self._recent[key]
+
     def _landed(self, _id: Any, statement: Statement, fut: asyncio.Future[None]) -> None:
         handed = self._handed.get(_id, [])
         for i, s in enumerate(handed):
@@ -433,6 +456,8 @@ class Trailing:
         if not handed:
             self._handed.pop(_id, None)
         exc = None if fut.cancelled() else fut.exception()
+        if exc is None and not fut.cancelled():
+            self._remember(_id, statement)
         if exc is not None:
             self.failed += 1
             if isinstance(exc, WriteError):  # the document refused it (invalid): there is nothing to retry

@@ -208,3 +208,22 @@ async def test_trailing_statements_go_in_calls_of_at_most_their_batch_and_urgent
     assert urgent.calls == 1 and rooms.calls == 4
     await trailing.flush()
     assert (await db.trail.find_one({"_id": 7}))["n"] == 3
+
+
+async def test_a_read_answered_after_its_trailing_statement_landed_still_shows_it(db: Any) -> None:
+    """The read went out before the statement was written and came back after it was acknowledged: the
+    statement is no longer pending or handed over, and the document read does not have it."""
+    from server.storage.batching import Trailing
+
+    await db.trail_read.insert_one({"_id": 1, "n": 0})
+    trailing = Trailing(Updates(db.trail_read), delay=5.0)
+    stale = await db.trail_read.find_one({"_id": 1})  # the read, answered before the write
+    trailing.add(1, [({"_id": 1}, {"$max": {"n": 3}})])
+    trailing._hand_over_all()
+    assert trailing.updates._flusher is not None
+    await asyncio.wait_for(trailing.updates._flusher, 5)  # written and acknowledged
+    assert len(trailing) == 0
+    assert (await db.trail_read.find_one({"_id": 1}))["n"] == 3
+    assert trailing.overlay(stale)["n"] == 3  # shown, though it is neither pending nor handed over now
+    await trailing.flush()  # a flush (an erasure comes next) forgets what landed
+    assert trailing.overlay(stale)["n"] == 0
