@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # A room's counters, previews and read pointers are written at most this long after the message that
     # changed them, several messages and rooms in one write (server.storage.batching.Trailing); 0: at once.
     pst_trailing_secs: float = Field(default=0.1, alias="PST_TRAILING_SECS", ge=0, le=2)
+    # New chat messages are refused `busy` while the event loop runs this late on average (the CPU saturated:
+    # server.realtime.loop_lag); 0: never for that reason.
+    pst_busy_loop_late_secs: float = Field(default=0.1, alias="PST_BUSY_LOOP_LATE_SECS", ge=0, le=10)
     # Cookies marked Secure when served over https (PUBLIC_BASE_URL decides).
     pst_secure_cookies: bool | None = Field(default=None, alias="PST_SECURE_COOKIES")
     # Origins besides PUBLIC_BASE_URL's and the request's own host that may send cookie-authenticated

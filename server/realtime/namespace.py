@@ -56,7 +56,8 @@ from server.storage.db import refusal, request_deadline
 log = logging.getLogger(__name__)
 
 MESSAGES_PER_SECOND = 10
-# Past this lateness of the event loop (server.realtime.loop_lag) new messages are refused `busy`.
+# Past this lateness of the event loop (server.realtime.loop_lag) new messages are refused `busy`
+# (Settings.pst_busy_loop_late_secs, read when the namespace starts; this until then).
 BUSY_LOOP_LATE_SECS = 0.1
 JOIN_HISTORY_MAX = 10_000
 # What a connection keeps of its user for the handlers (the session lives in the Socket.IO server).
@@ -129,6 +130,7 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._sweep: asyncio.Task[None] | None = None
         # How late this process's event loop runs (started and stopped with the session sweep).
         self.loop_lag = LoopLag()
+        self.busy_loop_late_secs = BUSY_LOOP_LATE_SECS
         # Event name -> handler. python-socketio would look up "on_" + name, which cannot work for
         # names with ':'; this table is the one place names meet methods. Payload models: ev.RECEIVED.
         self.handlers: dict[str, Handler] = {
@@ -240,7 +242,7 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         bucket = self._buckets.get(sid)
         if bucket is not None and not bucket.take():
             raise RateLimited("rate_limited", f"at most {MESSAGES_PER_SECOND} messages a second")
-        if self.loop_lag.late > BUSY_LOOP_LATE_SECS:
+        if self.busy_loop_late_secs and self.loop_lag.late > self.busy_loop_late_secs:
             # The CPU is the limit: taking more only makes every message wait longer (loop_lag).
             raise server_busy()
         msg, _ = await msgs.post_message(
@@ -322,6 +324,7 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Run end_dead_sessions every SESSION_SWEEP until stop_session_sweep."""
         if self._sweep is None:
             self._sweep = asyncio.create_task(self._sweep_loop(), name="socket-session-sweep")
+        self.busy_loop_late_secs = self._services().settings.pst_busy_loop_late_secs
         self.loop_lag.start()
 
     async def stop_session_sweep(self) -> None:
