@@ -35,12 +35,15 @@ RESTART_BACKOFF_SECS = (0.2, 1.0, 2.0, 5.0, 10.0, 30.0)
 HEALTHY_AFTER_SECS = 60.0
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def free_port(avoid: frozenset[int] = frozenset()) -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now, and not one of `avoid` (a port about to be
+    taken: the web server binds its own only after the embedded database has started)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        if port not in avoid:
+            return port
 
 
 def _secantusd_command() -> list[str]:
@@ -154,9 +157,16 @@ while alive(db):
 class EmbeddedDatabase:
     """Starts SecantusDB on a free port storing under `storage_path`, and stops it."""
 
-    def __init__(self, storage_path: Path | str, port: int | None = None, *, log_path: Path | None = None):
+    def __init__(
+        self,
+        storage_path: Path | str,
+        port: int | None = None,
+        *,
+        log_path: Path | None = None,
+        avoid: frozenset[int] = frozenset(),
+    ):
         self.storage_path = Path(storage_path)
-        self.port = port or free_port()
+        self.port = port or free_port(avoid)
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
         self.watchdog: subprocess.Popen[bytes] | None = None

@@ -141,7 +141,10 @@ async def open_database(
     if uri is None:
         data_dir = settings.pst_data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        embedded = EmbeddedDatabase(data_dir / "db", log_path=data_dir / "secantusdb.log")
+        # Not the web server's port: it is bound only after this starts (a free port drawn twice collided).
+        embedded = EmbeddedDatabase(
+            data_dir / "db", log_path=data_dir / "secantusdb.log", avoid=frozenset({settings.port})
+        )
         await embedded.start()
         uri = embedded.uri
     # The embedded child is restarted on the same port when it dies; the client reconnects by itself.
