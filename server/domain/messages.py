@@ -25,7 +25,6 @@ from server.mail import mailing
 from server.services import Services
 from server.storage.atomic import update_and_get
 from server.storage.batching import apply_update
-from server.storage.bson_order import matches
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +146,7 @@ async def _insert_message(svc: Services, c: Doc, doc: Doc) -> tuple[Doc, bool]:
     raise Busy("the consultation is busy; try again")
 
 
-# A message's room update: one statement that gives the same room in whatever order it lands among the
+# A message's room update: one update by `_id` that gives the same room in whatever order it lands among the
 # others (this process's trailing ones, another process's, the urgent ones). Counters, times and previews
 # only grow (`$max`; a preview starts with its seq, and MongoDB compares objects field by field). So does
 # the idle state: a staff reply's plan is {seq, ...}, a user's reply is {seq} (no plan: it ended every plan
@@ -157,9 +156,10 @@ async def _insert_message(svc: Services, c: Doc, doc: Doc) -> tuple[Doc, bool]:
 IDLE_PLAN_MARGIN = timedelta(minutes=5)
 
 
-def room_statements(c: Doc, msg: Doc, user: Doc | None, office: Doc | None) -> tuple[list[tuple[Doc, Doc]], bool]:
-    """The statements that record `msg` on consultation `c` (as this process knows it), and whether they may
-    trail. `office` is needed for a staff text or file, and for a user's reply while the SLA is paused."""
+def room_update(c: Doc, msg: Doc, user: Doc | None, office: Doc | None) -> tuple[Doc, bool]:
+    """The update (of `c` by its `_id`) that records `msg` on consultation `c` (as this process knows it),
+    and whether it may trail. `office` is needed for a staff text or file, and for a user's reply while the
+    SLA is paused."""
     now = msg["created_at"]
     seq = msg["seq"]
     last = preview(msg)
@@ -208,15 +208,7 @@ def room_statements(c: Doc, msg: Doc, user: Doc | None, office: Doc | None) -> t
         main["$set"] = sets
     if unsets:
         main["$unset"] = unsets
-    return [({"_id": c["_id"]}, main)], not urgent
-
-
-def _record(c: Doc, statements: list[tuple[Doc, Doc]]) -> Doc:
-    """`c` with the statements applied where their filters match it, as the database applies them."""
-    for flt, update in statements:
-        if matches(c, flt):
-            c = apply_update(c, update)
-    return c
+    return main, not urgent
 
 
 async def _after_message(svc: Services, c: Doc, msg: Doc, user: Doc | None) -> Doc:
@@ -226,17 +218,17 @@ async def _after_message(svc: Services, c: Doc, msg: Doc, user: Doc | None) -> D
         user is not None and (c.get("sla") or {}).get("paused")
     ):
         office = await get_office(svc, c["office"])
-    statements, may_trail = room_statements(c, msg, user, office)
+    update, may_trail = room_update(c, msg, user, office)
     if svc.batch.trailing.active and may_trail:
         # Written within a moment, with the room's next messages and the other rooms' (one bulk_write);
         # the message is acknowledged without waiting for it.
-        svc.batch.trailing.add(c["_id"], statements)
+        svc.batch.trailing.add(c["_id"], update)
     else:
         # Grouped with the other rooms' updates in flight (one bulk_write), with this room's trailing ones.
-        await svc.batch.trailing.send(c["_id"], statements)
+        await svc.batch.trailing.send(c["_id"], update)
     # Applied to our copy (marked SELF_APPLIED: server.storage.write_watch) instead of reading it back.
-    svc.consultations.apply(c["_id"], lambda kept: _record(kept, statements))
-    return _record(c, statements)
+    svc.consultations.apply(c["_id"], lambda kept: apply_update(kept, update))
+    return apply_update(c, update)
 
 
 async def _store(svc: Services, c: Doc, doc: Doc, user: Doc | None) -> tuple[Doc, Doc, bool]:
@@ -452,13 +444,13 @@ async def mark_read(svc: Services, user: Doc, consultation: Any, seq: Any) -> Do
             limit = seq
     seq = min(seq, limit)
     uid = str(user["_id"])
-    statements = [({"_id": c["_id"]}, {"$max": {f"reads.{uid}": seq}})]
+    update = {"$max": {f"reads.{uid}": seq}}
     if svc.batch.trailing.active:
-        svc.batch.trailing.add(c["_id"], statements)
+        svc.batch.trailing.add(c["_id"], update)
     else:
-        await svc.batch.trailing.send(c["_id"], statements)
-    svc.consultations.apply(c["_id"], lambda kept: _record(kept, statements))
-    updated = _record(c, statements)
+        await svc.batch.trailing.send(c["_id"], update)
+    svc.consultations.apply(c["_id"], lambda kept: apply_update(kept, update))
+    updated = apply_update(c, update)
     await events.emit_message_read(svc.events, c, uid, int(updated["reads"][uid]))
     return updated
 

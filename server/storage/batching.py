@@ -26,7 +26,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
-from server.storage.bson_order import greater, matches
+from server.storage.bson_order import greater
 from server.storage.write_watch import SELF_APPLIED
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ R = TypeVar("R")
 
 MAX_BATCH = 500
 TRAILING_BATCH = 50
-# How long statements that landed are still shown by Trailing.overlay (longer than a read takes).
+# How long trailing updates that landed are still shown by Trailing.overlay (longer than a read takes).
 RECENT_SECS = 5.0
 RECENT_PRUNE_AT = 50_000
 CALL_TIMEOUT = 10.0
@@ -310,17 +310,25 @@ class Updates(_Batcher[tuple[Doc, Doc], None]):
         return [failed.get(i) for i in range(len(items))]
 
 
-Statement = tuple[Doc, Doc]  # (filter, update) of one document
+class _Shown:
+    """A trailing update handed over to be written: shown by `Trailing.overlay` until RECENT_SECS after it
+    landed (a read sent before it landed and answered after must still show it)."""
+
+    __slots__ = ("update", "landed_at")
+
+    def __init__(self, update: Doc) -> None:
+        self.update = update
+        self.landed_at: float | None = None
 
 
 class Trailing:
-    """Updates that may land a moment after their caller went on: kept per document for `delay` seconds,
-    merged with the same document's next ones under the same filter (merge_updates), then handed to
-    `updates` all together (one bulk_write).
+    """Updates of documents by `_id` that may land a moment after their caller went on: kept per document for
+    `delay` seconds, merged with the same document's next ones (merge_updates), then handed to `updates` all
+    together (one bulk_write).
 
-    The callers' statements are written to give the same result in whatever order they land, theirs and
-    other processes' (server/domain/messages.py: `$max` of counters, times, previews and the idle state ordered
-    by seq), so a process's trailing writes and another's cannot undo each other.
+    The callers' updates are written to give the same result in whatever order they land, theirs and other
+    processes' (server/domain/messages.py: `$max` of counters, times, previews and the idle state ordered by
+    seq), so a process's trailing writes and another's cannot undo each other.
 
     `delay` 0 (the default): nothing trails (the callers check `active`). Off in what has no shutdown to
     flush at (the CLI, benchmarks, the domain tests); create_app turns it on and `flush`es at shutdown.
@@ -334,16 +342,15 @@ class Trailing:
 
     def __init__(self, updates: Updates, urgent: Updates | None = None, delay: float = 0.0) -> None:
         self.updates = updates
-        # Where `send` goes: not behind a backlog of trailing statements (the statements may land in any order).
+        # Where `send` goes: not behind a backlog of trailing updates (they may land in any order).
         self.urgent = urgent if urgent is not None else updates
         self.delay = delay
-        # _id -> statements not yet handed over (merged where the filter is the same).
-        self._pending: dict[Any, list[Statement]] = {}
-        # _id -> statements handed over, not yet applied (still shown by `overlay`).
-        self._handed: dict[Any, list[Statement]] = {}
-        # _id -> (when, statement) applied in the last RECENT_SECS: a read sent before one landed and answered
-        # after it must still show it (`overlay`; applying a landed statement again changes nothing).
-        self._recent: dict[Any, list[tuple[float, Statement]]] = {}
+        # _id -> updates not yet handed over (one, unless an update could not be merged with the one before).
+        self._pending: dict[Any, list[Doc]] = {}
+        # _id -> updates handed over, in flight or landed in the last RECENT_SECS (applying one again changes
+        # nothing: `$max`).
+        self._shown: dict[Any, list[_Shown]] = {}
+        self._in_flight = 0
         self._pruned_at = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._retry_secs = 0.0
@@ -358,37 +365,34 @@ class Trailing:
         return self.delay > 0
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self._pending.values()) + sum(len(v) for v in self._handed.values())
+        return sum(len(v) for v in self._pending.values()) + self._in_flight
 
-    def add(self, _id: Any, statements: list[Statement]) -> None:
-        """Statements of document `_id` (each filter includes `_id`), sent within `delay`."""
+    def add(self, _id: Any, update: Doc) -> None:
+        """An update of document `_id`, written within `delay`."""
         self.added += 1
-        for statement in statements:
-            self._keep(_id, statement)
+        self._keep(_id, update)
         self._schedule()
 
-    async def send(self, _id: Any, statements: list[Statement]) -> None:
-        """Statements of `_id` now, with what `_id` has pending; returns once they are applied."""
+    async def send(self, _id: Any, update: Doc) -> None:
+        """An update of `_id` now, with what `_id` has pending; returns once it is applied."""
         self._hand_over(_id)
-        futures = [self.urgent.enqueue(statement) for statement in statements]
-        for fut in futures:
-            await fut
+        await self.urgent.enqueue(({"_id": _id}, update))
 
     def overlay(self, doc: Doc) -> Doc:
-        """`doc` as read from the database, with this process's trailing statements of it applied where their
-        filters match (the same result whether the read saw a handed-over statement or not)."""
+        """`doc` as read from the database, with this process's trailing updates of it applied (the same
+        result whether the read saw one of them or not)."""
         _id = doc.get("_id")
-        recent = [statement for _, statement in self._recent.get(_id, ())]
-        for flt, update in [*recent, *self._handed.get(_id, ()), *self._pending.get(_id, ())]:
-            if matches(doc, flt):
-                doc = apply_update(doc, update)
+        for shown in self._shown.get(_id, ()):
+            doc = apply_update(doc, shown.update)
+        for update in self._pending.get(_id, ()):
+            doc = apply_update(doc, update)
         return doc
 
     async def flush(self) -> None:
         """Hand everything over now and wait until it is applied (or refused and logged)."""
         self._retry_secs = 0.0
         self._hand_over_all()
-        while self._handed:
+        while self._in_flight:
             fut = asyncio.get_running_loop().create_future()
             self._waiters.add(fut)
             try:
@@ -398,23 +402,22 @@ class Trailing:
             if self._pending:
                 raise ConnectionError(f"{len(self)} trailing updates could not be applied")
         # Written, and whoever flushes may change the documents next (an erasure): nothing of them is shown again.
-        self._recent.clear()
+        self._shown.clear()
 
     # --- keeping and handing over -------------------------------------------------------------------
 
-    def _keep(self, _id: Any, statement: Statement, *, first: bool = False) -> None:
+    def _keep(self, _id: Any, update: Doc, *, first: bool = False) -> None:
         queue = self._pending.setdefault(_id, [])
-        flt, update = statement
-        for i, (other_flt, other_update) in enumerate(queue):
-            if other_flt == flt:
-                merged = merge_updates(update, other_update) if first else merge_updates(other_update, update)
-                if merged is not None:
-                    queue[i] = (flt, merged)
-                    return
+        if queue:
+            i = 0 if first else -1
+            merged = merge_updates(update, queue[i]) if first else merge_updates(queue[i], update)
+            if merged is not None:
+                queue[i] = merged
+                return
         if first:
-            queue.insert(0, statement)
+            queue.insert(0, update)
         else:
-            queue.append(statement)
+            queue.append(update)
 
     def _schedule(self) -> None:
         if self._timer is None:
@@ -429,36 +432,40 @@ class Trailing:
             self._hand_over(_id)
 
     def _hand_over(self, _id: Any) -> None:
-        for statement in self._pending.pop(_id, ()):
+        for update in self._pending.pop(_id, ()):
             self.handed += 1
-            self._handed.setdefault(_id, []).append(statement)
-            fut = self.updates.enqueue(statement)
-            fut.add_done_callback(functools.partial(self._landed, _id, statement))
+            self._in_flight += 1
+            shown = _Shown(update)
+            self._shown.setdefault(_id, []).append(shown)
+            fut = self.updates.enqueue(({"_id": _id}, update))
+            fut.add_done_callback(functools.partial(self._landed, _id, shown))
 
-    def _remember(self, _id: Any, statement: Statement) -> None:
+    def _prune(self, now: float) -> None:
+        self._pruned_at = now
+        for key in list(self._shown):
+            kept = [s for s in self._shown[key] if s.landed_at is None or now - s.landed_at <= RECENT_SECS]
+            if kept:
+                self._shown[key] = kept
+            else:
+                del self._shown[key]
+
+    def _landed(self, _id: Any, shown: _Shown, fut: asyncio.Future[None]) -> None:
+        self._in_flight -= 1
         now = time.monotonic()
-        self._recent.setdefault(_id, []).append((now, statement))
-        if len(self._recent) > RECENT_PRUNE_AT or now - self._pruned_at > RECENT_SECS:
-            self._pruned_at = now
-            for key in list(self._recent):
-                kept = [(at, st) for at, st in self._recent[key] if now - at <= RECENT_SECS]
-                if kept:
-                    self._recent[key] = kept
-                else:
-                    del self._recent[key]
-
-    def _landed(self, _id: Any, statement: Statement, fut: asyncio.Future[None]) -> None:
-        handed = self._handed.get(_id, [])
-        for i, s in enumerate(handed):
-            if s is statement:
-                del handed[i]
-                break
-        if not handed:
-            self._handed.pop(_id, None)
-        exc = None if fut.cancelled() else fut.exception()
-        if exc is None and not fut.cancelled():
-            self._remember(_id, statement)
-        if exc is not None:
+        exc = fut.exception() if not fut.cancelled() else asyncio.CancelledError()
+        if exc is None:
+            shown.landed_at = now
+            if len(self._shown) > RECENT_PRUNE_AT or now - self._pruned_at > RECENT_SECS:
+                self._prune(now)
+            if self._retry_secs:
+                self._retry_secs = 0.0
+                log.info("trailing updates applied again")
+        else:
+            kept = self._shown.get(_id, [])
+            if shown in kept:
+                kept.remove(shown)
+            if not kept:
+                self._shown.pop(_id, None)
             self.failed += 1
             if isinstance(exc, WriteError):  # the document refused it (invalid): there is nothing to retry
                 log.error("trailing update of %s refused: %s", _id, exc)
@@ -467,12 +474,9 @@ class Trailing:
                 if self._retry_secs == 0:
                     log.warning("trailing updates not applied (%r); trying again", exc)
                 self._retry_secs = min(max(self._retry_secs * 2, 0.5), self.RETRY_MAX_SECS)
-                self._keep(_id, statement, first=True)
+                self._keep(_id, shown.update, first=True)
                 self._schedule()
-        elif self._retry_secs:
-            self._retry_secs = 0.0
-            log.info("trailing updates applied again")
-        if not self._handed:
+        if not self._in_flight:
             for waiter in self._waiters:
                 if not waiter.done():
                     waiter.set_result(None)

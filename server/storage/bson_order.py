@@ -2,8 +2,8 @@
 
 The message path applies its own updates to the copy it keeps instead of reading it back, and merges
 a room's updates before sending them (server.storage.batching): both need `$max` to compare values as
-MongoDB does (BSON order, embedded documents too) and the few filters its updates carry to match as
-MongoDB matches them. Only what those updates use is here; anything else raises Unsupported.
+MongoDB does (BSON order, embedded documents too). Only the types those updates use are here; anything
+else raises Unsupported.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from bson import ObjectId
 
 Doc = dict[str, Any]
 
-MISSING: Any = object()
-
 
 class Unsupported(TypeError):
     """A value or an operator this module does not decide: the caller must not guess."""
@@ -24,7 +22,7 @@ class Unsupported(TypeError):
 
 def _rank(value: Any) -> int:
     """MongoDB's order of BSON types: null < numbers < strings < objects < arrays < ObjectId < bool < date."""
-    if value is None or value is MISSING:
+    if value is None:
         return 2
     if isinstance(value, bool):
         return 9
@@ -71,50 +69,3 @@ def compare(a: Any, b: Any) -> int:
 
 def greater(a: Any, b: Any) -> bool:
     return compare(a, b) > 0
-
-
-def get_path(doc: Doc, path: str) -> Any:
-    """The value at dotted `path`, or MISSING."""
-    node: Any = doc
-    for key in path.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return MISSING
-        node = node[key]
-    return node
-
-
-_COMPARISONS = {"$lt": lambda c: c < 0, "$lte": lambda c: c <= 0, "$gt": lambda c: c > 0, "$gte": lambda c: c >= 0}
-
-
-def _field_matches(value: Any, cond: Any) -> bool:
-    if isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond):
-        for op, arg in cond.items():
-            if op == "$not":
-                if _field_matches(value, arg):
-                    return False
-            elif op in _COMPARISONS:
-                # A comparison matches only values of the same kind (MongoDB's type bracketing).
-                if value is MISSING or _rank(value) != _rank(arg) or not _COMPARISONS[op](compare(value, arg)):
-                    return False
-            else:
-                raise Unsupported(f"no matching of {op}")
-        return True
-    if value is MISSING:
-        return cond is None
-    return compare(value, cond) == 0
-
-
-def matches(doc: Doc, flt: Doc) -> bool:
-    """Whether `doc` matches `flt`: equality, $lt/$lte/$gt/$gte, $not on a field, and $nor / $and of those."""
-    for key, cond in flt.items():
-        if key == "$nor":
-            if any(matches(doc, sub) for sub in cond):
-                return False
-        elif key == "$and":
-            if not all(matches(doc, sub) for sub in cond):
-                return False
-        elif key.startswith("$"):
-            raise Unsupported(f"no matching of {key}")
-        elif not _field_matches(get_path(doc, key), cond):
-            return False
-    return True

@@ -1,5 +1,5 @@
 """A room's update trails its message (server.storage.batching.Trailing): what may wait, what may not, and
-why it is safe across processes: a message's statements give the same room in whatever order they land."""
+why it is safe across processes: a message's updates give the same room in whatever order they land."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from server.domain import access, messages
 from server.services import Services
+from server.storage.batching import apply_update
 from tests.domain import test_messages
 from tests.domain.test_messages import Room
 
@@ -20,7 +21,7 @@ Doc = dict[str, Any]
 # The fixture of the message tests: an active consultation of 7406 with its user and officer.
 room = test_messages.room
 
-# The fields a message's statements write; the rest of the consultation is not theirs.
+# The fields a message's update writes; the rest of the consultation is not theirs.
 ROOM_FIELDS = (
     "last_seq",
     "last_visible_seq",
@@ -140,7 +141,7 @@ async def test_a_read_past_what_this_process_knows_counts_a_message_stored_elsew
 
 
 def _scenario(r: Room) -> list[tuple[Doc, str, Doc | None]]:
-    """(author, kind, ...) of a conversation whose statements change every field they can."""
+    """(author, kind, ...) of a conversation whose updates change every field they can."""
     return [
         (r.officer, "text", None),  # first answer: SLA met, idle plan 1
         (r.user, "text", None),  # ends plan 1
@@ -151,32 +152,28 @@ def _scenario(r: Room) -> list[tuple[Doc, str, Doc | None]]:
     ]
 
 
-async def test_the_statements_of_a_conversation_give_one_room_in_any_order(room: Room) -> None:
+async def test_the_updates_of_a_conversation_give_one_room_in_any_order(room: Room) -> None:
     """What makes trailing safe with several processes: each one's writes of a room land when they land."""
     svc = room.svc
     office = await svc.db.offices.find_one({"code": "7406"})
     c = dict(room.c)
-    per_message: list[list[tuple[Doc, Doc]]] = []
+    per_message: list[Doc] = []
     for seq, (author, kind, _) in enumerate(_scenario(room), start=1):
         svc.clock.advance(60)  # type: ignore[attr-defined]
         msg = {"consultation_id": c["_id"], "seq": seq, "kind": kind, "text": f"m{seq}", "created_at": svc.now()}
         msg.update(author_id=author["_id"], author_name=author["name"], author_role=author["role"])
         if author["role"] == "officer" and kind == "text":
             msg["answer"] = True
-        statements, _ = messages.room_statements(c, msg, author, office)
-        per_message.append(statements)
-        c = messages._record(c, statements)
-    # One statement a message, by _id alone (SecantusDB costs a write per statement, and scans the collection
-    # for a filter with $nor/$or/$and at its top however selective its _id).
-    assert all(len(statements) == 1 and list(statements[0][0]) == ["_id"] for statements in per_message)
+        update, _ = messages.room_update(c, msg, author, office)
+        per_message.append(update)
+        c = apply_update(c, update)
     in_order = _room_part(c)
     assert in_order["idle"]["seq"] == 6 and "close_at" in in_order["idle"]
     assert in_order["last_message"]["seq"] == 6 and in_order["sla"]["state"] == "met"
-    # Every order of the messages' statements, applied by the database to the room as it was.
+    # Every order of the messages' updates, applied by the database to the room as it was.
     orders = list(itertools.permutations(range(len(per_message))))
     for order in orders[:: max(1, len(orders) // 40)] + [tuple(reversed(range(len(per_message))))]:
         await svc.db.consultations.replace_one({"_id": c["_id"]}, room.c)
         for i in order:
-            for flt, update in per_message[i]:
-                await svc.db.consultations.update_one(flt, update)
+            await svc.db.consultations.update_one({"_id": c["_id"]}, per_message[i])
         assert _room_part(await _stored(svc, c)) == in_order, order

@@ -8,6 +8,7 @@ from typing import Any
 from bson import ObjectId
 
 from server.storage.batching import Overloaded
+from tests.browser.rooms import open_consultation
 from tests.conftest import Api
 
 
@@ -15,11 +16,7 @@ async def _claimed_room(make_user: Any, make_staff: Any, connect: Any) -> tuple[
     """A user's consultation claimed by an officer whose socket has joined it: (user, id, the officer's socket)."""
     officer = await make_staff("officer", "7406")
     user: Api = await make_user()
-    c = await user.post(
-        "/consultations",
-        {"office": "7406", "topic": "data", "subject": "Data inflasi", "text": "Saya butuh data inflasi."},
-        expect=201,
-    )
+    c = await open_consultation(user, "Data inflasi", "Saya butuh data inflasi.")
     await officer.post(f"/consultations/{c['id']}/claim", expect=200)
     sock = await connect(officer)
     assert (await sock.call("consultation:join", {"consultation_id": c["id"]}))["ok"]

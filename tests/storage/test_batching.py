@@ -198,13 +198,13 @@ async def test_trailing_statements_go_in_calls_of_at_most_their_batch_and_urgent
     rooms, urgent = Updates(db.trail, max_batch=50), Updates(db.trail)
     trailing = Trailing(rooms, urgent=urgent, delay=5.0)
     for i in range(120):
-        trailing.add(i, [({"_id": i}, {"$max": {"n": 1}})])
+        trailing.add(i, {"$max": {"n": 1}})
     await trailing.flush()
     assert (rooms.calls, rooms.items) == (3, 120)
     assert await db.trail.count_documents({"n": 1}) == 120
     # An update that cannot wait goes through its own batcher, with the document's trailing ones handed over.
-    trailing.add(7, [({"_id": 7}, {"$max": {"n": 2}})])
-    await trailing.send(7, [({"_id": 7}, {"$max": {"n": 3}})])
+    trailing.add(7, {"$max": {"n": 2}})
+    await trailing.send(7, {"$max": {"n": 3}})
     assert urgent.calls == 1 and rooms.calls == 4
     await trailing.flush()
     assert (await db.trail.find_one({"_id": 7}))["n"] == 3
@@ -218,12 +218,12 @@ async def test_a_read_answered_after_its_trailing_statement_landed_still_shows_i
     await db.trail_read.insert_one({"_id": 1, "n": 0})
     trailing = Trailing(Updates(db.trail_read), delay=5.0)
     stale = await db.trail_read.find_one({"_id": 1})  # the read, answered before the write
-    trailing.add(1, [({"_id": 1}, {"$max": {"n": 3}})])
+    trailing.add(1, {"$max": {"n": 3}})
     trailing._hand_over_all()
     assert trailing.updates._flusher is not None
     await asyncio.wait_for(trailing.updates._flusher, 5)  # written and acknowledged
     assert len(trailing) == 0
     assert (await db.trail_read.find_one({"_id": 1}))["n"] == 3
-    assert trailing.overlay(stale)["n"] == 3  # shown, though it is neither pending nor handed over now
+    assert trailing.overlay(stale)["n"] == 3  # shown, though it is no longer pending or in flight
     await trailing.flush()  # a flush (an erasure comes next) forgets what landed
     assert trailing.overlay(stale)["n"] == 0

@@ -1,4 +1,4 @@
-"""server.storage.bson_order decides `$max` and the message path's filters as the database does."""
+"""server.storage.bson_order decides `$max` as the database does."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from server.storage.bson_order import Unsupported, compare, matches
+from server.storage.bson_order import Unsupported, compare
 
 T = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 VALUES: list[Any] = [
@@ -54,33 +54,6 @@ async def test_max_agrees_with_the_database(db: Any) -> None:
         assert compare(kept[i], expected) == 0, (a, b, kept[i])
 
 
-async def test_the_message_path_filters_match_as_in_the_database(db: Any) -> None:
-    docs: list[dict[str, Any]] = [
-        {"_id": 1},
-        {"_id": 2, "idle": {"last_staff_at": T, "seq": 3}},
-        {"_id": 3, "idle": {"last_staff_at": T, "seq": 7}},
-        {"_id": 4, "idle": {"last_staff_at": T}},  # a plan from before plans carried their seq
-        {"_id": 5, "last_user_seq": 2},
-        {"_id": 6, "last_user_seq": 9},
-        {"_id": 7, "idle": None, "last_user_seq": None},
-    ]
-    await db.bson_order_filters.delete_many({})
-    await db.bson_order_filters.insert_many(docs)
-    filters = [
-        {"idle.seq": {"$not": {"$gte": 5}}},
-        {"$nor": [{"last_user_seq": {"$gt": 5}}]},
-        {"last_user_seq": {"$not": {"$gt": 5}}},
-        {"idle.seq": {"$lt": 5}},
-        {"idle.last_staff_at": {"$lte": T}},
-        {"last_user_seq": 2},
-        {"idle": None},
-        {"$and": [{"last_user_seq": {"$gte": 2}}, {"last_user_seq": {"$lte": 2}}]},
-    ]
-    for flt in filters:
-        found = {d["_id"] async for d in db.bson_order_filters.find(flt)}
-        assert {d["_id"] for d in docs if matches(d, flt)} == found, flt
-
-
 def test_what_it_cannot_decide_it_says() -> None:
     for a, b in ((b"x", b"y"), (T, T.replace(tzinfo=None))):
         try:
@@ -88,8 +61,3 @@ def test_what_it_cannot_decide_it_says() -> None:
         except Unsupported:
             continue
         raise AssertionError(f"compared {a!r} and {b!r}")
-    try:
-        matches({"a": 1}, {"a": {"$in": [1]}})
-    except Unsupported:
-        return
-    raise AssertionError("matched $in")
