@@ -226,9 +226,11 @@ async def _after_message(svc: Services, c: Doc, msg: Doc, user: Doc | None) -> D
     else:
         # Grouped with the other rooms' updates in flight (one bulk_write), with this room's trailing ones.
         await svc.batch.trailing.send(c["_id"], update)
-    # Applied to our copy (marked SELF_APPLIED: server.storage.write_watch) instead of reading it back.
-    svc.consultations.apply(c["_id"], lambda kept: apply_update(kept, update))
-    return apply_update(c, update)
+    # Applied to our copy (marked SELF_APPLIED: server.storage.write_watch) instead of reading it back; once
+    # when the copy is the consultation this message was written to (load_kept returned it).
+    updated = apply_update(c, update)
+    svc.consultations.apply(c["_id"], lambda kept: updated if kept is c else apply_update(kept, update))
+    return dict(updated)
 
 
 async def _store(svc: Services, c: Doc, doc: Doc, user: Doc | None) -> tuple[Doc, Doc, bool]:
