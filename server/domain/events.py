@@ -127,11 +127,21 @@ class ConsultationView(TypedDict):
 
 @with_config(_EXACT)
 class RoomActivity(TypedDict):
-    """To the office's staff room for every visible message, so rooms nobody joined still move."""
+    """One room's move: its newest visible message and the consultation as it is now."""
 
     consultation_id: str
     message: MessageOut
     consultation: ConsultationView
+
+
+@with_config(_EXACT)
+class RoomActivities(TypedDict):
+    """`room:activity`, to the office's staff room for every visible message, so rooms nobody joined still move.
+    The socket layer gathers an office's rooms that moved within a moment into one event (server.realtime.sinks:
+    one frame a socket instead of one a message), and each socket gets only the rooms it has not joined (it had
+    their messages as message:new: server.realtime.sio)."""
+
+    items: list[RoomActivity]
 
 
 @with_config(_EXACT)
@@ -253,7 +263,7 @@ class QueueBoard(TypedDict):
 # Every event the server emits, with its payload type.
 EMITTED: dict[str, Any] = {
     MESSAGE_NEW: MessageOut,
-    ROOM_ACTIVITY: RoomActivity,
+    ROOM_ACTIVITY: RoomActivities,
     CONSULTATION_UPDATED: ConsultationView,
     QUEUE_UPDATED: QueueUpdated,
     SLA_ALERT: SlaAlert,
@@ -349,7 +359,8 @@ async def emit_message_new(events: EventSink, c: Doc, msg: Doc) -> None:
         return
     await events.emit(MESSAGE_NEW, out, consultation_room(cid))
     activity: RoomActivity = {"consultation_id": cid, "message": out, "consultation": staff_view(c)}
-    await events.emit(ROOM_ACTIVITY, activity, office_staff_room(c["office"]))
+    payload: RoomActivities = {"items": [activity]}
+    await events.emit(ROOM_ACTIVITY, payload, office_staff_room(c["office"]))
 
 
 async def emit_consultation_updated(events: EventSink, c: Doc) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from server.domain import events as ev
 from server.domain.ports import EventSink, NullEvents
 from server.keys import SIO
 from server.services import Services
@@ -98,13 +99,59 @@ class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             await self.client.aclose()
 
 
-class SioEvents:
-    """Emits through the Socket.IO server; with REDIS_URL its manager fans out to every process."""
+# room:activity gathered for this long, per office staff room, into one event (SioEvents).
+ACTIVITY_GATHER_SECS = 0.1
 
-    def __init__(self, sio: socketio.AsyncServer) -> None:
+
+class SioEvents:
+    """Emits through the Socket.IO server; with REDIS_URL its manager fans out to every process.
+
+    `room:activity` is gathered: the rooms of an office that moved within ACTIVITY_GATHER_SECS go to its staff
+    room as one event (each room once, with its newest message and view), one frame a staff socket instead of
+    one a message for each officer outside the rooms. Any other event to that staff room sends what was gathered
+    for it first, so an officer's list never hears a room's older view after a newer one (a message, then its
+    close). `gather_secs` 0: each at once."""
+
+    def __init__(self, sio: socketio.AsyncServer, gather_secs: float = ACTIVITY_GATHER_SECS) -> None:
         self.sio = sio
+        self.gather_secs = gather_secs
+        # staff room -> consultation id -> its newest item, in the order the rooms first moved.
+        self._gathered: dict[str, dict[str, Any]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def emit(self, event: str, data: Any, room: str, namespace: str = "/") -> None:
+        if event == ev.ROOM_ACTIVITY and self.gather_secs > 0 and namespace == "/" and isinstance(data, dict):
+            gathered = self._gathered.setdefault(room, {})
+            for item in data.get("items", ()):
+                gathered[item["consultation_id"]] = item
+            if self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(self.gather_secs, self._send_all_soon)
+            return
+        if room in self._gathered:
+            await self._send_gathered(room)
+        await self._send(event, data, room, namespace)
+
+    async def flush(self) -> None:
+        """Send everything gathered now."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for room in list(self._gathered):
+            await self._send_gathered(room)
+
+    def _send_all_soon(self) -> None:
+        self._timer = None
+        task = asyncio.create_task(self.flush(), name="room-activity")
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send_gathered(self, room: str) -> None:
+        items = list(self._gathered.pop(room, {}).values())
+        if items:
+            await self._send(ev.ROOM_ACTIVITY, {"items": items}, room, "/")
+
+    async def _send(self, event: str, data: Any, room: str, namespace: str) -> None:
         try:
             await self.sio.emit(event, data, room=room, namespace=namespace)
         except Exception:  # noqa: BLE001 - an emit failure must not undo a stored change

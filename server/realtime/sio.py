@@ -40,19 +40,38 @@ async def _after_delivery(server: Any, event: str, data: Any, namespace: str | N
         await hook(event, data, room)
 
 
-def _skip_room_members(manager: Any, data: Any, namespace: str | None, skip_sid: Any) -> Any:
-    """One event per recipient: `room:activity` tells the office's staff sockets of a message, and those
-    that joined the consultation's room already got it as `message:new` (the console's lists follow that
-    one: console/main.js). Judged by each process for its own sockets, at delivery."""
-    if not isinstance(data, dict) or not data.get("consultation_id"):
-        return skip_sid
-    members = [
-        sid for sid, _ in manager.get_participants(namespace or "/", consultation_room(str(data["consultation_id"])))
+def _activity_deliveries(
+    manager: Any, data: Any, namespace: str | None, room: Any, skip_sid: Any
+) -> list[tuple[Any, Any, Any]]:
+    """One event per recipient: `room:activity` tells the office's staff sockets of the rooms that moved, and a
+    socket that joined one of those rooms already got its message as `message:new` (the console's lists follow
+    that one: console/main.js), so each socket gets the items of the rooms it has not joined. Judged by each
+    process for its own sockets, at delivery: (payload, room or sid, skip_sid) for each emit to make."""
+    items = data.get("items") if isinstance(data, dict) else None
+    if not items:
+        return [(data, room, skip_sid)]
+    ns = namespace or "/"
+    joined = [
+        {sid for sid, _ in manager.get_participants(ns, consultation_room(str(item.get("consultation_id"))))}
+        for item in items
     ]
-    if not members:
-        return skip_sid
-    skip = [] if skip_sid is None else list(skip_sid) if isinstance(skip_sid, list) else [skip_sid]
-    return skip + members
+    if not any(joined):
+        return [(data, room, skip_sid)]
+    skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
+    # Sockets grouped by the items they get: most get every item (one emit, one encoding), the others their own.
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for sid, _ in manager.get_participants(ns, room):
+        if sid not in skip:
+            groups.setdefault(tuple(i for i, members in enumerate(joined) if sid not in members), []).append(sid)
+    every = tuple(range(len(items)))
+    out: list[tuple[Any, Any, Any]] = []
+    if every in groups:
+        others = [sid for key, sids in groups.items() if key != every for sid in sids]
+        out.append((data, room, [*skip, *others]))
+    for key, sids in groups.items():
+        if key != every and key:
+            out.extend(({**data, "items": [items[i] for i in key]}, sid, None) for sid in sids)
+    return out
 
 
 # python-socketio ships no type information, so its managers are Any to mypy.
@@ -60,10 +79,13 @@ class LocalManager(socketio.AsyncManager):  # type: ignore[misc]
     """One process: delivers an event to the sockets of a room, then tells the namespace."""
 
     async def emit(self, event: str, data: Any, namespace: str, room: Any = None, *args: Any, **kwargs: Any) -> Any:
+        room = kwargs.pop("to", None) or room
         if event == ev.ROOM_ACTIVITY:
-            kwargs["skip_sid"] = _skip_room_members(self, data, namespace, kwargs.get("skip_sid"))
+            for payload, to, skip in _activity_deliveries(self, data, namespace, room, kwargs.pop("skip_sid", None)):
+                await super().emit(event, payload, namespace, to, *args, skip_sid=skip, **kwargs)
+            return None
         result = await super().emit(event, data, namespace, room, *args, **kwargs)
-        await _after_delivery(self.server, event, data, namespace, kwargs.get("to") or room)
+        await _after_delivery(self.server, event, data, namespace, room)
         return result
 
 
@@ -76,9 +98,14 @@ class RedisManager(sinks.ResilientRedisManager):
     covers it with two processes."""
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
-        if message.get("event") == ev.ROOM_ACTIVITY:
-            skip = _skip_room_members(self, _payload(message), message.get("namespace"), message.get("skip_sid"))
-            message = {**message, "skip_sid": skip}
+        payload = _payload(message)
+        if message.get("event") == ev.ROOM_ACTIVITY and payload is not None:
+            deliveries = _activity_deliveries(
+                self, payload, message.get("namespace"), message.get("room"), message.get("skip_sid")
+            )
+            for data, to, skip in deliveries:
+                await super()._handle_emit({**message, "data": [data], "room": to, "skip_sid": skip})
+            return
         await super()._handle_emit(message)
         await _after_delivery(
             self.server, message.get("event", ""), _payload(message), message.get("namespace"), message.get("room")

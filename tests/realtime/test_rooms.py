@@ -362,7 +362,7 @@ async def test_each_socket_gets_a_message_once(make_user: Any, make_staff: Any, 
     ack = await user_sock.call("message:send", {"consultation_id": c["id"], "text": "Sekali saja", "client_id": "once"})
     assert ack["ok"], ack
     seq = ack["message"]["seq"]
-    await outside.wait_for("room:activity", lambda p: p["message"]["seq"] == seq)
+    await outside.wait_for("room:activity", lambda p: any(i["message"]["seq"] == seq for i in p["items"]))
     await inside.wait_for("message:new", lambda m: m["seq"] == seq)
     await asyncio.sleep(0.3)  # anything else on its way arrives meanwhile
 
@@ -370,10 +370,55 @@ async def test_each_socket_gets_a_message_once(make_user: Any, make_staff: Any, 
         return [
             e
             for e, d in sock.events
-            if e in ("message:new", "room:activity")
-            and (d.get("seq") if e == "message:new" else d["message"]["seq"]) == seq
+            if (e == "message:new" and d.get("seq") == seq)
+            or (e == "room:activity" and any(i["message"]["seq"] == seq for i in d["items"]))
         ]
 
     assert got(inside) == ["message:new"]  # in the room: the message, not also the activity
     assert got(outside) == ["room:activity"]  # the office's list, not in the room
     assert got(user_sock) == ["message:new"]
+
+
+async def test_an_office_s_rooms_that_moved_together_reach_its_officers_as_one_event(
+    make_user: Any, make_staff: Any, connect: Any
+) -> None:
+    """room:activity gathers the rooms of an office that moved within a moment (server.realtime.sinks): one event
+    for an officer outside them with every room, once each with its newest message; an officer inside one of them
+    gets the others only; and a room's close, emitted after its message, arrives after that room's activity."""
+    inside_officer = await make_staff("officer", "7406", name="Di Ruang")
+    colleague = await make_staff("officer", "7406", name="Di Daftar")
+    users = [await make_user() for _ in range(3)]
+    opened = [await _open(u) for u in users]
+    for c in opened:
+        await inside_officer.post(f"/consultations/{c['id']}/claim", expect=200)
+    inside, outside = await connect(inside_officer), await connect(colleague)
+    assert (await inside.call("consultation:join", {"consultation_id": opened[0]["id"]}))["ok"]
+    await asyncio.sleep(0.3)  # the claims' activity and updates have gone
+    inside.events.clear()
+    outside.events.clear()
+    for n, (u, c) in enumerate(zip(users, opened, strict=True)):
+        await u.post(f"/consultations/{c['id']}/messages", {"text": f"Pesan {n}", "client_id": f"a{n}"}, expect=201)
+    await users[1].post(f"/consultations/{opened[1]['id']}/messages", {"text": "Lagi", "client_id": "b1"}, expect=201)
+    last = await outside.wait_for("room:activity", lambda p: len(p["items"]) >= 3)
+    await asyncio.sleep(0.3)
+    ids = [c["id"] for c in opened]
+    activity = [d for e, d in outside.events if e == "room:activity"]
+    assert activity == [last], activity  # one event, not one a message
+    assert [i["consultation_id"] for i in last["items"]] == ids
+    assert [i["message"]["text"] for i in last["items"]] == ["Pesan 0", "Lagi", "Pesan 2"]  # each room's newest
+    inside_items = [i["consultation_id"] for e, d in inside.events if e == "room:activity" for i in d["items"]]
+    assert inside_items == ids[1:]  # the joined room came as message:new
+    # A message and then the room's close: the staff's list hears the room's activity before the update.
+    outside.events.clear()
+    await users[2].post(
+        f"/consultations/{opened[2]['id']}/messages", {"text": "Terakhir", "client_id": "c2"}, expect=201
+    )
+    await inside_officer.post(f"/consultations/{opened[2]['id']}/close", {"category": "answered"}, expect=200)
+    await outside.wait_for("consultation:updated", lambda c: c["id"] == ids[2] and c["status"] == "closed")
+    order = [
+        e
+        for e, d in outside.events
+        if (e == "room:activity" and any(i["consultation_id"] == ids[2] for i in d["items"]))
+        or (e == "consultation:updated" and d["id"] == ids[2] and d["status"] == "closed")
+    ]
+    assert order[:2] == ["room:activity", "consultation:updated"], order

@@ -130,9 +130,12 @@ function watch(ui, socket) {
     ui.queue.onActivity(p.consultation);
     ui.overview.changed(p.consultation.office);
   };
-  socket.on(ROOM_ACTIVITY, onActivity);
-  // A room this console has joined gets each message once, as message:new: the server sends
-  // room:activity only to the office's sockets outside the room. The lists and alerts follow it here.
+  // The office's rooms that moved in the last moment, gathered into one event (each room once, newest).
+  socket.on(ROOM_ACTIVITY, (p) => {
+    for (const item of (p && Array.isArray(p.items) ? p.items : [])) onActivity(item);
+  });
+  // A room this console has joined gets each message once, as message:new: the server leaves that
+  // room out of the room:activity it sends to this socket. The lists and alerts follow it here.
   socket.on(MESSAGE_NEW, (m) => {
     if (!m || !m.consultation_id || m.kind === "note") return;
     const known = state.mine.get(m.consultation_id) || state.queue.find((x) => x.id === m.consultation_id);
