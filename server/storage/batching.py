@@ -188,8 +188,10 @@ def merge_updates(first: Doc, then: Doc) -> Doc | None:
                 maxes[path] = value if path not in maxes or greater(value, maxes[path]) else maxes[path]
     except TypeError:
         return None
-    paths = [*sets, *maxes, *unsets]
-    if any(p != q and q.startswith(p + ".") for p in paths for q in paths):
+    paths = {*sets, *maxes, *unsets}
+    # A path that is a parent of another (`a` and `a.b`): each path's dotted prefixes looked up, not every pair
+    # compared (a busy room merges its updates at every message).
+    if any(q[:i] in paths for q in paths for i, ch in enumerate(q) if ch == "."):
         return None
     out: Doc = {}
     for op, part in (("$set", sets), ("$max", maxes), ("$unset", unsets)):
