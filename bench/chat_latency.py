@@ -1174,6 +1174,26 @@ def print_comparison(ours: StepResult | None, bare: StepResult | None, db_label:
     )
 
 
+def _median_run(results: list[StepResult]) -> StepResult:
+    """The run whose server CPU a message is the median (the lower middle one of an even count)."""
+    ranked = sorted(results, key=lambda r: r.server_us_per_msg if r.server_us_per_msg is not None else float("inf"))
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def print_repeats(out: dict[str, list[StepResult]]) -> None:
+    """Every run's server CPU a message, one line a server, and the ratio of the medians."""
+    print("\nserver CPU per message of each run, us (the comparison below takes each server's median run):")
+    medians: dict[str, float | None] = {}
+    for name, results in out.items():
+        figures = [r.server_us_per_msg for r in results]
+        medians[name] = _median_run(results).server_us_per_msg
+        runs = "  ".join(_f(v, "{:.0f}") for v in figures)
+        print(f"  {name:5s} {runs}   median {_f(medians[name], '{:.0f}')}")
+    ours, bare = medians.get("ours"), medians.get("bare")
+    if ours and bare:
+        print(f"  ours / bare, medians: {ours / bare:.2f}x")
+
+
 def print_ladder(results: list[StepResult]) -> None:
     print(f"\nfind-max ladder, {results[0].target} (fails at p99 > {FIND_MAX_P99_MS:.0f} ms, a loss or an error ack):")
     print(
@@ -1321,7 +1341,7 @@ async def amain(args: argparse.Namespace) -> int:
         f"{len(conns)} clients: {args.pairs} user/officer pairs + {args.officers} officers x "
         f"{args.rooms_per_officer} rooms with their users; {len(rooms)} rooms; work dir {workdir}"
     )
-    rates = ladder(args) if args.find_max else [args.rate]
+    rates = ladder(args) if args.find_max else [args.rate] * args.repeat
     out: dict[str, list[StepResult]] = {}
     db_label = ""
     started = time.monotonic()
@@ -1374,8 +1394,11 @@ async def amain(args: argparse.Namespace) -> int:
             print(f"\nboth at ours' highest sustained rate, {ours_ok[-1].rate:.0f} msg/s:")
             print_comparison(ours_ok[-1], bare_at[ours_ok[-1].rate], db_label)
     else:
-        first = {name: results[0] for name, results in out.items() if results}
-        print_comparison(first.get("ours"), first.get("bare"), db_label)
+        # With --repeat, each server's run of median CPU a message (the machine's noise moves single runs by ±20 %).
+        chosen = {name: _median_run(results) for name, results in out.items() if results}
+        if args.repeat > 1:
+            print_repeats(out)
+        print_comparison(chosen.get("ours"), chosen.get("bare"), db_label)
     if args.json:
         doc: dict[str, Any] = {"argv": sys.argv[1:], "database": db_label}
         for name, results in out.items():
@@ -1407,6 +1430,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="total messages a second (30: well inside the ~45 msg/s the embedded SecantusDB sustains here)",
     )
     p.add_argument("--duration", type=float, default=20.0, help="measured seconds a step (20)")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="without --find-max: measure each server N times at --rate and compare their median runs (1)",
+    )
     p.add_argument("--warmup", type=float, default=3.0, help="seconds of load before measuring (3)")
     p.add_argument("--idle-secs", type=float, default=3.0, help="idle CPU measured before the load (3)")
     p.add_argument("--drain-secs", type=float, default=5.0, help="wait for in-flight messages after a step (5)")
