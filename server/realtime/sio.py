@@ -48,9 +48,9 @@ def _activity_deliveries(
     that one: console/main.js), so each socket gets the items of the rooms it has not joined. Judged by each
     process for its own sockets, at delivery: (payload, room or sid, skip_sid) for each emit to make."""
     items = data.get("items") if isinstance(data, dict) else None
-    if not items:
-        return [(data, room, skip_sid)]
     ns = namespace or "/"
+    if not items or ns not in manager.rooms:  # no socket of this namespace here: python-socketio delivers nothing
+        return [(data, room, skip_sid)]
     joined = [
         {sid for sid, _ in manager.get_participants(ns, consultation_room(str(item.get("consultation_id"))))}
         for item in items

@@ -332,6 +332,10 @@ async def test_officer_tools_clarify_canned_info_escalate_transfer_close(
     await ours.get_by_role("button", name="Sisipkan").click()
     greeting = "Selamat siang, terima kasih telah menghubungi PST."
     await expect(pane.locator(".composer-input")).to_have_value(greeting)
+    # The focus stays in the composer (the dialog's close took it back to its opener a moment later, and an
+    # Enter then opened the dialog again instead of sending: a CI failure).
+    await po.wait_for_timeout(200)
+    await expect(pane.locator(".composer-input")).to_be_focused()
     await pane.locator(".composer-input").press("Enter")
     await expect(pane.locator(".msg-out .msg-body").last).to_have_text(greeting)
     assert len((await officer.get("/offices/7406/canned-responses"))["canned_responses"]) == 5

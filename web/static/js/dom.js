@@ -216,9 +216,14 @@ export function modal(title, body, { onClose, wide = false } = {}) {
     h("div", { class: "dialog-body" }, body));
   closeBtn.addEventListener("click", () => dlg.close());
   dlg.addEventListener("close", () => {
+    // Back to the opener unless what closed the dialog put the focus somewhere on purpose (a canned response
+    // inserted into the composer): the close event comes a moment after close(), and taking the focus back
+    // then sent the officer's Enter to the opener, which opened the dialog again.
+    const active = document.activeElement;
+    const focusLeft = !active || active === document.body || active === opener || dlg.contains(active);
     dlg.remove();
     if (onClose) onClose();
-    if (opener && opener.focus && document.contains(opener)) opener.focus();
+    if (focusLeft && opener && opener.focus && document.contains(opener)) opener.focus();
   });
   document.body.append(dlg);
   dlg.showModal();
