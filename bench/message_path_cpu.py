@@ -34,6 +34,9 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from chat_latency import pin_all_threads  # noqa: E402
 
 from mongo_init.schema import apply, seed_offices  # noqa: E402
 from server.domain import events, messages  # noqa: E402
@@ -54,11 +57,6 @@ class BuiltNotSent:
 
     async def emit(self, event: str, data: Any, room: str, namespace: str = "/") -> None:
         return None
-
-
-def _pin(core: int) -> None:
-    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
-        os.sched_setaffinity(0, {core})
 
 
 async def _paced(n: int, pace: float, step: Callable[[int], Awaitable[None]]) -> float:
@@ -209,17 +207,18 @@ async def run(uri: str, args: argparse.Namespace) -> None:
 
 
 async def amain(args: argparse.Namespace) -> None:
-    _pin(0)
+    two_cores = (os.cpu_count() or 1) >= 2
+    if two_cores:
+        pin_all_threads(os.getpid(), 0)
     if args.uri:
         await run(args.uri, args)
         return
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedDatabase(Path(tmp) / "db")
-        server.start_process()
+        await server.start()
         assert server.proc is not None
-        if (os.cpu_count() or 1) >= 2:
-            os.sched_setaffinity(server.proc.pid, {1})
-        await server.wait_ready()
+        if two_cores:
+            pin_all_threads(server.proc.pid, 1)  # every thread it started, not the first only
         try:
             print(f"database: embedded SecantusDB (pid {server.proc.pid}, temp dir, core 1)")
             await run(server.uri, args)

@@ -219,15 +219,20 @@ async def _after_message(svc: Services, c: Doc, msg: Doc, user: Doc | None) -> D
     ):
         office = await get_office(svc, c["office"])
     update, may_trail = room_update(c, msg, user, office)
+    return await _write_room_update(svc, c, update, may_trail)
+
+
+async def _write_room_update(svc: Services, c: Doc, update: Doc, may_trail: bool) -> Doc:
+    """Write `update` of room `c` and return the room with it; our copy gets it too."""
     if svc.batch.trailing.active and may_trail:
         # Written within a moment, with the room's next messages and the other rooms' (one bulk_write);
-        # the message is acknowledged without waiting for it.
+        # the caller goes on without waiting for it.
         svc.batch.trailing.add(c["_id"], update)
     else:
         # Grouped with the other rooms' updates in flight (one bulk_write), with this room's trailing ones.
         await svc.batch.trailing.send(c["_id"], update)
     # Applied to our copy (marked SELF_APPLIED: server.storage.write_watch) instead of reading it back; once
-    # when the copy is the consultation this message was written to (load_kept returned it).
+    # when the copy is the consultation the update was written to (load_kept returned it).
     updated = apply_update(c, update)
     svc.consultations.apply(c["_id"], lambda kept: updated if kept is c else apply_update(kept, update))
     return dict(updated)
@@ -446,13 +451,7 @@ async def mark_read(svc: Services, user: Doc, consultation: Any, seq: Any) -> Do
             limit = seq
     seq = min(seq, limit)
     uid = str(user["_id"])
-    update = {"$max": {f"reads.{uid}": seq}}
-    if svc.batch.trailing.active:
-        svc.batch.trailing.add(c["_id"], update)
-    else:
-        await svc.batch.trailing.send(c["_id"], update)
-    svc.consultations.apply(c["_id"], lambda kept: apply_update(kept, update))
-    updated = apply_update(c, update)
+    updated = await _write_room_update(svc, c, {"$max": {f"reads.{uid}": seq}}, may_trail=True)
     await events.emit_message_read(svc.events, c, uid, int(updated["reads"][uid]))
     return updated
 

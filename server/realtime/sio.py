@@ -108,7 +108,7 @@ class RedisManager(sinks.ResilientRedisManager):
             return
         await super()._handle_emit(message)
         await _after_delivery(
-            self.server, message.get("event", ""), _payload(message), message.get("namespace"), message.get("room")
+            self.server, message.get("event", ""), payload, message.get("namespace"), message.get("room")
         )
 
 
