@@ -116,6 +116,23 @@ def runqueue_wait_seconds(pid: int | None) -> float | None:
     return total / 1e9
 
 
+def wakeups(pid: int | None) -> int | None:
+    """Times the threads of `pid` went to sleep and were woken (voluntary context switches): each is a
+    trip through the event loop from idle, which at low rates costs more than the work it wakes for."""
+    if pid is None:
+        return None
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                for line in (task / "status").read_text().splitlines():
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+    except OSError:
+        return None
+    return total
+
+
 def core_busy_seconds() -> dict[int, float]:
     """Busy (non-idle) CPU seconds of each core since boot, from /proc/stat."""
     out: dict[int, float] = {}
@@ -347,6 +364,7 @@ class StepResult:
     idle_db_cpu_pct: float | None = None
     events_per_sec: float = 0.0
     server_wait_ms_per_s: float | None = None  # runnable but not running: CPU contention on its core
+    server_wakeups: int | None = None  # voluntary context switches of the server's threads in the window
     db_ops: int | None = None  # database operations served in the window (serverStatus opcounters)
     # % of each core used by processes other than the server, its database and this generator.
     other_load_pct: dict[int, float] = field(default_factory=dict)
@@ -366,6 +384,10 @@ class StepResult:
             return None
         net = self.server_cpu_s - self.idle_server_cpu_pct / 100.0 * self.span
         return max(0.0, net) / self.sent * 1e6
+
+    @property
+    def wakeups_per_msg(self) -> float | None:
+        return None if self.server_wakeups is None or not self.sent else self.server_wakeups / self.sent
 
     @property
     def db_ops_per_msg(self) -> float | None:
@@ -487,12 +509,13 @@ class Load:
             await self.http.close()
             self.http = None
 
-    def _own_cpu(self) -> tuple[float | None, float | None, float, float | None]:
+    def _own_cpu(self) -> tuple[float | None, float | None, float, float | None, int | None]:
         return (
             cpu_seconds(self.target.server_pid),
             cpu_seconds(self.target.db_pid),
             time.process_time(),
             runqueue_wait_seconds(self.target.server_pid),
+            wakeups(self.target.server_pid),
         )
 
     def _other_load(
@@ -640,6 +663,8 @@ class Load:
         res.gen_cpu_s = cpu1[2] - cpu0[2]
         if cpu0[3] is not None and cpu1[3] is not None:
             res.server_wait_ms_per_s = (cpu1[3] - cpu0[3]) / res.span * 1e3
+        if cpu0[4] is not None and cpu1[4] is not None:
+            res.server_wakeups = cpu1[4] - cpu0[4]
         res.other_load_pct = self._other_load(cpu0, cpu1, busy0, busy1, res.span)
         rec.pending.clear()
         return res
@@ -1122,6 +1147,7 @@ def print_comparison(ours: StepResult | None, bare: StepResult | None, db_label:
     )
     add("other processes, % of core", [_other(r) for r in cols])
     num("server waited for a CPU, ms/s", lambda r: r.server_wait_ms_per_s)
+    num("server wake-ups per message", lambda r: r.wakeups_per_msg, "{:.2f}", ratio=True)
     add("load average 1/5/15 min", [r.loadavg or "n/a" for r in cols])
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     print()

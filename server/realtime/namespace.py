@@ -325,7 +325,8 @@ class ConsultationNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if self._sweep is None:
             self._sweep = asyncio.create_task(self._sweep_loop(), name="socket-session-sweep")
         self.busy_loop_late_secs = self._services().settings.pst_busy_loop_late_secs
-        self.loop_lag.start()
+        if self.busy_loop_late_secs:
+            self.loop_lag.start()
 
     async def stop_session_sweep(self) -> None:
         await self.loop_lag.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -101,27 +102,38 @@ class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
 
 # room:activity gathered for this long, per office staff room, into one event (SioEvents).
 ACTIVITY_GATHER_SECS = 0.1
+# SioEvents forgets the staff rooms that heard room:activity over ACTIVITY_GATHER_SECS ago past this many.
+SENT_AT_PRUNE_AT = 1_000
 
 
 class SioEvents:
     """Emits through the Socket.IO server; with REDIS_URL its manager fans out to every process.
 
-    `room:activity` is gathered: the rooms of an office that moved within ACTIVITY_GATHER_SECS go to its staff
-    room as one event (each room once, with its newest message and view), one frame a staff socket instead of
-    one a message for each officer outside the rooms. Any other event to that staff room sends what was gathered
-    for it first, so an officer's list never hears a room's older view after a newer one (a message, then its
-    close). `gather_secs` 0: each at once."""
+    `room:activity` is gathered: a staff room that heard nothing for ACTIVITY_GATHER_SECS hears a room's move at
+    once; the moves that follow within that time go to it together at its end as one event (each room once,
+    with its newest message and view), one frame a staff socket instead of one a message for each officer
+    outside the rooms. So a lone move costs no delay and no wake-up of its own, and a busy office hears at
+    most about one event a staff socket each ACTIVITY_GATHER_SECS. Any other event to that staff room sends
+    what was gathered for it first, so an officer's list never hears a room's older view after a newer one
+    (a message, then its close). `gather_secs` 0: each at once."""
 
     def __init__(self, sio: socketio.AsyncServer, gather_secs: float = ACTIVITY_GATHER_SECS) -> None:
         self.sio = sio
         self.gather_secs = gather_secs
         # staff room -> consultation id -> its newest item, in the order the rooms first moved.
         self._gathered: dict[str, dict[str, Any]] = {}
+        # staff room -> when it last heard room:activity (loop time), for those that heard it lately.
+        self._sent_at: dict[str, float] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._sending: set[asyncio.Task[None]] = set()
 
     async def emit(self, event: str, data: Any, room: str, namespace: str = "/") -> None:
         if event == ev.ROOM_ACTIVITY and self.gather_secs > 0 and namespace == "/" and isinstance(data, dict):
+            now = asyncio.get_running_loop().time()
+            if room not in self._gathered and now - self._sent_at.get(room, -math.inf) >= self.gather_secs:
+                self._mark_sent(room, now)
+                await self._send(event, data, room, namespace)
+                return
             gathered = self._gathered.setdefault(room, {})
             for item in data.get("items", ()):
                 gathered[item["consultation_id"]] = item
@@ -149,7 +161,13 @@ class SioEvents:
     async def _send_gathered(self, room: str) -> None:
         items = list(self._gathered.pop(room, {}).values())
         if items:
+            self._mark_sent(room, asyncio.get_running_loop().time())
             await self._send(ev.ROOM_ACTIVITY, {"items": items}, room, "/")
+
+    def _mark_sent(self, room: str, now: float) -> None:
+        self._sent_at[room] = now
+        if len(self._sent_at) > SENT_AT_PRUNE_AT:
+            self._sent_at = {r: t for r, t in self._sent_at.items() if now - t < self.gather_secs}
 
     async def _send(self, event: str, data: Any, room: str, namespace: str) -> None:
         try:
