@@ -427,3 +427,24 @@ async def test_an_office_s_rooms_that_moved_together_reach_its_officers_as_one_e
     # The message's activity went at once; the close's own system message was gathered and goes before the update.
     assert [e for e, _ in order[:3]] == ["room:activity", "room:activity", "consultation:updated"], order
     assert all(statuses == ["closed"] for _, statuses in order[2:]), order  # nothing older after the close
+
+
+
+def test_the_server_encodes_its_events_without_walking_them_for_bytes(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Our payloads are JSON (server.realtime.sio.JsonPacket): python-socketio's search of every payload for
+    bytes, dearer than encoding it, is not made for what the server sends; what it encodes is one text packet."""
+    import socketio.packet
+
+    from server.keys import SIO
+
+    def walked(cls: Any, data: Any) -> bool:
+        raise AssertionError("the payload was walked for bytes")
+
+    monkeypatch.setattr(socketio.packet.Packet, "data_is_binary", classmethod(walked))
+    item = {"consultation_id": "c1", "message": {"seq": 3, "text": "Tanpa biner"}, "consultation": {"reads": {}}}
+    event = app[SIO].packet_class(socketio.packet.EVENT, namespace="/", data=["room:activity", {"items": [item]}])
+    assert event.encode() == "2" + json.dumps(["room:activity", {"items": [item]}], separators=(",", ":"))
+    ack = app[SIO].packet_class(socketio.packet.ACK, namespace="/", data=[{"ok": True}], id=7)
+    assert ack.encode() == '37[{"ok":true}]'
