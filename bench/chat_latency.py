@@ -1323,7 +1323,9 @@ async def run_target(
             log(
                 f"{target.name}: {rate:.0f} msg/s -> delivered {res.delivered_per_sec:.1f}/s, "
                 f"p50 {res.p50_ms:.2f} ms, p99 {res.p99_ms:.2f} ms, lost {res.lost}, errors {res.errors or 0}, "
-                f"server {_f(res.server_us_per_msg, '{:.0f}')} us/msg, generator {res.gen_cpu_pct:.0f} % CPU, "
+                f"server {_f(res.server_us_per_msg, '{:.0f}')} us/msg, "
+                f"{_f(res.wakeups_per_msg, '{:.2f}')} wake-ups/msg, "
+                f"generator {res.gen_cpu_pct:.0f} % CPU, "
                 f"others {_other(res)} %"
             )
             if args.find_max:
