@@ -236,11 +236,11 @@ async def test_an_update_added_when_the_pending_ones_fall_due_takes_them_along_a
 
     await db.trail_early.insert_many([{"_id": i, "n": 0} for i in range(3)])
     rooms = Updates(db.trail_early)
-    trailing = Trailing(rooms, delay=0.4)
+    trailing = Trailing(rooms, delay=1.0)
     trailing.add(0, {"$max": {"n": 1}})
-    trailing.add(1, {"$max": {"n": 1}})  # due in ~0.4 s: kept
+    trailing.add(1, {"$max": {"n": 1}})  # due in ~1 s: kept
     assert trailing.handed == 0
-    await asyncio.sleep(0.4 * (1 - Trailing.EARLY_SHARE) + 0.02)  # now due within EARLY_SHARE of the delay
+    await asyncio.sleep(1.0 * (1 - Trailing.EARLY_SHARE) + 0.02)  # now due within EARLY_SHARE of the delay
     assert trailing.handed == 0, "the timer has not fired yet"
     trailing.add(2, {"$max": {"n": 1}})
     assert trailing.handed == 3  # all three, without waiting for the timer
