@@ -341,10 +341,6 @@ class Trailing:
     """
 
     RETRY_MAX_SECS = 5.0
-    # An update added when what is pending falls due within this share of `delay` hands it all over at once:
-    # the loop is awake for it anyway, and the timer's own wake-up (at 30 msg/s as dear as the flush: a trip
-    # through the loop from idle) is saved. What is pending still lands within `delay`.
-    EARLY_SHARE = 0.25
 
     def __init__(self, updates: Updates, urgent: Updates | None = None, delay: float = 0.0) -> None:
         self.updates = updates
@@ -377,12 +373,7 @@ class Trailing:
         """An update of document `_id`, written within `delay`."""
         self.added += 1
         self._keep(_id, update)
-        if self._timer is None:
-            self._schedule()
-        elif not self._retry_secs:
-            due_in = self._timer.when() - asyncio.get_running_loop().time()
-            if due_in <= self.delay * self.EARLY_SHARE:
-                self._hand_over_all()
+        self._schedule()
 
     async def send(self, _id: Any, update: Doc) -> None:
         """An update of `_id` now, with what `_id` has pending; returns once it is applied."""

@@ -227,24 +227,3 @@ async def test_a_read_answered_after_its_trailing_statement_landed_still_shows_i
     assert trailing.overlay(stale)["n"] == 3  # shown, though it is no longer pending or in flight
     await trailing.flush()  # a flush (an erasure comes next) forgets what landed
     assert trailing.overlay(stale)["n"] == 0
-
-
-async def test_an_update_added_when_the_pending_ones_fall_due_takes_them_along_at_once(db: Any) -> None:
-    """Trailing.add hands everything over in the caller's own turn of the loop once what is pending falls due
-    within EARLY_SHARE of `delay` (the timer's wake-up saved); before that it waits for the timer."""
-    from server.storage.batching import Trailing
-
-    await db.trail_early.insert_many([{"_id": i, "n": 0} for i in range(3)])
-    rooms = Updates(db.trail_early)
-    trailing = Trailing(rooms, delay=1.0)
-    trailing.add(0, {"$max": {"n": 1}})
-    trailing.add(1, {"$max": {"n": 1}})  # due in ~1 s: kept
-    assert trailing.handed == 0
-    await asyncio.sleep(1.0 * (1 - Trailing.EARLY_SHARE) + 0.02)  # now due within EARLY_SHARE of the delay
-    assert trailing.handed == 0, "the timer has not fired yet"
-    trailing.add(2, {"$max": {"n": 1}})
-    assert trailing.handed == 3  # all three, without waiting for the timer
-    assert trailing._timer is None
-    await trailing.flush()
-    assert rooms.calls == 1
-    assert await db.trail_early.count_documents({"n": 1}) == 3
