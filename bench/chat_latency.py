@@ -102,35 +102,38 @@ def cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def runqueue_wait_seconds(pid: int | None) -> float | None:
-    """Seconds the threads of `pid` spent runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat)."""
+def _sum_over_threads(pid: int | None, read: Callable[[Path], int]) -> int | None:
+    """`read(/proc/<pid>/task/<tid>)` summed over the threads of `pid` (a thread gone meanwhile counts 0), or
+    None when the process is gone."""
     if pid is None:
         return None
     total = 0
     try:
         for task in Path(f"/proc/{pid}/task").iterdir():
             with contextlib.suppress(OSError, IndexError, ValueError):
-                total += int((task / "schedstat").read_text().split()[1])
+                total += read(task)
     except OSError:
         return None
-    return total / 1e9
+    return total
+
+
+def runqueue_wait_seconds(pid: int | None) -> float | None:
+    """Seconds the threads of `pid` spent runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat)."""
+    ns = _sum_over_threads(pid, lambda task: int((task / "schedstat").read_text().split()[1]))
+    return None if ns is None else ns / 1e9
+
+
+def _voluntary_switches(task: Path) -> int:
+    for line in (task / "status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    return 0
 
 
 def wakeups(pid: int | None) -> int | None:
     """Times the threads of `pid` went to sleep and were woken (voluntary context switches): each is a
     trip through the event loop from idle, which at low rates costs more than the work it wakes for."""
-    if pid is None:
-        return None
-    total = 0
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            with contextlib.suppress(OSError):
-                for line in (task / "status").read_text().splitlines():
-                    if line.startswith("voluntary_ctxt_switches:"):
-                        total += int(line.split()[1])
-    except OSError:
-        return None
-    return total
+    return _sum_over_threads(pid, _voluntary_switches)
 
 
 def core_busy_seconds() -> dict[int, float]:

@@ -45,7 +45,7 @@ from server.embedded import EmbeddedDatabase  # noqa: E402
 from server.realtime.presence import Presence  # noqa: E402
 from server.services import Services  # noqa: E402
 from server.settings import Settings  # noqa: E402
-from server.storage.write_watch import listeners  # noqa: E402
+from server.storage.db import make_client  # noqa: E402
 
 Doc = dict[str, Any]
 ROOMS = 20
@@ -123,8 +123,8 @@ async def _rooms(svc: Services) -> list[tuple[Doc, Doc, Any]]:
 async def run(uri: str, args: argparse.Namespace) -> None:
     pace = args.pace_ms / 1000
     n = args.messages
-    # As server.storage.db makes its client: the write watch listens to every command.
-    client: AsyncMongoClient[Doc] = AsyncMongoClient(uri, tz_aware=True, event_listeners=listeners())
+    # The server's own client (its write watch listens to every command).
+    client: AsyncMongoClient[Doc] = make_client(uri)
     bare: AsyncMongoClient[Doc] = AsyncMongoClient(uri, tz_aware=True)
     name = f"bench_path_{os.getpid()}"
     db = client[name]

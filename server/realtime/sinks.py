@@ -129,7 +129,8 @@ class SioEvents:
 
     async def emit(self, event: str, data: Any, room: str, namespace: str = "/") -> None:
         if event == ev.ROOM_ACTIVITY and self.gather_secs > 0 and namespace == "/" and isinstance(data, dict):
-            now = asyncio.get_running_loop().time()
+            loop = asyncio.get_running_loop()
+            now = loop.time()
             if room not in self._gathered and now - self._sent_at.get(room, -math.inf) >= self.gather_secs:
                 self._mark_sent(room, now)
                 await self._send(event, data, room, namespace)
@@ -138,7 +139,7 @@ class SioEvents:
             for item in data.get("items", ()):
                 gathered[item["consultation_id"]] = item
             if self._timer is None:
-                self._timer = asyncio.get_running_loop().call_later(self.gather_secs, self._send_all_soon)
+                self._timer = loop.call_later(self.gather_secs, self._send_all_soon)
             return
         if room in self._gathered:
             await self._send_gathered(room)
